@@ -1,0 +1,186 @@
+/**
+ * Executes one phase from its handoff package. Knows nothing of Temporal, so the same code
+ * serves the `runPhase` activity and `baton execute-phase` on a machine with no worker.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../handoff/schema.js';
+import { zodProblems } from '../plan/problems.js';
+import { artifactRefs } from './artifacts.js';
+import { writeHandoffFiles } from './handoff-files.js';
+import type { PhaseHandlers } from './handlers.js';
+import { runCommand } from './run-command.js';
+import type { PhaseRunResult } from './types.js';
+import { ensureRunPaths, resolveWorkdir } from './workdir.js';
+
+/** A failure with a type the caller can act on; `retryable: false` where trying again cannot help. */
+export class PhaseExecutionError extends Error {
+  constructor(
+    message: string,
+    readonly type: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'PhaseExecutionError';
+  }
+}
+
+export interface ExecuteOptions {
+  attempt: number;
+  /** Write handoff files to `<workdir>/handoffs/` (the guide's agent_handoff_enabled). */
+  writeHandoffFiles: boolean;
+  handlers: PhaseHandlers;
+  executedBy: string;
+  signal: AbortSignal;
+  heartbeat: (details?: unknown) => void;
+}
+
+export function defaultExecutor(): string {
+  return process.env.BATON_WORKER_NAME ?? `${os.hostname()}:${process.pid}`;
+}
+
+export async function executePhase(pkg: HandoffPackage, opts: ExecuteOptions): Promise<PhaseRunResult> {
+  const startedAt = new Date();
+  const key = String(pkg.to_phase);
+  const instructions = pkg.execution_instructions;
+  const paths = await ensureRunPaths(resolveWorkdir(instructions.workdir, instructions.base_dir));
+  const label = `phase ${key} (${pkg.phase_name})`;
+
+  let handoffPath: string | null = null;
+  let scratch: string | null = null;
+  if (opts.writeHandoffFiles) {
+    handoffPath = await writeHandoffFiles(paths.handoffs, pkg);
+  }
+
+  let output: PhaseOutputFile;
+  try {
+    if (instructions.command) {
+      if (!handoffPath) {
+        // Files are off, but a command still needs its package: hand it a private copy.
+        scratch = await mkdtemp(path.join(os.tmpdir(), 'baton-handoff-'));
+        handoffPath = path.join(scratch, `phase_${key}.json`);
+        await writeFile(handoffPath, JSON.stringify(pkg));
+      }
+      output = await runCommandPhase(pkg, instructions.command, handoffPath, paths, opts, label);
+    } else if (instructions.handler) {
+      output = await runHandlerPhase(pkg, instructions.handler, paths.workdir, opts, label);
+    } else {
+      throw new PhaseExecutionError(`${label} has neither a command nor a handler`, 'InvalidHandoff', false);
+    }
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+
+  let artifacts;
+  try {
+    artifacts = await artifactRefs(paths.workdir, output.artifacts);
+  } catch (err) {
+    throw new PhaseExecutionError(`${label} reported a bad artifact: ${(err as Error).message}`, 'InvalidPhaseOutput', false);
+  }
+  return {
+    context: output.context,
+    artifacts,
+    attempt: opts.attempt,
+    executed_by: opts.executedBy,
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    handoff_path: opts.writeHandoffFiles ? handoffPath : null,
+  };
+}
+
+async function runCommandPhase(
+  pkg: HandoffPackage,
+  argv: string[],
+  handoffPath: string,
+  paths: Awaited<ReturnType<typeof ensureRunPaths>>,
+  opts: ExecuteOptions,
+  label: string,
+): Promise<PhaseOutputFile> {
+  const key = String(pkg.to_phase);
+  const stem = `phase_${key}.g${pkg.generation}.a${opts.attempt}`;
+  const outputPath = path.join(paths.outputs, `${stem}.json`);
+  const stderrPath = path.join(paths.logs, `${stem}.stderr.log`);
+  await rm(outputPath, { force: true });
+  let outcome;
+  try {
+    outcome = await runCommand({
+      argv,
+      cwd: pkg.execution_instructions.base_dir ?? paths.workdir,
+      env: {
+        ...process.env,
+        ...pkg.execution_instructions.env,
+        BATON_HANDOFF: handoffPath,
+        BATON_OUTPUT: outputPath,
+        BATON_WORKDIR: paths.workdir,
+        BATON_PHASE: key,
+        BATON_ATTEMPT: String(opts.attempt),
+        BATON_RUN_ID: pkg.execution_id,
+      },
+      stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
+      stderrPath,
+      signal: opts.signal,
+      onHeartbeat: () => opts.heartbeat({ phase: key }),
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? `: "${argv[0]}" was not found; check the command and the worker's PATH` : '';
+    throw new PhaseExecutionError(`${label} could not start ${JSON.stringify(argv)}${hint} (${(err as Error).message})`, 'CommandNotStarted', false);
+  }
+  if (opts.signal.aborted) throw new PhaseExecutionError(`${label} was cancelled`, 'PhaseCancelled', false);
+  if (outcome.exitCode !== 0) {
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+    const tail = outcome.stderrTail.trim();
+    throw new PhaseExecutionError(`${label} ${how}${tail ? `: ${tail}` : ''} (full log: ${stderrPath})`, 'PhaseCommandFailed', true);
+  }
+  let raw: string;
+  try {
+    raw = await readFile(outputPath, 'utf8');
+  } catch {
+    return { context: {}, artifacts: {} }; // writing an output is optional
+  }
+  return parseOutput(raw, `${label} wrote ${outputPath}`);
+}
+
+async function runHandlerPhase(
+  pkg: HandoffPackage,
+  name: string,
+  workdir: string,
+  opts: ExecuteOptions,
+  label: string,
+): Promise<PhaseOutputFile> {
+  const handler = opts.handlers[name];
+  if (!handler) {
+    const known = Object.keys(opts.handlers);
+    throw new PhaseExecutionError(
+      `${label} names handler "${name}", which this worker does not register (it has: ${known.join(', ') || 'none'}); register it with the worker serving ${pkg.execution_instructions.task_queue}`,
+      'UnknownHandler',
+      false,
+    );
+  }
+  const returned = await handler({ handoff: pkg, workdir, attempt: opts.attempt, signal: opts.signal, heartbeat: opts.heartbeat });
+  const output = PhaseOutputFileSchema.safeParse(returned ?? {});
+  if (!output.success) {
+    throw new PhaseExecutionError(`${label}: handler "${name}" returned a bad output: ${zodProblems(output.error).join('; ')}`, 'InvalidPhaseOutput', false);
+  }
+  return output.data;
+}
+
+function parseOutput(raw: string, where: string): PhaseOutputFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new PhaseExecutionError(`${where}, which is not JSON (${(err as Error).message})`, 'InvalidPhaseOutput', true);
+  }
+  const output = PhaseOutputFileSchema.safeParse(json);
+  if (!output.success) {
+    throw new PhaseExecutionError(
+      `${where}, which is not {"context": {...}, "artifacts": {"name": "relative/path"}}: ${zodProblems(output.error).join('; ')}`,
+      'InvalidPhaseOutput',
+      true,
+    );
+  }
+  return output.data;
+}
+

@@ -1,0 +1,21 @@
+/**
+ * The orchestrator's activities: exporting the guide's `execution_context.json`.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunStatus } from '../workflows/status.js';
+import { writeFileAtomic } from './handoff-files.js';
+import type { OrchestratorActivities } from './types.js';
+import { resolveWorkdir } from './workdir.js';
+
+export const EXECUTION_CONTEXT_FILE = 'execution_context.json';
+
+export function createOrchestratorActivities(): OrchestratorActivities {
+  return {
+    async writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void> {
+      const dir = resolveWorkdir(workdir, baseDir);
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(status, null, 2)}\n`);
+    },
+  };
+}

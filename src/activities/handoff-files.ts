@@ -1,0 +1,39 @@
+/**
+ * Writing a phase's package to disk: `handoffs/phase_<id>.json` and a runnable
+ * `execute_phase_<id>.sh` beside it, so the phase can be run by hand on any machine.
+ */
+import { chmod, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { HandoffPackage } from '../handoff/schema.js';
+
+export function handoffFileName(phaseKey: string): string {
+  return `phase_${phaseKey}.json`;
+}
+
+/** Writes via a temporary file and rename, so a reader never sees half a package. */
+export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, data, mode === undefined ? undefined : { mode });
+  await rename(tmp, file);
+}
+
+export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage): Promise<string> {
+  const key = String(pkg.to_phase);
+  const file = path.join(handoffsDir, handoffFileName(key));
+  await writeFileAtomic(file, `${JSON.stringify(pkg, null, 2)}\n`);
+  const script = path.join(handoffsDir, `execute_phase_${key}.sh`);
+  await writeFileAtomic(script, executeScript(key), 0o755);
+  await chmod(script, 0o755);
+  return file;
+}
+
+function executeScript(key: string): string {
+  return [
+    '#!/usr/bin/env sh',
+    `# Runs phase ${key} of this run standalone, from the package beside this script.`,
+    '# Any machine with baton installed can run it; see `baton execute-phase --help`.',
+    'set -eu',
+    `exec baton execute-phase "$(dirname "$0")/${handoffFileName(key)}" "$@"`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,49 @@
+/**
+ * The `runPhase` activity: a phase worker executes one phase from its package.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
+import { zodProblems } from '../plan/problems.js';
+import { defaultExecutor, executePhase, PhaseExecutionError } from './execute-phase.js';
+import type { PhaseHandlers } from './handlers.js';
+import type { PhaseActivities, PhaseFailureDetails, PhaseRunResult } from './types.js';
+
+export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivities {
+  return {
+    async runPhase(handoff: HandoffPackage): Promise<PhaseRunResult> {
+      const ctx = Context.current();
+      const attempt = ctx.info.attempt;
+      const executedBy = defaultExecutor();
+      const details: PhaseFailureDetails = { attempt, executed_by: executedBy };
+      const parsed = HandoffPackageSchema.safeParse(handoff);
+      if (!parsed.success) {
+        throw ApplicationFailure.create({
+          type: 'InvalidHandoff',
+          message: `the handoff package is not valid: ${zodProblems(parsed.error).join('; ')}`,
+          nonRetryable: true,
+          details: [details],
+        });
+      }
+      try {
+        return await executePhase(parsed.data, {
+          attempt,
+          writeHandoffFiles: parsed.data.execution_instructions.save_handoff,
+          handlers,
+          executedBy,
+          signal: ctx.cancellationSignal,
+          heartbeat: (d) => ctx.heartbeat(d),
+        });
+      } catch (err) {
+        if (err instanceof PhaseExecutionError) {
+          throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: !err.retryable, details: [details] });
+        }
+        throw ApplicationFailure.create({
+          type: 'PhaseError',
+          message: err instanceof Error ? err.message : String(err),
+          nonRetryable: false,
+          details: [details],
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * `baton run <plan>`: check the plan, start the run, follow it to the end.
+ */
+import type { Command } from 'commander';
+import { connectClient, connectSettings } from '../../client/connection.js';
+import { loadRun } from '../../client/load-plan.js';
+import { Orchestrator } from '../../client/orchestrator.js';
+import { action } from '../errors.js';
+import { renderStatusTable } from '../format.js';
+import { followRun } from '../progress.js';
+import { runLink } from '../ui-link.js';
+
+interface RunOptions {
+  config?: string;
+  id?: string;
+  json?: boolean;
+  wait: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('check a plan and start a durable run of it')
+    .argument('<plan>', 'plan file (JSON or YAML)')
+    .option('-c, --config <file>', 'orchestrator_config.json')
+    .option('--id <run-id>', 'run id (the workflow id); generated when absent')
+    .option('--json', 'print the final status as JSON')
+    .option('--no-wait', 'start the run and return at once')
+    .action(
+      action(async (planFile: string, opts: RunOptions) => {
+        const { plan, config } = await loadRun(planFile, opts.config);
+        const settings = connectSettings();
+        const orchestrator = new Orchestrator(await connectClient(settings));
+        const run = await orchestrator.start(plan, config, opts.id ? { runId: opts.id } : {});
+        const say = opts.json ? console.error : console.log;
+        say(`started run ${run.runId} (${plan.phases.length} phases)\nWeb UI: ${runLink(settings, run.runId)}`);
+        if (!opts.wait) return;
+        const status = await followRun(run, { quiet: opts.json === true });
+        if (opts.json) console.log(JSON.stringify(status, null, 2));
+        else if (!process.stdout.isTTY) console.log(renderStatusTable(status));
+        if (status.state === 'completed') return;
+        const failed = Object.entries(status.phases).filter(([, p]) => p.state === 'failed');
+        for (const [key, p] of failed) console.error(`baton: phase ${key} (${p.name}) failed: ${p.error ?? 'unknown error'}`);
+        if (status.state === 'held') {
+          console.error(`baton: run ${run.runId} holds for an operator: baton retry ${run.runId} <phase>, or baton skip ${run.runId} <phase>`);
+        } else {
+          console.error(`baton: run ${run.runId} ended ${status.state}`);
+        }
+        process.exitCode = 1;
+      }),
+    );
+}

@@ -1,0 +1,70 @@
+/**
+ * `baton worker`: serve the orchestrator queue and/or resource-class queues.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { Command } from 'commander';
+import type { PhaseHandlers } from '../../activities/handlers.js';
+import { loadConfig } from '../../client/load-plan.js';
+import { defaultClasses, runWorkers } from '../../workers/run-workers.js';
+import { action, UsageError } from '../errors.js';
+
+interface WorkerOptions {
+  orchestrator?: boolean;
+  class: string[];
+  config?: string;
+  concurrency?: string;
+  handlers?: string;
+}
+
+/** A module whose default export (or `handlers` export) maps handler names to functions. */
+export async function loadHandlers(modulePath: string | undefined): Promise<PhaseHandlers> {
+  if (!modulePath) return {};
+  const mod = (await import(pathToFileURL(path.resolve(modulePath)).href)) as { default?: unknown; handlers?: unknown };
+  const handlers = mod.handlers ?? mod.default;
+  if (!handlers || typeof handlers !== 'object') {
+    throw new UsageError(`${modulePath} exports no handlers; export default { name: async (ctx) => ({ context: {} }) }`);
+  }
+  return handlers as PhaseHandlers;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('serve the orchestrator queue `baton` and/or phase queues `baton-<class>`; with neither flag, all of them')
+    .option('--orchestrator', 'serve the orchestrator queue (runs phasedRun workflows)')
+    .option('--class <name>', 'serve baton-<name>; repeat for more classes', (v: string, acc: string[]) => [...acc, v], [])
+    .option('-c, --config <file>', 'orchestrator_config.json (declares classes and their concurrency)')
+    .option('--concurrency <n>', 'phases this worker runs at once per class (overrides the config)')
+    .option('--handlers <module>', 'JS module exporting handler functions for handler phases')
+    .action(
+      action(async (opts: WorkerOptions) => {
+        // The SDK's INFO lines drown what an operator needs; BATON_LOG_LEVEL=INFO brings them back.
+        Runtime.install({ logger: new DefaultLogger((process.env.BATON_LOG_LEVEL ?? 'WARN') as LogLevel) });
+        const config = await loadConfig(opts.config);
+        const serveAll = !opts.orchestrator && opts.class.length === 0;
+        const classes = serveAll ? defaultClasses(config) : opts.class;
+        if (config) {
+          const unknown = classes.filter((c) => !(c in config.resource_classes));
+          if (unknown.length > 0) {
+            throw new UsageError(`class ${unknown.join(', ')} is not declared in ${opts.config}; declared: ${Object.keys(config.resource_classes).join(', ')}`);
+          }
+        }
+        let concurrency: number | undefined;
+        if (opts.concurrency !== undefined) {
+          concurrency = Number(opts.concurrency);
+          if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number ≥ 1, not "${opts.concurrency}"`);
+        }
+        const workers = await runWorkers({
+          orchestrator: serveAll || opts.orchestrator === true,
+          classes,
+          config,
+          concurrency,
+          handlers: await loadHandlers(opts.handlers),
+        });
+        console.log(`baton worker serving ${workers.taskQueues.join(', ')} (pid ${process.pid}); Ctrl-C to stop`);
+        await workers.done;
+      }),
+    );
+}

@@ -1,0 +1,53 @@
+/**
+ * Plain-text rendering of a run's status for the terminal.
+ */
+import type { PhaseStatus, RunStatus } from '../workflows/status.js';
+
+const STATE_MARK: Record<string, string> = {
+  pending: '·',
+  ready: '○',
+  running: '▶',
+  awaiting_agent: '⧗',
+  completed: '✓',
+  failed: '✗',
+  skipped: '↷',
+};
+
+export function phaseDuration(p: PhaseStatus, now = Date.now()): string {
+  if (!p.started_at) return '';
+  const end = p.finished_at ? Date.parse(p.finished_at) : now;
+  const seconds = Math.max(0, (end - Date.parse(p.started_at)) / 1000);
+  return seconds < 60 ? `${seconds.toFixed(1)}s` : `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
+}
+
+export function renderStatusTable(status: RunStatus): string {
+  const rows = Object.entries(status.phases).map(([key, p]) => [
+    `${STATE_MARK[p.state] ?? '?'} ${key}`,
+    p.name,
+    p.state,
+    String(p.attempts),
+    p.task_queue,
+    phaseDuration(p),
+  ]);
+  const header = ['  phase', 'name', 'state', 'attempts', 'queue', 'time'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const lines = [`run ${status.execution_id} · plan ${status.plan} · ${status.state}${status.paused ? ' (paused)' : ''}`, line(header), ...rows.map(line)];
+  for (const [key, p] of Object.entries(status.phases)) if (p.error) lines.push(`  phase ${key} error: ${p.error}`);
+  if (status.held_reason && status.state === 'held') lines.push(`held: ${status.held_reason}`);
+  for (const n of status.notices) lines.push(`notice: ${n}`);
+  return lines.join('\n');
+}
+
+/** One line per phase whose state changed since `previous`: what a log or CI sees. */
+export function stateChanges(previous: RunStatus | undefined, current: RunStatus): string[] {
+  const lines: string[] = [];
+  for (const [key, p] of Object.entries(current.phases)) {
+    const before = previous?.phases[key];
+    if (before?.state === p.state && before.attempts === p.attempts) continue;
+    const extra = p.state === 'failed' && p.error ? `: ${p.error}` : p.state === 'completed' ? ` in ${phaseDuration(p)}` : '';
+    lines.push(`phase ${key} (${p.name}) ${p.state} on ${p.task_queue}${extra}`);
+  }
+  if (previous?.state !== current.state) lines.push(`run ${current.execution_id} ${current.state}`);
+  return lines;
+}

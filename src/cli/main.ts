@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * The `baton` command. Connection settings come from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE
+ * (and the rest of Temporal's standard environment).
+ */
+import { Command } from 'commander';
+import { registerExecutePhase } from './commands/execute-phase.js';
+import { registerOperate } from './commands/operate.js';
+import { registerRun } from './commands/run.js';
+import { registerStatus } from './commands/status.js';
+import { registerWorker } from './commands/worker.js';
+import { reportAndExit } from './errors.js';
+
+const program = new Command()
+  .name('baton')
+  .description('Durable multi-phase runs with context handoffs between agents, on Temporal')
+  .showHelpAfterError();
+
+registerRun(program);
+registerStatus(program);
+registerOperate(program);
+registerWorker(program);
+registerExecutePhase(program);
+
+program.parseAsync(process.argv).catch(reportAndExit);

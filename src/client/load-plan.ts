@@ -1,0 +1,50 @@
+/**
+ * Reading plan and config files (JSON or YAML) and checking them before anything starts.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PlanError } from '../plan/problems.js';
+import type { OrchestratorConfig, Plan } from '../plan/schema.js';
+import { checkConfig, checkRun } from '../plan/validate.js';
+
+export async function readStructuredFile(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PlanError(what, [code === 'ENOENT' ? `${file} does not exist; check the path` : `${file} cannot be read (${(err as Error).message})`]);
+  }
+  const yaml = /\.ya?ml$/i.test(file);
+  try {
+    return yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new PlanError(what, [`${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
+  }
+}
+
+export interface LoadedRun {
+  plan: Plan;
+  config: OrchestratorConfig;
+}
+
+/**
+ * Loads and checks a plan (and optional config). Relative paths in the plan resolve against
+ * the plan file's directory, so `base_dir` is set to it unless the plan sets its own.
+ */
+export async function loadRun(planFile: string, configFile?: string): Promise<LoadedRun> {
+  const planJson = await readStructuredFile(planFile, 'the plan');
+  const configJson = configFile ? await readStructuredFile(configFile, 'the orchestrator config') : {};
+  if (planJson && typeof planJson === 'object' && !Array.isArray(planJson)) {
+    const raw = planJson as { base_dir?: unknown };
+    const planDir = path.dirname(path.resolve(planFile));
+    raw.base_dir = typeof raw.base_dir === 'string' ? path.resolve(planDir, raw.base_dir) : planDir;
+  }
+  return checkRun(planJson, configJson);
+}
+
+export async function loadConfig(configFile: string | undefined): Promise<OrchestratorConfig | undefined> {
+  if (!configFile) return undefined;
+  return checkConfig(await readStructuredFile(configFile, 'the orchestrator config'));
+}

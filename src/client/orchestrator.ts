@@ -1,0 +1,100 @@
+/**
+ * The Orchestrator API: what the CLI uses, and what library users call from TypeScript.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput } from '../plan/schema.js';
+import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../plan/schema.js';
+import { checkRun } from '../plan/validate.js';
+import {
+  pauseSignal,
+  resumeSignal,
+  retryPhaseSignal,
+  skipPhaseSignal,
+  statusQuery,
+} from '../workflows/definitions.js';
+import type { phasedRun } from '../workflows/phased-run.js';
+import type { RunStatus } from '../workflows/status.js';
+
+export interface StartOptions {
+  /** The workflow id, which is the run's execution_id; generated from the plan name when absent. */
+  runId?: string;
+}
+
+export class Orchestrator {
+  constructor(readonly client: Client) {}
+
+  /** Checks the plan up front, so a bad one is refused before any workflow exists. */
+  async start(plan: PlanInput | Plan, config: OrchestratorConfigInput | OrchestratorConfig = {}, opts: StartOptions = {}): Promise<RunHandle> {
+    const checked = checkRun(plan, config);
+    const runId = opts.runId ?? `${checked.plan.name}-${randomUUID().slice(0, 8)}`;
+    const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
+      taskQueue: ORCHESTRATOR_TASK_QUEUE,
+      workflowId: runId,
+      args: [{ plan: checked.plan, config: checked.config }],
+      staticSummary: `Baton run of plan "${checked.plan.name}" (${checked.plan.phases.length} phases)`,
+    });
+    return new RunHandle(handle);
+  }
+
+  run(runId: string): RunHandle {
+    return new RunHandle(this.client.workflow.getHandle<typeof phasedRun>(runId));
+  }
+}
+
+export class RunHandle {
+  constructor(readonly workflow: WorkflowHandle<typeof phasedRun>) {}
+
+  get runId(): string {
+    return this.workflow.workflowId;
+  }
+
+  /**
+   * The run's status: from the live workflow while it runs, from its result once closed
+   * (which needs no worker, unlike a query on a closed workflow).
+   */
+  async status(): Promise<RunStatus> {
+    const description = await this.workflow.describe();
+    if (description.status.name === 'RUNNING') return this.workflow.query(statusQuery);
+    return this.finalStatus();
+  }
+
+  /** Waits for the run to end and returns its final status, whether it completed or failed. */
+  async finalStatus(): Promise<RunStatus> {
+    try {
+      return await this.workflow.result();
+    } catch (err) {
+      const status = statusFromFailure(err);
+      if (status) return status;
+      throw err;
+    }
+  }
+
+  pause(): Promise<void> {
+    return this.workflow.signal(pauseSignal);
+  }
+
+  resume(): Promise<void> {
+    return this.workflow.signal(resumeSignal);
+  }
+
+  retry(phase: PhaseId, downstream = false): Promise<void> {
+    return this.workflow.signal(retryPhaseSignal, { phase, downstream });
+  }
+
+  skip(phase: PhaseId): Promise<void> {
+    return this.workflow.signal(skipPhaseSignal, { phase });
+  }
+
+  async abort(): Promise<void> {
+    await this.workflow.cancel();
+  }
+}
+
+/** A run that failed carries its final status in the failure's details. */
+function statusFromFailure(err: unknown): RunStatus | undefined {
+  if (!(err instanceof WorkflowFailedError)) return undefined;
+  const cause = err.cause as { details?: unknown[] } | undefined;
+  const first = cause?.details?.[0] as RunStatus | undefined;
+  return first && typeof first === 'object' && 'phases' in first ? first : undefined;
+}

@@ -1,0 +1,105 @@
+/**
+ * Builds a phase's handoff package from the graph and the outputs of its dependencies.
+ *
+ * Pure and deterministic (time comes in as an argument), because the workflow calls it
+ * and its result goes into history as the activity's input.
+ */
+import { transitiveDependencies } from '../plan/graph.js';
+import { phaseSettings } from '../plan/phase-settings.js';
+import { phaseKey, type OrchestratorConfig, type Phase, type PhaseId, type Plan } from '../plan/schema.js';
+import {
+  HANDOFF_SCHEMA_VERSION,
+  type HandoffPackage,
+  type PhaseContext,
+  type PhaseState,
+} from './schema.js';
+
+export interface PhaseProgress {
+  state: PhaseState;
+  attempts: number;
+  /** Position in the order phases completed; decides which dependency is `from_phase`. */
+  completedSeq?: number;
+  output?: PhaseContext;
+}
+
+export interface BuildHandoffInput {
+  executionId: string;
+  plan: Plan;
+  config: OrchestratorConfig;
+  phase: Phase;
+  phasesByKey: ReadonlyMap<string, Phase>;
+  progress: ReadonlyMap<string, PhaseProgress>;
+  generation: number;
+  now: Date;
+}
+
+export const DEFAULT_WORKDIR_ROOT = '.baton';
+
+export function planWorkdir(plan: Plan): string {
+  return plan.workdir ?? `${DEFAULT_WORKDIR_ROOT}/${plan.name}`;
+}
+
+export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
+  const { phase, plan, config, progress } = input;
+  const key = phaseKey(phase.id);
+  const settings = phaseSettings(phase, config);
+
+  const contextKeys = phase.transitive_context
+    ? transitiveDependencies(input.phasesByKey, key)
+    : phase.depends_on.map(phaseKey);
+  const dependencyContexts: Record<string, PhaseContext> = {};
+  for (const depKey of contextKeys) {
+    const output = progress.get(depKey)?.output;
+    // Skipped dependencies have no output; the phase sees them as absent, and state_summary says why.
+    if (output) dependencyContexts[depKey] = output;
+  }
+
+  let fromPhase: PhaseId | null = null;
+  let latestSeq = -1;
+  for (const dep of phase.depends_on) {
+    const seq = progress.get(phaseKey(dep))?.completedSeq;
+    if (seq !== undefined && seq > latestSeq) {
+      latestSeq = seq;
+      fromPhase = dep;
+    }
+  }
+  const previous = fromPhase === null ? null : (progress.get(phaseKey(fromPhase))?.output ?? null);
+
+  const stateSummary: HandoffPackage['state_summary'] = {};
+  for (const [k, p] of progress) {
+    stateSummary[k] = { name: input.phasesByKey.get(k)?.name ?? k, state: p.state, attempts: p.attempts };
+  }
+
+  const separate = phase.use_separate_agent || config.use_separate_agents;
+  return {
+    schema_version: HANDOFF_SCHEMA_VERSION,
+    execution_id: input.executionId,
+    plan_name: plan.name,
+    from_phase: fromPhase,
+    to_phase: phase.id,
+    phase_name: phase.name,
+    previous_phase_context: previous,
+    dependency_contexts: dependencyContexts,
+    shared_artifacts: plan.shared_artifacts,
+    global_context: plan.global_context,
+    state_summary: stateSummary,
+    execution_instructions: {
+      mode: separate ? 'separate_agent' : 'inline',
+      workdir: planWorkdir(plan),
+      base_dir: plan.base_dir ?? null,
+      command: phase.command ?? null,
+      handler: phase.handler ?? null,
+      task_queue: settings.taskQueue,
+      save_handoff: config.agent_handoff_enabled,
+      timeout_s: settings.timeoutSeconds,
+      retries: settings.retries,
+      env: { BATON_RUN_ID: input.executionId, BATON_PHASE: key },
+      report: phase.command
+        ? 'Run the command with BATON_HANDOFF set to this file; write {"context": {...}, "artifacts": {"name": "relative/path"}} to BATON_OUTPUT and exit 0. A non-zero exit is a failure.'
+        : `Call the handler "${phase.handler}" registered with a Baton worker; its return value is the phase output.`,
+    },
+    phase_config: phase.config,
+    generation: input.generation,
+    created_at: input.now.toISOString(),
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The handoff package: everything a phase needs to run anywhere, by anyone.
+ *
+ * Field names follow the guide (snake_case) because agents in any language read these
+ * files. Pure module: the workflow builds packages with it.
+ */
+import { z } from 'zod';
+import { PhaseIdSchema } from '../plan/schema.js';
+
+export const HANDOFF_SCHEMA_VERSION = 1;
+
+export const PHASE_STATES = ['pending', 'ready', 'running', 'awaiting_agent', 'completed', 'failed', 'skipped'] as const;
+export const PhaseStateSchema = z.enum(PHASE_STATES);
+export type PhaseState = z.infer<typeof PhaseStateSchema>;
+
+/** A file a phase produced, by reference: the bytes stay in the workdir, never in history. */
+export const ArtifactRefSchema = z.object({
+  /** Relative to the run's workdir. */
+  path: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRefSchema>;
+
+/** What one finished phase hands on to the phases after it. */
+export const PhaseContextSchema = z.object({
+  context: z.record(z.string(), z.unknown()),
+  artifacts: z.record(z.string(), ArtifactRefSchema),
+});
+export type PhaseContext = z.infer<typeof PhaseContextSchema>;
+
+export const ExecutionInstructionsSchema = z.object({
+  mode: z.enum(['inline', 'separate_agent']),
+  /** Where the phase's files live; relative paths resolve against `base_dir`. */
+  workdir: z.string(),
+  base_dir: z.string().nullable(),
+  command: z.array(z.string()).nullable(),
+  handler: z.string().nullable(),
+  task_queue: z.string(),
+  /** Keep this package under `<workdir>/handoffs/` (the guide's agent_handoff_enabled). */
+  save_handoff: z.boolean(),
+  timeout_s: z.number().positive(),
+  retries: z.number().int().nonnegative(),
+  /** Environment the phase's command receives, besides the machine's own. */
+  env: z.record(z.string(), z.string()),
+  /** How to report back, in words an agent (person or program) can follow. */
+  report: z.string(),
+});
+export type ExecutionInstructions = z.infer<typeof ExecutionInstructionsSchema>;
+
+export const StateSummaryEntrySchema = z.object({
+  name: z.string(),
+  state: PhaseStateSchema,
+  attempts: z.number().int().nonnegative(),
+});
+
+export const HandoffPackageSchema = z.object({
+  schema_version: z.literal(HANDOFF_SCHEMA_VERSION),
+  execution_id: z.string().min(1),
+  plan_name: z.string().min(1),
+  from_phase: PhaseIdSchema.nullable(),
+  to_phase: PhaseIdSchema,
+  phase_name: z.string().min(1),
+  previous_phase_context: PhaseContextSchema.nullable(),
+  /** Keyed by phase id as a string. */
+  dependency_contexts: z.record(z.string(), PhaseContextSchema),
+  shared_artifacts: z.record(z.string(), z.string()),
+  global_context: z.record(z.string(), z.unknown()),
+  state_summary: z.record(z.string(), StateSummaryEntrySchema),
+  execution_instructions: ExecutionInstructionsSchema,
+  phase_config: z.record(z.string(), z.unknown()),
+  /** Counts the times the workflow has handed this phase out (a retryPhase makes a new generation). */
+  generation: z.number().int().positive(),
+  created_at: z.string(),
+});
+export type HandoffPackage = z.infer<typeof HandoffPackageSchema>;
+
+/** What a phase reports when it finishes, inline or from an agent. */
+export const PhaseOutputFileSchema = z.object({
+  context: z.record(z.string(), z.unknown()).default({}),
+  /** name -> path relative to the workdir. */
+  artifacts: z.record(z.string(), z.string()).default({}),
+});
+export type PhaseOutputFile = z.infer<typeof PhaseOutputFileSchema>;

@@ -1,0 +1,97 @@
+/**
+ * The plan and orchestrator config: the two documents a user writes.
+ *
+ * Pure module (zod only), imported by the workflow, the CLI and the tests alike,
+ * so the rules a plan must follow are written down exactly once.
+ */
+import { z } from 'zod';
+
+/** Phase ids are integers, as in the guide, or strings. JSON object keys always use `String(id)`. */
+export const PhaseIdSchema = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+export type PhaseId = z.infer<typeof PhaseIdSchema>;
+
+const resourceClassName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'a resource class is lower-case letters, digits, "-" and "_" (it becomes the task queue baton-<class>)');
+
+export const PhaseSchema = z.object({
+  id: PhaseIdSchema,
+  name: z.string().min(1),
+  description: z.string().optional(),
+  depends_on: z.array(PhaseIdSchema).default([]),
+  resource_class: resourceClassName.default('default'),
+  /** argv, run without a shell so no plan or package data is ever interpolated into one. */
+  command: z.array(z.string()).min(1).optional(),
+  /** Name of a TypeScript function registered with the worker. */
+  handler: z.string().min(1).optional(),
+  config: z.record(z.string(), z.unknown()).default({}),
+  timeout_s: z.number().positive().optional(),
+  retries: z.number().int().nonnegative().optional(),
+  use_separate_agent: z.boolean().default(false),
+  /** Include transitive dependencies' outputs in `dependency_contexts`, not only direct ones. */
+  transitive_context: z.boolean().default(false),
+});
+export type Phase = z.infer<typeof PhaseSchema>;
+export type PhaseInput = z.input<typeof PhaseSchema>;
+
+export const PlanSchema = z.object({
+  name: z.string().min(1),
+  /** Where handoffs, logs, outputs and artifacts of the run live; relative paths resolve against `base_dir`. */
+  workdir: z.string().min(1).optional(),
+  /** Directory that relative commands and the workdir resolve against (the plan file's directory when launched by `baton run`). */
+  base_dir: z.string().min(1).optional(),
+  global_context: z.record(z.string(), z.unknown()).default({}),
+  shared_artifacts: z.record(z.string(), z.string()).default({}),
+  phases: z.array(PhaseSchema),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+export type PlanInput = z.input<typeof PlanSchema>;
+
+export const ResourceClassSchema = z.object({
+  /** How many phases of this class one worker runs at once. */
+  concurrency: z.number().int().positive().default(4),
+  /** Defaults for phases of this class that do not set their own. */
+  timeout_s: z.number().positive().optional(),
+  retries: z.number().int().nonnegative().optional(),
+});
+export type ResourceClass = z.infer<typeof ResourceClassSchema>;
+
+export const BUILT_IN_RESOURCE_CLASSES: Record<string, ResourceClass> = {
+  default: { concurrency: 4 },
+  gpu: { concurrency: 1 },
+};
+
+export const OrchestratorConfigSchema = z.object({
+  /** The guide's mode 1: write every phase's package to `<workdir>/handoffs/`. */
+  agent_handoff_enabled: z.boolean().default(true),
+  /** The guide's mode 2: hand every phase to an external agent and wait for its result. */
+  use_separate_agents: z.boolean().default(false),
+  max_parallel_phases: z.number().int().positive().default(4),
+  /** `hold` keeps the run open for an operator to retry or skip a failed phase; `fail` ends it. */
+  failed_phase_policy: z.enum(['hold', 'fail']).default('hold'),
+  on_handoff_failure: z.enum(['fail', 'inline']).default('inline'),
+  resource_classes: z.record(resourceClassName, ResourceClassSchema).default(BUILT_IN_RESOURCE_CLASSES),
+  /** Phase defaults when neither the phase nor its class sets them. */
+  default_timeout_s: z.number().positive().default(3600),
+  default_retries: z.number().int().nonnegative().default(0),
+});
+export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
+export type OrchestratorConfigInput = z.input<typeof OrchestratorConfigSchema>;
+
+/** The workflow input: plain JSON, so `temporal workflow start --input-file run.json` works. */
+export const RunInputSchema = z.object({
+  plan: PlanSchema,
+  config: OrchestratorConfigSchema.optional(),
+});
+export type RunInput = z.input<typeof RunInputSchema>;
+
+export const ORCHESTRATOR_TASK_QUEUE = 'baton';
+export const WORKFLOW_TYPE = 'phasedRun';
+
+export function taskQueueFor(resourceClass: string): string {
+  return `baton-${resourceClass}`;
+}
+
+export function phaseKey(id: PhaseId): string {
+  return String(id);
+}

@@ -1,0 +1,32 @@
+/**
+ * One entry point that turns untrusted JSON into a checked plan and config.
+ */
+import { graphProblems } from './graph.js';
+import { PlanError, zodProblems } from './problems.js';
+import {
+  OrchestratorConfigSchema,
+  PlanSchema,
+  type OrchestratorConfig,
+  type Plan,
+} from './schema.js';
+
+export interface CheckedRun {
+  plan: Plan;
+  config: OrchestratorConfig;
+}
+
+/** Parses and checks a plan and config; throws PlanError listing every problem found. */
+export function checkRun(planJson: unknown, configJson: unknown = {}): CheckedRun {
+  const config = checkConfig(configJson);
+  const plan = PlanSchema.safeParse(planJson);
+  if (!plan.success) throw new PlanError('the plan', zodProblems(plan.error));
+  const problems = graphProblems(plan.data, config);
+  if (problems.length > 0) throw new PlanError(`the plan "${plan.data.name}"`, problems);
+  return { plan: plan.data, config };
+}
+
+export function checkConfig(configJson: unknown): OrchestratorConfig {
+  const config = OrchestratorConfigSchema.safeParse(configJson ?? {});
+  if (!config.success) throw new PlanError('the orchestrator config', zodProblems(config.error));
+  return config.data;
+}

@@ -1,0 +1,44 @@
+/**
+ * The shape of the `status` query and of the workflow's result.
+ * Type-only and pure so the client, the CLI and the workflow share it.
+ */
+import type { PhaseContext, PhaseState } from '../handoff/schema.js';
+import type { PhaseId } from '../plan/schema.js';
+
+export const RUN_STATES = ['running', 'paused', 'held', 'completed', 'failed', 'cancelled'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export interface PhaseStatus {
+  id: PhaseId;
+  name: string;
+  state: PhaseState;
+  /** Attempts across every generation of the phase. */
+  attempts: number;
+  generation: number;
+  resource_class: string;
+  task_queue: string;
+  started_at: string | null;
+  finished_at: string | null;
+  depends_on: PhaseId[];
+  error?: string;
+  /** Output of the phase once completed. */
+  context?: PhaseContext;
+  /** Who ran the last attempt (`host:pid` of the worker, or the agent). */
+  executed_by?: string;
+}
+
+export interface RunStatus {
+  execution_id: string;
+  plan: string;
+  state: RunState;
+  paused: boolean;
+  started_at: string;
+  finished_at: string | null;
+  /** Why the run holds, when it does: the failed phases and what an operator can do. */
+  held_reason?: string;
+  /** Signals the run refused (unknown phase, wrong state), newest last, so an operator sees why nothing happened. */
+  notices: string[];
+  phases: Record<string, PhaseStatus>;
+}
+
+export const TERMINAL_RUN_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];
