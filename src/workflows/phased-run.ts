@@ -98,7 +98,13 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
         },
         [handoff],
       );
-      book.completePhase(key, { context: result.context, artifacts: result.artifacts }, result.attempt, result.executed_by, new Date());
+      book.completePhase(key, {
+        output: { context: result.context, artifacts: result.artifacts },
+        attempts: result.attempt,
+        executedBy: result.executed_by,
+        startedAt: result.started_at,
+        finishedAt: result.finished_at,
+      });
     } catch (err) {
       if (isCancellation(err)) throw err;
       const details = failureDetails(err);
@@ -125,8 +131,11 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     await condition(() => changes !== seen);
   }
 
+  // Let every phase's bookkeeping (its execution_context.json export) finish before the run closes.
+  await Promise.all(inFlight);
   const final = book.status(new Date());
   setCurrentDetails(renderDetails(final));
+  await orchestratorActivities.writeExecutionContext(final, workdir, baseDir);
   if (final.state === 'failed') {
     throw ApplicationFailure.create({
       type: 'PhaseFailed',

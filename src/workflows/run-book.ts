@@ -12,6 +12,15 @@ import type { PhaseStatus, RunState, RunStatus } from './status.js';
 
 interface PhaseRecord extends PhaseProgress, PhaseStatus {}
 
+export interface PhaseCompletion {
+  output: PhaseContext;
+  attempts: number;
+  executedBy: string;
+  /** Execution times reported by whoever ran the phase. */
+  startedAt: string;
+  finishedAt: string;
+}
+
 export class RunBook {
   readonly phasesByKey = new Map<string, Phase>();
   private readonly records = new Map<string, PhaseRecord>();
@@ -37,6 +46,7 @@ export class RunBook {
         generation: 0,
         resource_class: phase.resource_class,
         task_queue: phaseSettings(phase, config).taskQueue,
+        scheduled_at: null,
         started_at: null,
         finished_at: null,
         depends_on: phase.depends_on,
@@ -83,7 +93,8 @@ export class RunBook {
     const rec = this.record(key);
     rec.generation += 1;
     rec.state = 'running';
-    rec.started_at = now.toISOString();
+    rec.scheduled_at = now.toISOString();
+    rec.started_at = rec.scheduled_at;
     rec.finished_at = null;
     delete rec.error;
     return buildHandoffPackage({
@@ -98,14 +109,15 @@ export class RunBook {
     });
   }
 
-  completePhase(key: string, output: PhaseContext, attempts: number, executedBy: string, now: Date): void {
+  completePhase(key: string, result: PhaseCompletion): void {
     const rec = this.record(key);
     rec.state = 'completed';
-    rec.attempts += attempts;
-    rec.output = output;
-    rec.context = output;
-    rec.executed_by = executedBy;
-    rec.finished_at = now.toISOString();
+    rec.attempts += result.attempts;
+    rec.output = result.output;
+    rec.context = result.output;
+    rec.executed_by = result.executedBy;
+    rec.started_at = result.startedAt;
+    rec.finished_at = result.finishedAt;
     rec.completedSeq = this.completedCount++;
   }
 

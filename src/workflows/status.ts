@@ -17,6 +17,9 @@ export interface PhaseStatus {
   generation: number;
   resource_class: string;
   task_queue: string;
+  /** When the workflow handed the phase to its queue. */
+  scheduled_at: string | null;
+  /** When the phase's last attempt began and ended executing on its worker or agent. */
   started_at: string | null;
   finished_at: string | null;
   depends_on: PhaseId[];

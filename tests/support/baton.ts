@@ -1,0 +1,107 @@
+/**
+ * Helpers for integration tests: real `baton` processes against the test dev server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { inject } from 'vitest';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BATON = path.join(ROOT, 'dist/cli/main.js');
+export const FIXTURES = path.join(ROOT, 'tests/fixtures');
+export const PHASE_SCRIPT = path.join(FIXTURES, 'phase.mjs');
+
+export function batonEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_UI_URL: inject('temporalUiUrl'),
+    BATON_LOG_LEVEL: 'WARN',
+    ...extra,
+  };
+}
+
+export interface WorkerProcess {
+  proc: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `baton worker <args>` and resolves once it polls its queues. */
+export async function startWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  const proc = spawn(process.execPath, [BATON, 'worker', ...args], { env: batonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start in 30s:\n${output}`)), 30_000);
+    const check = (): void => {
+      if (output.includes('baton worker serving')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code} before serving:\n${output}`));
+    });
+  });
+  return {
+    proc,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `baton <args>` to completion. */
+export function baton(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BATON, ...args], { env: batonEnv(opts.env), cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`baton ${args.join(' ')} did not finish in time:\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 100_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function testClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  return new Client({ connection, namespace: 'default' });
+}
+
+export async function tempDir(prefix = 'baton-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function writeJson(file: string, value: unknown): Promise<string> {
+  await writeFile(file, JSON.stringify(value, null, 2));
+  return file;
+}
+
+/** A phase running the configurable fixture script. */
+export function fixturePhase(id: number | string, dependsOn: Array<number | string> = [], config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  return { id, name: `Phase ${id}`, depends_on: dependsOn, command: ['node', PHASE_SCRIPT], config, ...extra };
+}

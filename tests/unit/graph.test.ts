@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/plan/problems.js';
+import { checkRun } from '../../src/plan/validate.js';
+import { findCycle } from '../../src/plan/graph.js';
+import { PlanSchema, type PhaseInput } from '../../src/plan/schema.js';
+
+const phase = (id: number | string, depends_on: Array<number | string> = [], extra: Partial<PhaseInput> = {}): PhaseInput => ({
+  id,
+  name: `P${id}`,
+  depends_on,
+  command: ['true'],
+  ...extra,
+});
+
+function problemsOf(plan: unknown, config: unknown = {}): string[] {
+  try {
+    checkRun(plan, config);
+  } catch (err) {
+    if (err instanceof PlanError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('plan checks', () => {
+  it('accepts a valid diamond and fills in defaults', () => {
+    const { plan, config } = checkRun({ name: 'd', phases: [phase(0), phase(1, [0]), phase(2, [0]), phase(3, [1, 2])] });
+    expect(plan.phases[0]!.resource_class).toBe('default');
+    expect(plan.global_context).toEqual({});
+    expect(config.failed_phase_policy).toBe('hold');
+    expect(Object.keys(config.resource_classes)).toEqual(['default', 'gpu']);
+  });
+
+  it('prints a cycle with the phases in it', () => {
+    const problems = problemsOf({ name: 'c', phases: [phase(1), phase(3, [5]), phase(5, [3])] });
+    expect(problems).toEqual(['the plan has a dependency cycle: 3 -> 5 -> 3; remove one of these dependencies']);
+  });
+
+  it('finds a longer cycle among string ids', () => {
+    const plan = PlanSchema.parse({ name: 'c', phases: [phase('a', ['c']), phase('b', ['a']), phase('c', ['b']), phase('d', ['a'])] });
+    expect(findCycle(plan.phases)).toEqual(['a', 'c', 'b', 'a']);
+  });
+
+  it('names an unknown dependency', () => {
+    expect(problemsOf({ name: 'u', phases: [phase(7, [12])] })).toEqual(['phase 7 depends on 12, which the plan does not define']);
+  });
+
+  it('names a duplicate id and both phases using it', () => {
+    const problems = problemsOf({ name: 'dup', phases: [phase(1), { ...phase(1), name: 'Again' }] });
+    expect(problems).toEqual(['phase id 1 is used by two phases ("P1" and "Again"); give each phase a unique id']);
+  });
+
+  it('treats 1 and "1" as the same id, since JSON keys are strings', () => {
+    expect(problemsOf({ name: 'dup', phases: [phase(1), phase('1')] })[0]).toMatch(/phase id 1 is used by two phases/);
+  });
+
+  it('names an undeclared resource class and the declared ones', () => {
+    expect(problemsOf({ name: 'r', phases: [phase(4, [], { resource_class: 'tpu' })] })).toEqual([
+      'phase 4 uses resource class "tpu", which the config does not declare; declare it under "resource_classes" or use one of: default, gpu',
+    ]);
+  });
+
+  it('accepts a class the config declares', () => {
+    expect(problemsOf({ name: 'r', phases: [phase(4, [], { resource_class: 'tpu' })] }, { resource_classes: { tpu: { concurrency: 2 } } })).toEqual([]);
+  });
+
+  it('refuses an empty plan', () => {
+    expect(problemsOf({ name: 'e', phases: [] })).toEqual(['the plan has no phases; add at least one under "phases"']);
+  });
+
+  it('refuses a phase with both or neither of command and handler', () => {
+    const problems = problemsOf({
+      name: 'h',
+      phases: [{ id: 0, name: 'Both', command: ['x'], handler: 'y' }, { id: 1, name: 'Neither' }],
+    });
+    expect(problems).toEqual([
+      'phase 0 ("Both") has both "command" and "handler"; give it exactly one',
+      'phase 1 ("Neither") has neither "command" nor "handler"; give it an argv "command" or the name of a registered "handler"',
+    ]);
+  });
+
+  it('refuses a self-dependency without calling it a cycle', () => {
+    expect(problemsOf({ name: 's', phases: [phase(2, [2])] })).toEqual(['phase 2 depends on itself; remove 2 from its depends_on']);
+  });
+
+  it('reports schema problems with their path in the file', () => {
+    const problems = problemsOf({ name: 'x', phases: [{ id: -1, name: 'N', command: 'echo hi' }] });
+    expect(problems.some((p) => p.startsWith('phases[0].id:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('phases[0].command:'))).toBe(true);
+  });
+
+  it('reports a bad config before the plan', () => {
+    expect(problemsOf({ name: 'x', phases: [phase(0)] }, { failed_phase_policy: 'explode' })[0]).toMatch(/^failed_phase_policy:/);
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf({ name: 'many', phases: [phase(1, [9]), phase(1), phase(2, [], { resource_class: 'tpu' })] });
+    expect(problems).toHaveLength(3);
+  });
+
+  it('checks a 10,000-phase chain without overflowing the stack', () => {
+    const phases = Array.from({ length: 10_000 }, (_, i) => phase(i, i === 0 ? [] : [i - 1]));
+    expect(problemsOf({ name: 'long', phases })).toEqual([]);
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { buildHandoffPackage, type PhaseProgress } from '../../src/handoff/build.js';
+import { HandoffPackageSchema, type PhaseContext } from '../../src/handoff/schema.js';
+import { phaseKey } from '../../src/plan/schema.js';
+import { checkRun } from '../../src/plan/validate.js';
+
+const output = (n: number): PhaseContext => ({ context: { n }, artifacts: {} });
+
+function setup(transitive = false) {
+  const { plan, config } = checkRun({
+    name: 'diamond',
+    workdir: 'wd',
+    global_context: { repo: '.' },
+    shared_artifacts: { inventory: 'data/inventory.csv' },
+    phases: [
+      { id: 0, name: 'Zero', command: ['a'] },
+      { id: 1, name: 'One', depends_on: [0], command: ['b'] },
+      { id: 2, name: 'Two', depends_on: [0], command: ['c'] },
+      { id: 3, name: 'Three', depends_on: [1, 2], command: ['d'], config: { depth: 3 }, transitive_context: transitive, resource_class: 'gpu' },
+    ],
+  });
+  const phasesByKey = new Map(plan.phases.map((p) => [phaseKey(p.id), p]));
+  const progress = new Map<string, PhaseProgress>([
+    ['0', { state: 'completed', attempts: 1, completedSeq: 0, output: output(0) }],
+    ['2', { state: 'completed', attempts: 2, completedSeq: 1, output: output(2) }],
+    ['1', { state: 'completed', attempts: 1, completedSeq: 2, output: output(1) }],
+    ['3', { state: 'ready', attempts: 0 }],
+  ]);
+  return { plan, config, phasesByKey, progress };
+}
+
+describe('buildHandoffPackage', () => {
+  it('holds exactly the declared dependencies and is valid against the schema', () => {
+    const { plan, config, phasesByKey, progress } = setup();
+    const pkg = buildHandoffPackage({
+      executionId: 'run-1',
+      plan,
+      config,
+      phase: phasesByKey.get('3')!,
+      phasesByKey,
+      progress,
+      generation: 1,
+      now: new Date('2026-01-01T00:00:00Z'),
+    });
+    expect(HandoffPackageSchema.parse(pkg)).toEqual(pkg);
+    expect(Object.keys(pkg.dependency_contexts).sort()).toEqual(['1', '2']);
+    expect(pkg.dependency_contexts['1']).toEqual(output(1));
+    expect(pkg.from_phase).toBe(1); // the dependency that completed last
+    expect(pkg.previous_phase_context).toEqual(output(1));
+    expect(pkg.phase_config).toEqual({ depth: 3 });
+    expect(pkg.global_context).toEqual({ repo: '.' });
+    expect(pkg.shared_artifacts).toEqual({ inventory: 'data/inventory.csv' });
+    expect(pkg.state_summary['2']).toEqual({ name: 'Two', state: 'completed', attempts: 2 });
+    expect(pkg.execution_instructions).toMatchObject({ task_queue: 'baton-gpu', command: ['d'], workdir: 'wd', mode: 'inline', save_handoff: true });
+    expect(pkg.created_at).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('includes transitive dependencies when the phase asks', () => {
+    const { plan, config, phasesByKey, progress } = setup(true);
+    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('3')!, phasesByKey, progress, generation: 1, now: new Date(0) });
+    expect(Object.keys(pkg.dependency_contexts).sort()).toEqual(['0', '1', '2']);
+  });
+
+  it('gives a first phase no previous phase', () => {
+    const { plan, config, phasesByKey, progress } = setup();
+    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('0')!, phasesByKey, progress, generation: 1, now: new Date(0) });
+    expect(pkg.from_phase).toBeNull();
+    expect(pkg.previous_phase_context).toBeNull();
+    expect(pkg.dependency_contexts).toEqual({});
+  });
+});
