@@ -67,7 +67,7 @@ function duplicateCandidates(blocks, { minDuplicateLines }) {
     const where = a.path === b.path ? `within ${a.path}` : `between ${a.path} and ${b.path}`;
     return {
       kind: 'duplicate',
-      score: lines * 2,
+      score: lines * 3,
       title: `Extract the ${lines} duplicated lines ${where}`,
       files: [...new Set([a.path, b.path])],
       blocks: pairBlocks,
@@ -152,14 +152,15 @@ function renderPlan(inputs, candidates) {
   const parts = [
     '# Consolidation plan\n',
     `From ${inputs.files} files (${inputs.lines} lines), ${inputs.modules} modules with ` +
-      `${inputs.import_edges} imports, and ${inputs.duplicate_blocks} duplicated blocks.\n`,
+      `${inputs.import_edges} imports; duplicated blocks: ${inputs.duplicate_blocks}.\n`,
     table(
       ['#', 'Priority', 'Kind', 'Candidate', 'Score'],
       candidates.map((c) => [c.id, c.priority, c.kind, c.title, c.score]),
     ),
   ];
   for (const candidate of candidates) {
-    parts.push(`## ${candidate.id}: ${candidate.title}\n`, `Priority ${candidate.priority}, score ${candidate.score}.\n`);
+    parts.push(`## ${candidate.id}: ${candidate.title}\n`);
+    parts.push(`Priority ${candidate.priority}, score ${candidate.score}.\n`);
     parts.push(`Files: ${candidate.files.map((file) => `\`${file}\``).join(', ')}\n`);
     const blocks = (candidate.blocks ?? []).map((block) =>
       `- ${block.lines} lines: ${block.a.path}:${block.a.start}-${block.a.end} = ` +

@@ -6,12 +6,12 @@ import { runPhase } from './lib/handoff.mjs';
 import { readInventory, readRepoText, SCRIPT_EXTENSIONS } from './lib/repo.mjs';
 
 await runPhase('Duplicate detection', { needs: [0] }, async (phase) => {
-  const windowLines = phase.setting('window_lines', 6);
+  const windowLines = phase.setting('window_lines', 6, { min: 2 });
   const minLineChars = phase.setting('min_line_chars', 4);
   const extensions = phase.setting('extensions', SCRIPT_EXTENSIONS);
   const ignoreImports = phase.setting('ignore_import_lines', true);
   // A window found in more places than this is boilerplate, not a consolidation candidate.
-  const maxOccurrences = phase.setting('max_occurrences', 12);
+  const maxOccurrences = phase.setting('max_occurrences', 12, { min: 2 });
   const maxBlocks = phase.setting('max_blocks', 500);
 
   const files = [];

@@ -1,10 +1,10 @@
 // The phase side of Baton's command contract, shared by every phase script: load and check the
 // handoff package, find what earlier phases produced, write artifacts, report the result.
 //
-// A package carries the outputs of a phase's direct dependencies only. So that a late phase can
-// still reach what an early one made (phase 12 hashes the files of phase 0's inventory), every
-// phase also writes a `ledger` artifact: the ledgers of its dependencies plus its own entry.
-// Lookups try the direct dependencies first, then those ledgers.
+// A package normally carries the outputs of a phase's direct dependencies only. So that a late
+// phase can still reach what an early one made (phase 12 hashes the files of phase 0's inventory),
+// every phase also writes a `ledger` artifact: the ledgers of its dependencies plus its own entry.
+// Lookups try the package's dependencies first, then those ledgers.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -59,13 +59,14 @@ class Phase {
   }
 
   /** `phase_config[key]`, or `fallback` when unset; the type must match the fallback's. */
-  setting(key, fallback) {
+  setting(key, fallback, { min } = {}) {
     const value = this.config[key];
     if (value === undefined || value === null) return fallback;
     const kindOf = (v) => (Array.isArray(v) ? 'array' : typeof v);
     if (kindOf(value) !== kindOf(fallback)) {
       fail(`phase_config.${key} must be of type ${kindOf(fallback)}, not ${JSON.stringify(value)}; fix it in the plan`);
     }
+    if (min !== undefined && !(value >= min)) fail(`phase_config.${key} must be at least ${min}, not ${value}`);
     return value;
   }
 
@@ -184,12 +185,12 @@ class Phase {
     return [...sources];
   }
 
-  /** Direct dependencies first, then every ledger entry, latest phase first. */
-  sources() {
+  /** Direct dependencies first, then (only if needed) every ledger entry, latest phase first. */
+  *sources() {
     const direct = this.directSources();
+    yield* direct;
     const seen = new Set(direct.map(([id]) => id));
-    const rest = Object.entries(this.ledger()).filter(([id]) => !seen.has(id)).sort(byIdDescending);
-    return [...direct, ...rest];
+    yield* Object.entries(this.ledger()).filter(([id]) => !seen.has(id)).sort(byIdDescending);
   }
 
   checkArtifact(name, id, ref) {
@@ -205,8 +206,8 @@ class Phase {
     if (expected && !this.checkedFiles.has(abs)) {
       const actual = sha256(readFileSync(abs));
       if (actual !== expected) {
-        fail(`artifact "${name}" of phase ${id} changed after phase ${id} produced it ` +
-          `(sha256 ${actual.slice(0, 12)}, expected ${expected.slice(0, 12)}); re-run phase ${id}`);
+        fail(`artifact "${name}" of phase ${id} changed after phase ${id} produced it (sha256 ` +
+          `${actual.slice(0, 12)}, expected ${expected.slice(0, 12)}); re-run phase ${id} and the phases after it`);
       }
       this.checkedFiles.add(abs);
     }

@@ -1,6 +1,7 @@
 // Reading the repository under consolidation: walking it, the inventory CSV that phase 0 writes
 // and later phases read, and how a relative import maps to files.
 
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fail } from './handoff.mjs';
@@ -59,6 +60,15 @@ export function readRepoText(repo, rel) {
     if (err.code === 'ENOENT' || err.code === 'EISDIR') return null;
     throw err;
   }
+}
+
+/** One hash over the current content of `files`, to tell later whether any of them changed. */
+export function fingerprintFiles(repo, files) {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort()) {
+    hash.update(file).update('\0').update(readRepoText(repo, file) ?? '<missing>').update('\0');
+  }
+  return hash.digest('hex');
 }
 
 export function toCsv(header, rows) {

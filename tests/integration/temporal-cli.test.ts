@@ -1,0 +1,37 @@
+/**
+ * A run launched with the plain Temporal CLI, no baton involved, completes with the workers running.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it, inject } from 'vitest';
+import { Orchestrator } from '../../src/client/orchestrator.js';
+import { fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess } from '../support/baton.js';
+
+let worker: WorkerProcess;
+beforeAll(async () => {
+  worker = await startWorker([]);
+});
+afterAll(async () => {
+  await worker?.stop();
+});
+
+it('temporal workflow start --type phasedRun --task-queue baton --input-file run.json', async () => {
+  const dir = await tempDir();
+  const runId = `cli-run-${Date.now()}`;
+  // Plain JSON: what a user writes by hand. Absolute base_dir, since no baton resolves the plan's directory here.
+  const input = await writeJson(path.join(dir, 'run.json'), {
+    plan: { name: 'from-temporal-cli', base_dir: dir, workdir: 'wd', phases: [fixturePhase(0), fixturePhase(1, [0]), fixturePhase('gpu-step', [1], {}, { resource_class: 'gpu' })] },
+    config: { max_parallel_phases: 2 },
+  });
+  const { stdout } = await promisify(execFile)(inject('temporalBinary'), [
+    'workflow', 'start', '--type', 'phasedRun', '--task-queue', 'baton', '--workflow-id', runId,
+    '--input-file', input, '--address', inject('temporalAddress'), '--namespace', 'default',
+  ]);
+  expect(stdout).toContain(runId);
+
+  const status = await new Orchestrator(await testClient()).run(runId).finalStatus();
+  expect(status.state).toBe('completed');
+  expect(status.phases['gpu-step']!.task_queue).toBe('baton-gpu');
+  expect(status.phases['1']!.context!.context.dependency_keys).toEqual(['0']);
+});
