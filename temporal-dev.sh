@@ -185,18 +185,27 @@ install_via_pip() {
 }
 
 # Fallback: build the CLI from source through the Go module proxy.
+# `go install pkg@version` refuses modules whose go.mod has replace
+# directives. Newer CLI releases have one (v1.9.1: cliext => ./cliext, a
+# nested module not published on the proxy), so @latest fails for them; then
+# fall back to the newest release seen to build this way (v1.5.1; its server
+# is a bit older but supports every flag used here). Override the fallback
+# with TEMPORAL_CLI_GO_FALLBACK=vX.Y.Z.
 install_via_go() {
   command -v go >/dev/null 2>&1 || {
     say "go not found; skipping go install"
     return 1
   }
-  say "Installing the Temporal CLI: GOBIN=$GOBIN_DIR go install github.com/temporalio/cli/cmd/temporal@latest ..."
+  local pkg=github.com/temporalio/cli/cmd/temporal version
   mkdir -p "$GOBIN_DIR"
-  if GOBIN="$GOBIN_DIR" go install github.com/temporalio/cli/cmd/temporal@latest >&2 &&
-    is_exe "$GOBIN_DIR/temporal"; then
-    return 0
-  fi
-  say "go install of the Temporal CLI failed"
+  for version in latest "${TEMPORAL_CLI_GO_FALLBACK:-v1.5.1}"; do
+    say "Installing the Temporal CLI: GOBIN=$GOBIN_DIR go install $pkg@$version (takes minutes) ..."
+    if GOBIN="$GOBIN_DIR" go install "$pkg@$version" >&2 &&
+      is_exe "$GOBIN_DIR/temporal"; then
+      return 0
+    fi
+    say "go install $pkg@$version failed"
+  done
   return 1
 }
 
@@ -328,6 +337,8 @@ ensure_search_attributes() {
 cmd_start() {
   check_port TEMPORAL_PORT "$PORT"
   check_port TEMPORAL_UI_PORT "$UI_PORT"
+  [[ "$START_TIMEOUT" =~ ^[0-9]+$ ]] ||
+    die "TEMPORAL_START_TIMEOUT must be a number of seconds, got '$START_TIMEOUT'"
   ensure_temporal
   take_lock
 
