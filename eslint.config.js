@@ -1,6 +1,7 @@
 // ESLint flat config: type-aware rules for the sources, plus the one rule Temporal's
 // sandbox makes essential: workflow code must not reach for Node builtins.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -34,6 +35,6 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+    languageOptions: { globals: globals.node },
   },
 );
