@@ -2,6 +2,7 @@
  * Writing a phase's package to disk: `handoffs/phase_<id>.json` and a runnable
  * `execute_phase_<id>.sh` beside it, so the phase can be run by hand on any machine.
  */
+import { randomUUID } from 'node:crypto';
 import { chmod, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HandoffPackage } from '../handoff/schema.js';
@@ -12,7 +13,7 @@ export function handoffFileName(phaseKey: string): string {
 
 /** Writes via a temporary file and rename, so a reader never sees half a package. */
 export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${randomUUID()}.tmp`; // unique: several writers may race for one file
   await writeFile(tmp, data, mode === undefined ? undefined : { mode });
   await rename(tmp, file);
 }

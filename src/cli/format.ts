@@ -45,6 +45,7 @@ export function stateChanges(previous: RunStatus | undefined, current: RunStatus
   for (const [key, p] of Object.entries(current.phases)) {
     const before = previous?.phases[key];
     if (before?.state === p.state && before.attempts === p.attempts) continue;
+    if (!before && p.state === 'pending') continue; // the first report lists only what has begun
     const extra = p.state === 'failed' && p.error ? `: ${p.error}` : p.state === 'completed' ? ` in ${phaseDuration(p)}` : '';
     lines.push(`phase ${key} (${p.name}) ${p.state} on ${p.task_queue}${extra}`);
   }

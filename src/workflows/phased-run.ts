@@ -77,6 +77,17 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const workdir = planWorkdir(plan);
   const baseDir = plan.base_dir ?? null;
 
+  // Exports run one after another, each with the status as it is when it runs, so a slow
+  // write can never overwrite a newer one.
+  let exportChain: Promise<void> = Promise.resolve();
+  const exportContext = (final?: RunStatus): Promise<void> => {
+    exportChain = exportChain
+      .then(() => orchestratorActivities.writeExecutionContext(final ?? book.status(null), workdir, baseDir))
+      // The export is a convenience copy of the status query; failing to write it must not stop the run.
+      .catch((err: unknown) => notice(`could not write execution_context.json: ${failureMessage(err)}`));
+    return exportChain;
+  };
+
   const runOne = async (key: string): Promise<void> => {
     const phase = book.phasesByKey.get(key)!;
     const settings = phaseSettings(phase, config);
@@ -111,7 +122,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       book.failPhase(key, failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
     }
     changed();
-    await orchestratorActivities.writeExecutionContext(book.status(null), workdir, baseDir);
+    await exportContext();
   };
 
   const inFlight = new Set<Promise<void>>();
@@ -135,7 +146,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   await Promise.all(inFlight);
   const final = book.status(new Date());
   setCurrentDetails(renderDetails(final));
-  await orchestratorActivities.writeExecutionContext(final, workdir, baseDir);
+  await exportContext(final);
   if (final.state === 'failed') {
     throw ApplicationFailure.create({
       type: 'PhaseFailed',

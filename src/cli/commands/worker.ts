@@ -29,6 +29,15 @@ export async function loadHandlers(modulePath: string | undefined): Promise<Phas
   return handlers as PhaseHandlers;
 }
 
+/** The SDK's default logger, less its warning that phase workers register no workflows: by design here. */
+function workerLogger(level: LogLevel): DefaultLogger {
+  const print = new DefaultLogger(level);
+  return new DefaultLogger(level, (entry) => {
+    if (entry.message.startsWith('No workflows registered')) return;
+    print.log(entry.level, entry.message, entry.meta);
+  });
+}
+
 export function registerWorker(program: Command): void {
   program
     .command('worker')
@@ -41,7 +50,7 @@ export function registerWorker(program: Command): void {
     .action(
       action(async (opts: WorkerOptions) => {
         // The SDK's INFO lines drown what an operator needs; BATON_LOG_LEVEL=INFO brings them back.
-        Runtime.install({ logger: new DefaultLogger((process.env.BATON_LOG_LEVEL ?? 'WARN') as LogLevel) });
+        Runtime.install({ logger: workerLogger((process.env.BATON_LOG_LEVEL ?? 'WARN') as LogLevel) });
         const config = await loadConfig(opts.config);
         const serveAll = !opts.orchestrator && opts.class.length === 0;
         const classes = serveAll ? defaultClasses(config) : opts.class;
