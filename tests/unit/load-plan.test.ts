@@ -1,0 +1,44 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRun } from '../../src/client/load-plan.js';
+import { PlanError } from '../../src/plan/problems.js';
+
+async function file(name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-load-'));
+  const p = path.join(dir, name);
+  await writeFile(p, text);
+  return p;
+}
+
+describe('loadRun', () => {
+  it('reads a YAML plan and resolves base_dir to its directory', async () => {
+    const p = await file('plan.yaml', 'name: y\nphases:\n  - id: 0\n    name: Only\n    command: [echo, hi]\n');
+    const { plan } = await loadRun(p);
+    expect(plan.phases[0]!.command).toEqual(['echo', 'hi']);
+    expect(plan.base_dir).toBe(path.dirname(p));
+  });
+
+  it('resolves a relative base_dir against the plan file', async () => {
+    const p = await file('plan.json', JSON.stringify({ name: 'j', base_dir: 'sub', phases: [{ id: 0, name: 'A', handler: 'h' }] }));
+    expect((await loadRun(p)).plan.base_dir).toBe(path.join(path.dirname(p), 'sub'));
+  });
+
+  it('names a missing file', async () => {
+    await expect(loadRun('/nonexistent/plan.json')).rejects.toThrow('/nonexistent/plan.json does not exist; check the path');
+  });
+
+  it('names a YAML syntax error', async () => {
+    const p = await file('plan.yml', 'name: [unclosed\n');
+    const err = await loadRun(p).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PlanError);
+    expect((err as PlanError).problems[0]).toContain(`${p} is not valid YAML`);
+  });
+
+  it('checks the config file too', async () => {
+    const p = await file('plan.json', JSON.stringify({ name: 'j', phases: [{ id: 0, name: 'A', handler: 'h' }] }));
+    const c = await file('config.json', JSON.stringify({ max_parallel_phases: 0 }));
+    await expect(loadRun(p, c)).rejects.toThrow(/the orchestrator config is not valid:\n  - max_parallel_phases:/);
+  });
+});
