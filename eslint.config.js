@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts', 'src/plan/**/*.ts', 'src/handoff/build.ts', 'src/handoff/schema.ts'],
+    files: ['src/workflows/**/*.ts', 'src/plan/**/*.ts', 'src/handoff/build.ts', 'src/handoff/schema.ts', 'src/handoff/canonical.ts', 'src/handoff/secrets.ts', 'src/handoff/json-schema.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

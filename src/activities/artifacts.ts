@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { ArtifactRef } from '../handoff/schema.js';
-import { confinedPath } from './workdir.js';
+import { confinedPath } from '../handoff/paths.js';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');

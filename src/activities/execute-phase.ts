@@ -2,105 +2,117 @@
  * Executes one phase from its handoff package. Knows nothing of Temporal, so the same code
  * serves the `runPhase` activity and `baton execute-phase` on a machine with no worker.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../handoff/schema.js';
 import { zodProblems } from '../plan/problems.js';
-import { artifactRefs } from './artifacts.js';
-import { writeHandoffFiles } from './handoff-files.js';
+import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
+import { PhaseExecutionError } from './phase-error.js';
+import { collectOutput } from './phase-output.js';
+import { prepareHandoff } from './prepare-handoff.js';
 import { runCommand } from './run-command.js';
 import type { PhaseRunResult } from './types.js';
-import { ensureRunPaths, resolveWorkdir } from './workdir.js';
+import { ensureRunPaths, resolveWorkdir, type RunPaths } from './workdir.js';
 
-/** A failure with a type the caller can act on; `retryable: false` where trying again cannot help. */
-export class PhaseExecutionError extends Error {
-  constructor(
-    message: string,
-    readonly type: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'PhaseExecutionError';
-  }
-}
+export { PhaseExecutionError };
 
 export interface ExecuteOptions {
   attempt: number;
-  /** Write handoff files to `<workdir>/handoffs/` (the guide's agent_handoff_enabled). */
+  /** Seal and save the package under `<workdir>/handoffs/` (the guide's agent_handoff_enabled). */
   writeHandoffFiles: boolean;
   handlers: PhaseHandlers;
   executedBy: string;
   signal: AbortSignal;
   heartbeat: (details?: unknown) => void;
+  /** The run's workdir on this machine, when it is not where the package says. */
+  workdir?: string;
 }
 
 export function defaultExecutor(): string {
   return process.env.BATON_WORKER_NAME ?? `${os.hostname()}:${process.pid}`;
 }
 
-export async function executePhase(pkg: HandoffPackage, opts: ExecuteOptions): Promise<PhaseRunResult> {
+export async function executePhase(input: HandoffPackage, opts: ExecuteOptions): Promise<PhaseRunResult> {
   const startedAt = new Date();
-  const key = String(pkg.to_phase);
-  const instructions = pkg.execution_instructions;
-  const paths = await ensureRunPaths(resolveWorkdir(instructions.workdir, instructions.base_dir));
-  const label = `phase ${key} (${pkg.phase_name})`;
+  const key = String(input.to_phase);
+  const instructions = input.execution_instructions;
+  const paths = await ensureRunPaths(opts.workdir ?? resolveWorkdir(instructions.workdir, instructions.base_dir));
+  const label = `phase ${key} (${input.phase_name})`;
 
-  let handoffPath: string | null = null;
-  let scratch: string | null = null;
-  if (opts.writeHandoffFiles) {
-    handoffPath = await writeHandoffFiles(paths.handoffs, pkg);
+  const prepared = await prepareHandoff({ ...input, attempt: opts.attempt }, paths.handoffs, opts.writeHandoffFiles, label);
+  let readable: HandoffPackage;
+  try {
+    readable = packageHasRefs(prepared.pkg) ? await hydratePackage(prepared.pkg, paths.workdir) : prepared.pkg;
+  } catch (err) {
+    if (err instanceof ContextUnavailableError) throw new PhaseExecutionError(`${label} cannot read its dependencies' context: ${err.message}`, 'ContextUnavailable', false);
+    throw err;
   }
 
   let output: PhaseOutputFile;
-  try {
-    if (instructions.command) {
-      if (!handoffPath) {
-        // Files are off, but a command still needs its package: hand it a private copy.
-        scratch = await mkdtemp(path.join(os.tmpdir(), 'baton-handoff-'));
-        handoffPath = path.join(scratch, `phase_${key}.json`);
-        await writeFile(handoffPath, JSON.stringify(pkg));
-      }
-      output = await runCommandPhase(pkg, instructions.command, handoffPath, paths, opts, label);
-    } else if (instructions.handler) {
-      output = await runHandlerPhase(pkg, instructions.handler, paths.workdir, opts, label);
-    } else {
-      throw new PhaseExecutionError(`${label} has neither a command nor a handler`, 'InvalidHandoff', false);
-    }
-  } finally {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+  if (instructions.command) {
+    output = await runCommandPhase(readable, readable === prepared.pkg ? prepared.savedPath : null, instructions.command, paths, opts, label);
+  } else if (instructions.handler) {
+    output = await runHandlerPhase(readable, instructions.handler, paths.workdir, opts, label);
+  } else {
+    throw new PhaseExecutionError(`${label} has neither a command nor a handler`, 'InvalidHandoff', false);
   }
 
-  let artifacts;
-  try {
-    artifacts = await artifactRefs(paths.workdir, output.artifacts);
-  } catch (err) {
-    throw new PhaseExecutionError(`${label} reported a bad artifact: ${(err as Error).message}`, 'InvalidPhaseOutput', false);
-  }
+  const context = await collectOutput(paths.workdir, output, label, input.safe_keys);
   return {
-    context: output.context,
-    artifacts,
+    ...context,
     attempt: opts.attempt,
     executed_by: opts.executedBy,
     started_at: startedAt.toISOString(),
     finished_at: new Date().toISOString(),
-    handoff_path: opts.writeHandoffFiles ? handoffPath : null,
+    handoff_path: prepared.savedPath,
+    content_hash: prepared.pkg.content_hash,
+    handoff_fallback: prepared.fallback,
   };
 }
 
+/**
+ * The command reads its package from BATON_HANDOFF: the saved package when it can be read as is,
+ * else (files off, or context values to put back) a private copy for this attempt.
+ */
 async function runCommandPhase(
   pkg: HandoffPackage,
+  savedPath: string | null,
   argv: string[],
-  handoffPath: string,
-  paths: Awaited<ReturnType<typeof ensureRunPaths>>,
+  paths: RunPaths,
   opts: ExecuteOptions,
   label: string,
 ): Promise<PhaseOutputFile> {
   const key = String(pkg.to_phase);
   const stem = `phase_${key}.g${pkg.generation}.a${opts.attempt}`;
+  let scratch: string | null = null;
+  let handoffPath = savedPath;
+  if (!handoffPath) {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'baton-handoff-'));
+    handoffPath = path.join(scratch, `${stem}.json`);
+    await writeFile(handoffPath, JSON.stringify(pkg), { mode: 0o600 });
+  }
+  try {
+    return await runCommandWith(pkg, handoffPath, argv, paths, stem, opts, label);
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function runCommandWith(
+  pkg: HandoffPackage,
+  handoffPath: string,
+  argv: string[],
+  paths: RunPaths,
+  stem: string,
+  opts: ExecuteOptions,
+  label: string,
+): Promise<PhaseOutputFile> {
+  const key = String(pkg.to_phase);
   const outputPath = path.join(paths.outputs, `${stem}.json`);
   const stderrPath = path.join(paths.logs, `${stem}.stderr.log`);
+  await mkdir(paths.outputs, { recursive: true });
   await rm(outputPath, { force: true });
   let outcome;
   try {
@@ -183,4 +195,3 @@ function parseOutput(raw: string, where: string): PhaseOutputFile {
   }
   return output.data;
 }
-

@@ -1,9 +1,10 @@
 /**
- * Writing a phase's package to disk: `handoffs/phase_<id>.json` and a runnable
- * `execute_phase_<id>.sh` beside it, so the phase can be run by hand on any machine.
+ * Writing a phase's package to disk: `handoffs/phase_<id>.json` (the latest), every attempt's
+ * package under `handoffs/attempts/` (none is overwritten), and a runnable
+ * `execute_phase_<id>.sh` beside them, so the phase can be run by hand on any machine.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HandoffPackage } from '../handoff/schema.js';
 
@@ -11,7 +12,11 @@ export function handoffFileName(phaseKey: string): string {
   return `phase_${phaseKey}.json`;
 }
 
-/** Writes via a temporary file and rename, so a reader never sees half a package. */
+export function attemptFileName(phaseKey: string, generation: number, attempt: number): string {
+  return `phase_${phaseKey}.g${generation}.a${attempt}.json`;
+}
+
+/** Writes via a temporary file and rename, so a reader never sees half a file. */
 export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
   const tmp = `${file}.${randomUUID()}.tmp`; // unique: several writers may race for one file
   await writeFile(tmp, data, mode === undefined ? undefined : { mode });
@@ -20,8 +25,12 @@ export async function writeFileAtomic(file: string, data: string, mode?: number)
 
 export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage): Promise<string> {
   const key = String(pkg.to_phase);
+  const text = `${JSON.stringify(pkg, null, 2)}\n`;
+  const attempts = path.join(handoffsDir, 'attempts');
+  await mkdir(attempts, { recursive: true });
+  await writeFileAtomic(path.join(attempts, attemptFileName(key, pkg.generation, pkg.attempt)), text);
   const file = path.join(handoffsDir, handoffFileName(key));
-  await writeFileAtomic(file, `${JSON.stringify(pkg, null, 2)}\n`);
+  await writeFileAtomic(file, text);
   const script = path.join(handoffsDir, `execute_phase_${key}.sh`);
   await writeFileAtomic(script, executeScript(key), 0o755);
   await chmod(script, 0o755);

@@ -13,6 +13,10 @@ export interface PhaseRunResult extends PhaseContext {
   finished_at: string;
   /** Where the package was written, when files are on. */
   handoff_path: string | null;
+  /** The sealed package's hash: ties this result to exactly the package it ran from. */
+  content_hash: string | null;
+  /** Why the package could not be saved and the phase ran inline anyway (on_handoff_failure: inline). */
+  handoff_fallback: string | null;
 }
 
 /** Carried in an ApplicationFailure's details so the workflow can count attempts. */

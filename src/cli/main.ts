@@ -4,7 +4,9 @@
  * (and the rest of Temporal's standard environment).
  */
 import { Command } from 'commander';
+import { registerDoctor } from './commands/doctor.js';
 import { registerExecutePhase } from './commands/execute-phase.js';
+import { registerHandoff } from './commands/handoff.js';
 import { registerOperate } from './commands/operate.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -21,5 +23,7 @@ registerStatus(program);
 registerOperate(program);
 registerWorker(program);
 registerExecutePhase(program);
+registerHandoff(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -39,6 +39,16 @@ export function planWorkdir(plan: Plan): string {
   return plan.workdir ?? `${DEFAULT_WORKDIR_ROOT}/${plan.name}`;
 }
 
+/**
+ * The run's workdir as far as the workflow can tell: absolute when the plan's workdir or base_dir
+ * is; otherwise relative to each worker's cwd. (Plain string work: the workflow has no `path`.)
+ */
+export function runWorkdir(plan: Plan): string {
+  const workdir = planWorkdir(plan);
+  if (workdir.startsWith('/') || !plan.base_dir) return workdir;
+  return `${plan.base_dir.replace(/\/+$/, '')}/${workdir.replace(/^\.\//, '')}`;
+}
+
 export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
   const { phase, plan, config, progress } = input;
   const key = phaseKey(phase.id);
@@ -91,6 +101,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
       handler: phase.handler ?? null,
       task_queue: settings.taskQueue,
       save_handoff: config.agent_handoff_enabled,
+      on_handoff_failure: config.on_handoff_failure,
       timeout_s: settings.timeoutSeconds,
       retries: settings.retries,
       env: { BATON_RUN_ID: input.executionId, BATON_PHASE: key },
@@ -99,7 +110,12 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
         : `Call the handler "${phase.handler}" registered with a Baton worker; its return value is the phase output.`,
     },
     phase_config: phase.config,
+    safe_keys: plan.safe_keys,
     generation: input.generation,
+    attempt: 1,
+    depends_on: phase.depends_on,
     created_at: input.now.toISOString(),
+    content_hash: null,
+    signature: null,
   };
 }

@@ -22,6 +22,24 @@ export const ArtifactRefSchema = z.object({
 });
 export type ArtifactRef = z.infer<typeof ArtifactRefSchema>;
 
+/**
+ * A context value too large to travel inline: stored once under the workdir, content-addressed,
+ * so workflow history and packages stay small whatever a phase outputs.
+ */
+export const ContextRefSchema = z.object({
+  $baton_ref: z.object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    size: z.number().int().nonnegative(),
+    /** Relative to the workdir. */
+    path: z.string().min(1),
+  }),
+});
+export type ContextRef = z.infer<typeof ContextRefSchema>;
+
+export function isContextRef(value: unknown): value is ContextRef {
+  return ContextRefSchema.safeParse(value).success;
+}
+
 /** What one finished phase hands on to the phases after it. */
 export const PhaseContextSchema = z.object({
   context: z.record(z.string(), z.unknown()),
@@ -39,6 +57,8 @@ export const ExecutionInstructionsSchema = z.object({
   task_queue: z.string(),
   /** Keep this package under `<workdir>/handoffs/` (the guide's agent_handoff_enabled). */
   save_handoff: z.boolean(),
+  /** When the package cannot be sealed or saved: run the phase anyway (`inline`) or fail it. */
+  on_handoff_failure: z.enum(['fail', 'inline']),
   timeout_s: z.number().positive(),
   retries: z.number().int().nonnegative(),
   /** Environment the phase's command receives, besides the machine's own. */
@@ -53,6 +73,17 @@ export const StateSummaryEntrySchema = z.object({
   state: PhaseStateSchema,
   attempts: z.number().int().nonnegative(),
 });
+
+export const SIGNATURE_ALGORITHMS = ['hmac-sha256', 'ed25519'] as const;
+
+export const SignatureSchema = z.object({
+  alg: z.enum(SIGNATURE_ALGORITHMS),
+  /** Names the key, never contains it: a fingerprint or an operator-chosen id. */
+  key_id: z.string().min(1),
+  /** base64 of the MAC or signature over the package's `content_hash`. */
+  value: z.string().min(1),
+});
+export type Signature = z.infer<typeof SignatureSchema>;
 
 export const HandoffPackageSchema = z.object({
   schema_version: z.literal(HANDOFF_SCHEMA_VERSION),
@@ -69,10 +100,21 @@ export const HandoffPackageSchema = z.object({
   state_summary: z.record(z.string(), StateSummaryEntrySchema),
   execution_instructions: ExecutionInstructionsSchema,
   phase_config: z.record(z.string(), z.unknown()),
+  /** Keys the plan marks as not secret, for the secret scan. */
+  safe_keys: z.array(z.string()),
   /** Counts the times the workflow has handed this phase out (a retryPhase makes a new generation). */
   generation: z.number().int().positive(),
+  /** Temporal's attempt at running this generation; stamped by the worker that writes the package. */
+  attempt: z.number().int().positive(),
+  /** The phase's declared dependencies, so a package can be checked on its own. */
+  depends_on: z.array(PhaseIdSchema),
   created_at: z.string(),
-});
+  /** `sha256:<hex>` of the canonical JSON of every other field; null until a worker seals the package. */
+  content_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/).nullable(),
+  signature: SignatureSchema.nullable(),
+})
+  // Strict: the hash covers every field, so a field this version does not know must be refused, not dropped.
+  .strict();
 export type HandoffPackage = z.infer<typeof HandoffPackageSchema>;
 
 /** What a phase reports when it finishes, inline or from an agent. */

@@ -42,6 +42,8 @@ export const PlanSchema = z.object({
   base_dir: z.string().min(1).optional(),
   global_context: z.record(z.string(), z.unknown()).default({}),
   shared_artifacts: z.record(z.string(), z.string()).default({}),
+  /** Key names or paths (`global_context.token_budget`) the secret scan should not flag. */
+  safe_keys: z.array(z.string()).default([]),
   phases: z.array(PhaseSchema),
 });
 export type Plan = z.infer<typeof PlanSchema>;

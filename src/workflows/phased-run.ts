@@ -115,6 +115,9 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
         executedBy: result.executed_by,
         startedAt: result.started_at,
         finishedAt: result.finished_at,
+        contentHash: result.content_hash,
+        handoffPath: result.handoff_path,
+        handoffFallback: result.handoff_fallback,
       });
     } catch (err) {
       if (isCancellation(err)) throw err;

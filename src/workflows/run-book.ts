@@ -4,7 +4,7 @@
  * deterministically inside the workflow.
  */
 import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
-import { buildHandoffPackage, type PhaseProgress } from '../handoff/build.js';
+import { buildHandoffPackage, runWorkdir, type PhaseProgress } from '../handoff/build.js';
 import { downstreamOf } from '../plan/graph.js';
 import { phaseSettings } from '../plan/phase-settings.js';
 import { phaseKey, type OrchestratorConfig, type Phase, type Plan } from '../plan/schema.js';
@@ -19,6 +19,9 @@ export interface PhaseCompletion {
   /** Execution times reported by whoever ran the phase. */
   startedAt: string;
   finishedAt: string;
+  contentHash: string | null;
+  handoffPath: string | null;
+  handoffFallback: string | null;
 }
 
 export class RunBook {
@@ -118,6 +121,9 @@ export class RunBook {
     rec.executed_by = result.executedBy;
     rec.started_at = result.startedAt;
     rec.finished_at = result.finishedAt;
+    setOrClear(rec, 'content_hash', result.contentHash);
+    setOrClear(rec, 'handoff_path', result.handoffPath);
+    setOrClear(rec, 'handoff_fallback', result.handoffFallback);
     rec.completedSeq = this.completedCount++;
   }
 
@@ -208,6 +214,8 @@ export class RunBook {
     const status: RunStatus = {
       execution_id: this.executionId,
       plan: this.plan.name,
+      workdir: runWorkdir(this.plan),
+      handoffs_enabled: this.config.agent_handoff_enabled,
       state,
       paused: this.paused,
       started_at: this.startedAt.toISOString(),
@@ -219,4 +227,9 @@ export class RunBook {
     if (held) status.held_reason = held;
     return status;
   }
+}
+
+function setOrClear<K extends 'content_hash' | 'handoff_path' | 'handoff_fallback'>(rec: PhaseStatus, key: K, value: string | null): void {
+  if (value === null) delete rec[key];
+  else rec[key] = value;
 }

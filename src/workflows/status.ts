@@ -28,11 +28,21 @@ export interface PhaseStatus {
   context?: PhaseContext;
   /** Who ran the last attempt (`host:pid` of the worker, or the agent). */
   executed_by?: string;
+  /** Hash of the sealed package the last attempt ran from. */
+  content_hash?: string;
+  /** Where that package was saved, when handoff files are on. */
+  handoff_path?: string;
+  /** Why the package could not be saved and the phase ran inline anyway. */
+  handoff_fallback?: string;
 }
 
 export interface RunStatus {
   execution_id: string;
   plan: string;
+  /** Where the run's files are (handoffs, logs, outputs, execution_context.json). */
+  workdir: string;
+  /** Whether packages are saved under `<workdir>/handoffs/` (agent_handoff_enabled). */
+  handoffs_enabled: boolean;
   state: RunState;
   paused: boolean;
   started_at: string;

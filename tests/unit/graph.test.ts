@@ -103,3 +103,19 @@ describe('plan checks', () => {
     expect(problemsOf({ name: 'long', phases })).toEqual([]);
   });
 });
+
+describe('plan secret scan', () => {
+  it('refuses a plan whose global_context carries an AWS access key, naming the path', () => {
+    const key = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
+    const problems = problemsOf({ name: 's', global_context: { aws: { id: key } }, phases: [phase(0)] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^global_context\.aws\.id: an AWS access key id \(AKIA…\)/);
+    expect(problems[0]).not.toContain(key);
+  });
+
+  it('refuses a password in a phase config, unless the plan marks the key safe', () => {
+    const plan = { name: 's', phases: [phase(0, [], { config: { db_password: 'hunter22' } })] };
+    expect(problemsOf(plan)[0]).toMatch(/^phases\[0\]\.config\.db_password: /);
+    expect(problemsOf({ ...plan, safe_keys: ['db_password'] })).toEqual([]);
+  });
+});

@@ -39,6 +39,6 @@ describe('loadRun', () => {
   it('checks the config file too', async () => {
     const p = await file('plan.json', JSON.stringify({ name: 'j', phases: [{ id: 0, name: 'A', handler: 'h' }] }));
     const c = await file('config.json', JSON.stringify({ max_parallel_phases: 0 }));
-    await expect(loadRun(p, c)).rejects.toThrow(/the orchestrator config is not valid:\n  - max_parallel_phases:/);
+    await expect(loadRun(p, c)).rejects.toThrow(/the orchestrator config is not valid:\n {2}- max_parallel_phases:/);
   });
 });

@@ -17,7 +17,7 @@ function book(policy: 'hold' | 'fail' = 'hold') {
   return new RunBook('run', plan, config, new Date(0));
 }
 
-const done = { output: { context: {}, artifacts: {} }, attempts: 1, executedBy: 'w', startedAt: 'a', finishedAt: 'b' };
+const done = { output: { context: {}, artifacts: {} }, attempts: 1, executedBy: 'w', startedAt: 'a', finishedAt: 'b', contentHash: null, handoffPath: null, handoffFallback: null };
 
 describe('RunBook', () => {
   it('releases phases as their dependencies complete', () => {

@@ -1,0 +1,106 @@
+/**
+ * `baton handoff list|show|validate`: the packages of a run, as saved under its workdir.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { connectClient } from '../../client/connection.js';
+import { Orchestrator } from '../../client/orchestrator.js';
+import { attemptFileName, handoffFileName } from '../../activities/handoff-files.js';
+import { HandoffPackageSchema } from '../../handoff/schema.js';
+import { verifyKeysFromEnv } from '../../handoff/signing.js';
+import { formatProblems, validatePackage } from '../../handoff/validate-package.js';
+import { action, UsageError } from '../errors.js';
+
+async function handoffsDir(runId: string): Promise<string> {
+  const status = await new Orchestrator(await connectClient()).run(runId).status();
+  const dir = path.resolve(status.workdir, 'handoffs');
+  if (!status.handoffs_enabled) throw new UsageError(`run ${runId} does not save packages (agent_handoff_enabled is false in its config)`);
+  if (!existsSync(dir)) throw new UsageError(`run ${runId}'s packages are in ${dir}, which is not on this machine`);
+  return dir;
+}
+
+export async function readJsonFile(file: string, what: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${what} ${file} cannot be read as JSON (${(err as Error).message})`);
+  }
+}
+
+export function registerHandoff(program: Command): void {
+  const handoff = program.command('handoff').description("a run's handoff packages");
+
+  handoff
+    .command('list')
+    .description('every package the run has made: one per phase, generation and attempt')
+    .argument('<run-id>')
+    .option('--json', 'print as JSON')
+    .action(
+      action(async (runId: string, opts: { json?: boolean }) => {
+        const dir = path.join(await handoffsDir(runId), 'attempts');
+        const files = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.json')) : [];
+        const rows = [];
+        for (const file of files) {
+          const pkg = HandoffPackageSchema.parse(await readJsonFile(path.join(dir, file), 'package'));
+          rows.push({
+            phase: String(pkg.to_phase),
+            name: pkg.phase_name,
+            generation: pkg.generation,
+            attempt: pkg.attempt,
+            created_at: pkg.created_at,
+            content_hash: pkg.content_hash,
+            signed_by: pkg.signature?.key_id ?? null,
+            file: path.join(dir, file),
+          });
+        }
+        rows.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.phase.localeCompare(b.phase));
+        if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return console.log(`run ${runId} has no saved packages yet`);
+        for (const r of rows) {
+          console.log(`phase ${r.phase} (${r.name})  gen ${r.generation} attempt ${r.attempt}  ${r.created_at}  ${r.content_hash?.slice(0, 19) ?? 'unsealed'}…  ${r.signed_by ?? 'unsigned'}`);
+        }
+      }),
+    );
+
+  handoff
+    .command('show')
+    .description("print a phase's package (the latest, or one generation and attempt)")
+    .argument('<run-id>')
+    .argument('<phase>')
+    .option('--generation <n>', 'which generation (retryPhase makes a new one)')
+    .option('--attempt <n>', 'which attempt of that generation', '1')
+    .action(
+      action(async (runId: string, phase: string, opts: { generation?: string; attempt: string }) => {
+        const dir = await handoffsDir(runId);
+        const file = opts.generation
+          ? path.join(dir, 'attempts', attemptFileName(phase, Number(opts.generation), Number(opts.attempt)))
+          : path.join(dir, handoffFileName(phase));
+        if (!existsSync(file)) throw new UsageError(`no package at ${file}; \`baton handoff list ${runId}\` shows the ones there are`);
+        process.stdout.write(await readFile(file, 'utf8'));
+      }),
+    );
+
+  handoff
+    .command('validate')
+    .description('check a package: schema, dependencies, referenced files and their hashes, signature, no credentials')
+    .argument('<package>')
+    .option('--workdir <dir>', "the run's workdir on this machine, if not where the package says")
+    .option('--allow-unsigned', 'accept a package without a signature (its content hash is still checked)')
+    .action(
+      action(async (file: string, opts: { workdir?: string; allowUnsigned?: boolean }) => {
+        const result = await validatePackage(await readJsonFile(file, 'package'), {
+          keys: verifyKeysFromEnv(),
+          allowUnsigned: opts.allowUnsigned === true,
+          ...(opts.workdir ? { workdir: path.resolve(opts.workdir) } : {}),
+        });
+        if (result.problems.length > 0) {
+          console.error(`${file} is not valid:\n${formatProblems(result.problems)}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`${file} is valid: phase ${String(result.pkg!.to_phase)} of run ${result.pkg!.execution_id}, ${result.pkg!.content_hash ?? ''}`);
+      }),
+    );
+}

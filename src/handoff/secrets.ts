@@ -1,0 +1,347 @@
+/**
+ * Spotting credentials before they are written into a handoff package.
+ *
+ * A package lands in Temporal history and, with `save_handoff`, on disk next to the
+ * phase's files, so a token pasted into `global_context` or a phase's config would
+ * outlive the run. This scan finds the likely ones and says where they are.
+ *
+ * Pure module (no imports, no Node builtins): the workflow runs it, so it must be
+ * deterministic. It walks with an explicit stack, so arbitrarily deep input cannot
+ * overflow the call stack.
+ *
+ * What counts as a credential:
+ *
+ * 1. By key name. A string value is suspect when the key's last word (keys are split on
+ *    `_`, `-`, `.`, spaces and camelCase; trailing digits are ignored) ends with
+ *    `password`, `passwd`, `passphrase`, `pwd`, `secret`, `token`, `apikey`,
+ *    `accesskey`, `privatekey`, `secretkey`, `credential(s)` or `authorization`,
+ *    or is `auth`, or is `key` preceded by `api`, `access`, `private`, `secret`,
+ *    `signing`, `encryption`, `master`, `client` or `auth` (`api_key`, `x-api-key`,
+ *    `apiKey`, `aws_secret_access_key`, `GITHUB_TOKEN`, `client_secret`, `PGPASSWORD`).
+ *    Not suspect:
+ *    - names where the credential word is not last (`token_count`, `secret_name`,
+ *      `password_policy`) or is plural (`max_tokens`, `tokens`);
+ *    - `token` after a word naming a counter, cursor or model vocabulary entry
+ *      (`max_token`, `page_token`, `next_token`, `eos_token`, `pad_token`, ...);
+ *    - non-string values (numbers, booleans, objects: objects are walked instead);
+ *    - placeholders and references: empty or blank, mask characters only (`***`,
+ *      `xxxx`), `<...>`, `[...]`, `{{ ... }}`, `${NAME}`, `$NAME`, `%NAME%`,
+ *      `env:NAME`, `file:...`, `vault:...`, the words none/null/nil/undefined/n/a/
+ *      redacted/masked/hidden/omitted/removed and boolean-like words (true/false/yes/
+ *      no/on/off/enabled/disabled), each also after a `Bearer `/`Basic `/`Token ` prefix;
+ *    - file paths (`/…`, `~/…`, `./…`, `../…`, `C:\…`) and URLs without an embedded
+ *      password (`vault://kv/db`): they say where a secret is, not what it is;
+ *    - for `auth`/`authorization`, a word naming a scheme (`basic`, `oauth2`, `none`, ...).
+ * 2. By value, in any string anywhere (array items and innocent keys included): AWS
+ *    access key ids, PEM private key blocks, GitHub tokens, JSON Web Tokens, Slack
+ *    tokens, and URLs with an embedded password (`scheme://user:pass@host`, unless the
+ *    password is a placeholder as above). When a value matches, the key-name rule is
+ *    not reported separately for it.
+ *
+ * Findings never contain the secret: a value match shows its first 4 characters
+ * (which for these kinds are a fixed prefix like `AKIA` or `ghp_`), a key-name match
+ * shows nothing of the value.
+ */
+
+export interface SecretFinding {
+  path: string;
+  reason: string;
+}
+
+export interface SecretScanOptions {
+  /** Key names (case-insensitive, exact) or full paths (e.g. "global_context.token_budget") known to be safe. */
+  safeKeys?: readonly string[];
+  /** Prefix for reported paths, e.g. "global_context". */
+  root?: string;
+}
+
+type Segment = string | number;
+
+/** The path to a node, as a chain to its parent, so deep input costs no more than its size. */
+interface PathNode {
+  readonly seg: Segment;
+  readonly parent: PathNode | null;
+}
+
+/** A safe path whose first `next` segments match the path walked so far. */
+interface SafeCandidate {
+  readonly segs: readonly string[];
+  readonly next: number;
+}
+
+type Frame =
+  | { readonly kind: 'visit'; readonly value: unknown; readonly at: PathNode | null; readonly candidates: readonly SafeCandidate[] }
+  | { readonly kind: 'leave'; readonly object: object };
+
+// ---------------------------------------------------------------------------
+// Paths
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function formatSegment(seg: Segment, first: boolean): string {
+  if (typeof seg === 'number') return `[${seg}]`;
+  if (IDENTIFIER.test(seg)) return first ? seg : `.${seg}`;
+  return `[${JSON.stringify(seg)}]`;
+}
+
+/** Like `formatPath`, but keys that are not identifiers are bracket-quoted: `a["3"].b`. */
+function formatAt(root: string, at: PathNode | null): string {
+  const segs: Segment[] = [];
+  for (let n = at; n; n = n.parent) segs.push(n.seg);
+  segs.reverse();
+  let out = root;
+  for (const seg of segs) out += formatSegment(seg, out === '');
+  return out || '(top level)';
+}
+
+/** Parses `a.b[2]["c d"]['e']` into segments (indices as strings); null if it is not a path. */
+function parsePath(text: string): string[] | null {
+  const segs: string[] = [];
+  let rest = text;
+  while (rest) {
+    let m: RegExpExecArray | null;
+    if ((m = /^\[(\d+)\]/.exec(rest))) segs.push(m[1] ?? '');
+    else if ((m = /^\[("(?:[^"\\]|\\.)*")\]/.exec(rest))) {
+      try {
+        segs.push(String(JSON.parse(m[1] ?? '""')));
+      } catch {
+        return null;
+      }
+    } else if ((m = /^\['([^']*)'\]/.exec(rest))) segs.push(m[1] ?? '');
+    else if ((m = (segs.length === 0 ? /^([^.[\]]+)/ : /^\.([^.[\]]+)/).exec(rest))) segs.push(m[1] ?? '');
+    else return null;
+    rest = rest.slice(m[0].length);
+  }
+  return segs.length > 0 ? segs : null;
+}
+
+function startsWith(whole: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= whole.length && prefix.every((s, i) => whole[i] === s);
+}
+
+// ---------------------------------------------------------------------------
+// Rule 1: key names
+
+/** Last-word endings that name a credential. */
+const CREDENTIAL_ENDINGS = [
+  'password',
+  'passwd',
+  'passphrase',
+  'pwd',
+  'secret',
+  'token',
+  'apikey',
+  'accesskey',
+  'privatekey',
+  'secretkey',
+  'credential',
+  'credentials',
+  'authorization',
+];
+/** `<word>_key` is a credential for these words. */
+const KEY_QUALIFIERS = new Set(['api', 'access', 'private', 'secret', 'signing', 'encryption', 'master', 'client', 'auth']);
+/** `<word>_token` is a counter, a cursor or a model's vocabulary entry, not a credential. */
+const NOT_CREDENTIAL_TOKENS = new Set([
+  'max', 'min', 'num', 'total', 'count',
+  'page', 'next', 'continuation', 'pagination', 'resume', 'sync', 'cancellation',
+  'eos', 'bos', 'sos', 'pad', 'unk', 'sep', 'cls', 'mask', 'stop', 'start', 'end', 'special',
+]);
+/** What an `auth` setting names when it is a choice of scheme rather than a credential. */
+const AUTH_SCHEMES = new Set([
+  'none', 'basic', 'bearer', 'token', 'digest', 'oauth', 'oauth2', 'oidc', 'jwt', 'saml', 'ldap', 'kerberos',
+  'ntlm', 'iam', 'sigv4', 'mtls', 'tls', 'apikey', 'api_key', 'api-key', 'password', 'anonymous', 'default',
+  'required', 'optional', 'aws', 'gcp', 'azure',
+]);
+
+function keyWords(key: string): string[] {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+  while (words.length > 0 && /^\d+$/.test(words[words.length - 1] ?? '')) words.pop();
+  const last = words.pop();
+  if (last !== undefined) words.push(last.replace(/\d+$/, ''));
+  return words;
+}
+
+function isCredentialKey(key: string): boolean {
+  const words = keyWords(key);
+  const last = words[words.length - 1] ?? '';
+  const before = words[words.length - 2] ?? '';
+  if (last === 'auth') return true;
+  if (last === 'key') return KEY_QUALIFIERS.has(before);
+  if (last === 'token' && NOT_CREDENTIAL_TOKENS.has(before)) return false;
+  return CREDENTIAL_ENDINGS.some((ending) => last.endsWith(ending));
+}
+
+const PLACEHOLDER_WORDS = new Set([
+  'none', 'null', 'nil', 'undefined', 'n/a', 'redacted', 'masked', 'hidden', 'omitted', 'removed',
+  'true', 'false', 'yes', 'no', 'on', 'off', 'enabled', 'disabled',
+]);
+const PLACEHOLDER_PATTERNS = [
+  /^[*xX•.#?_-]+$/, // mask characters only: ***, xxxx
+  /^<[^<>]*>$/, // <redacted>, <your token>
+  /^\[[^[\]]*\]$/, // [REDACTED]
+  /^\{\{[\s\S]*\}\}$/, // {{ secrets.TOKEN }}
+  /^\$\{[^{}]+\}$/, // ${API_TOKEN}
+  /^\$[A-Za-z_][A-Za-z0-9_]*$/, // $API_TOKEN
+  /^%[A-Za-z_][A-Za-z0-9_]*%$/, // %API_TOKEN%
+  /^(?:env|file|vault):\S+$/i, // env:API_TOKEN
+];
+
+/** True for values that stand in for a secret instead of being one. */
+function isPlaceholder(value: string): boolean {
+  const text = value.trim().replace(/^(?:bearer|basic|token)\s+/i, '');
+  if (text === '') return true;
+  if (PLACEHOLDER_WORDS.has(text.toLowerCase())) return true;
+  return PLACEHOLDER_PATTERNS.some((p) => p.test(text));
+}
+
+/** A file path or a URL without a password says where a secret is, not what it is. */
+function isReference(value: string): boolean {
+  const text = value.trim();
+  // A URL that does carry a password is reported by the value rule instead.
+  return /^(?:~|\.{1,2})?\/\S*$/.test(text) || /^[A-Za-z]:[\\/]\S*$/.test(text) || /^[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/\S+$/.test(text);
+}
+
+function keyLooksLikeCredential(key: string, value: string): boolean {
+  if (!isCredentialKey(key) || isPlaceholder(value) || isReference(value)) return false;
+  const last = keyWords(key).pop() ?? '';
+  if ((last === 'auth' || last === 'authorization') && AUTH_SCHEMES.has(value.trim().toLowerCase())) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Rule 2: values
+
+interface ValueKind {
+  readonly name: string;
+  /** Returns the matched credential, or null. */
+  readonly find: (text: string) => string | null;
+}
+
+function firstMatch(pattern: RegExp): (text: string) => string | null {
+  return (text) => pattern.exec(text)?.[0] ?? null;
+}
+
+/** Every pattern starts at a boundary (a lookbehind), so a scan is linear in the string's length. */
+const VALUE_KINDS: readonly ValueKind[] = [
+  { name: 'an AWS access key id', find: firstMatch(/(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/) },
+  { name: 'a PEM private key', find: firstMatch(/-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/) },
+  {
+    name: 'a GitHub token',
+    find: firstMatch(/(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/),
+  },
+  {
+    name: 'a JSON Web Token',
+    find: firstMatch(/(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/),
+  },
+  { name: 'a Slack token', find: firstMatch(/(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}/) },
+  {
+    name: 'a URL with an embedded password',
+    find: (text) => {
+      if (!text.includes('://')) return null;
+      for (const m of text.matchAll(/(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s/?#@:]*:([^\s/?#@]+)@[^\s/?#@]+/g)) {
+        if (!isPlaceholder(m[1] ?? '')) return m[0];
+      }
+      return null;
+    },
+  },
+];
+
+function preview(secret: string): string {
+  return `${secret.slice(0, 4)}…`;
+}
+
+// ---------------------------------------------------------------------------
+// The walk
+
+/**
+ * Every credential-looking thing in `value`, in document order, one finding per
+ * location and kind. See the module comment for the rules.
+ */
+export function findSecrets(value: unknown, opts: SecretScanOptions = {}): SecretFinding[] {
+  const root = opts.root ?? '';
+  const safeNames = new Set<string>();
+  const initial: SafeCandidate[] = [];
+  const rootSegs = root ? parsePath(root) : [];
+  for (const entry of opts.safeKeys ?? []) {
+    if (entry === '') continue;
+    safeNames.add(entry.toLowerCase());
+    const segs = parsePath(entry);
+    if (!segs) continue;
+    // A full path: everything under it is safe; relative to `root` it narrows the scan.
+    if (rootSegs) {
+      if (startsWith(rootSegs, segs)) return [];
+      if (startsWith(segs, rootSegs)) initial.push({ segs: segs.slice(rootSegs.length), next: 0 });
+    }
+    // Also accepted relative to `root`, the way a plan's author sees the value.
+    if (root) initial.push({ segs, next: 0 });
+  }
+  // `root` names where the value sits, so a safe name along it covers everything.
+  if (root && (rootSegs ?? [root]).some((seg) => safeNames.has(seg.toLowerCase()))) return [];
+
+  const findings: SecretFinding[] = [];
+  const open = new Set<object>(); // objects on the current path, so a cycle is walked once
+  const stack: Frame[] = [{ kind: 'visit', value, at: null, candidates: initial }];
+
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    if (frame.kind === 'leave') {
+      open.delete(frame.object);
+      continue;
+    }
+    const { value: node, at, candidates } = frame;
+
+    if (typeof node === 'string') {
+      scanString(node, at, root, findings);
+      continue;
+    }
+    if (typeof node !== 'object' || node === null || open.has(node)) continue;
+
+    const entries: Array<[Segment, unknown]> = Array.isArray(node)
+      ? node.map((item, i): [Segment, unknown] => [i, item])
+      : Object.entries(node);
+    open.add(node);
+    stack.push({ kind: 'leave', object: node });
+    // Pushed last-first so they are visited, and reported, in document order.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [seg, child] = entries[i]!;
+      if (typeof seg === 'string' && safeNames.has(seg.toLowerCase())) continue;
+      const next: SafeCandidate[] = [];
+      let safe = false;
+      for (const c of candidates) {
+        if (c.segs[c.next] !== String(seg)) continue;
+        if (c.next + 1 === c.segs.length) safe = true;
+        else next.push({ segs: c.segs, next: c.next + 1 });
+      }
+      if (!safe) stack.push({ kind: 'visit', value: child, at: { seg, parent: at }, candidates: next });
+    }
+  }
+  return findings;
+}
+
+function scanString(text: string, at: PathNode | null, root: string, findings: SecretFinding[]): void {
+  let found = false;
+  for (const kind of VALUE_KINDS) {
+    const secret = kind.find(text);
+    if (secret === null) continue;
+    findings.push({ path: formatAt(root, at), reason: `${kind.name} (${preview(secret)})` });
+    found = true;
+  }
+  if (found || !at || typeof at.seg !== 'string') return;
+  if (keyLooksLikeCredential(at.seg, text)) {
+    findings.push({ path: formatAt(root, at), reason: `key ${JSON.stringify(at.seg)} holds what looks like a credential` });
+  }
+}
+
+/** One line per finding, saying where it is, what it looks like and what to do. */
+export function describeFindings(findings: SecretFinding[]): string[] {
+  return findings.map(
+    (f) =>
+      `${f.path}: ${f.reason}; remove it from the package (pass credentials to the phase through the worker's environment instead), ` +
+      `or list the key in the plan's "safe_keys" if it is not a secret`,
+  );
+}

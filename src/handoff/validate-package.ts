@@ -1,0 +1,114 @@
+/**
+ * Checking a package before anyone runs it: the guide's "validate the handoff" —
+ * every dependency present and completed, every referenced file present with its hash,
+ * the signature, no credentials. Every problem is reported with its path in the package.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { formatPath } from '../plan/problems.js';
+import { confinedPath } from './paths.js';
+import { isContextRef, HandoffPackageSchema, type HandoffPackage, type PhaseContext } from './schema.js';
+import { findSecrets, describeFindings } from './secrets.js';
+import { verifyPackage, type VerifyKey } from './signing.js';
+
+export interface PackageProblem {
+  /** Where in the package, e.g. `dependency_contexts["3"].artifacts.inventory`. */
+  path: string;
+  message: string;
+}
+
+export interface ValidateOptions {
+  keys: readonly VerifyKey[];
+  allowUnsigned?: boolean;
+  /** The run's workdir on this machine, when it differs from the package's. */
+  workdir?: string;
+}
+
+export interface ValidationResult {
+  pkg?: HandoffPackage;
+  problems: PackageProblem[];
+}
+
+export function formatProblems(problems: readonly PackageProblem[]): string {
+  return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+}
+
+export async function validatePackage(json: unknown, opts: ValidateOptions): Promise<ValidationResult> {
+  const parsed = HandoffPackageSchema.safeParse(json);
+  if (!parsed.success) {
+    return { problems: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  }
+  const pkg = parsed.data;
+  const problems: PackageProblem[] = [];
+
+  const verified = verifyPackage(pkg, opts.keys, { allowUnsigned: opts.allowUnsigned === true });
+  if (!verified.ok) problems.push({ path: pkg.signature ? 'signature' : 'content_hash', message: verified.problem });
+
+  problems.push(...dependencyProblems(pkg));
+
+  const workdir = opts.workdir ?? path.resolve(pkg.execution_instructions.base_dir ?? process.cwd(), pkg.execution_instructions.workdir);
+  if (!existsSync(workdir)) {
+    problems.push({ path: 'execution_instructions.workdir', message: `the workdir ${workdir} does not exist on this machine; copy the run's workdir here, or pass --workdir` });
+  } else {
+    for (const [key, context] of Object.entries(pkg.dependency_contexts)) {
+      problems.push(...(await fileProblems(workdir, context, `dependency_contexts[${JSON.stringify(key)}]`)));
+    }
+  }
+
+  for (const line of describeFindings(findSecrets(pkg, { safeKeys: pkg.safe_keys }))) {
+    const [where, ...rest] = line.split(': ');
+    problems.push({ path: where ?? '(package)', message: rest.join(': ') });
+  }
+  return { pkg, problems };
+}
+
+function dependencyProblems(pkg: HandoffPackage): PackageProblem[] {
+  const problems: PackageProblem[] = [];
+  const me = `phase ${String(pkg.to_phase)}`;
+  for (const dep of pkg.depends_on) {
+    const key = String(dep);
+    const state = pkg.state_summary[key]?.state;
+    if (state === 'skipped') continue; // a skipped dependency has no output, by design
+    if (state !== 'completed') {
+      problems.push({
+        path: `state_summary[${JSON.stringify(key)}].state`,
+        message: `${me} depends on phase ${key}, which is ${state ?? 'not in the run'}; run phase ${key} first`,
+      });
+    }
+    if (!pkg.dependency_contexts[key]) {
+      problems.push({ path: `dependency_contexts[${JSON.stringify(key)}]`, message: `missing: ${me} depends on phase ${key}, but its output is not in the package` });
+    }
+  }
+  return problems;
+}
+
+async function fileProblems(workdir: string, context: PhaseContext, where: string): Promise<PackageProblem[]> {
+  const problems: PackageProblem[] = [];
+  const check = async (at: string, relative: string, sha256: string, size: number): Promise<void> => {
+    let resolved: string;
+    try {
+      resolved = confinedPath(workdir, relative);
+    } catch (err) {
+      problems.push({ path: at, message: `${(err as Error).message}; paths in a package stay inside the workdir` });
+      return;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(resolved);
+    } catch {
+      problems.push({ path: at, message: `${relative} does not exist in the workdir ${workdir}; copy the run's workdir here, or pass --workdir` });
+      return;
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== sha256 || bytes.length !== size) {
+      problems.push({ path: at, message: `${relative} has changed since it was recorded (sha256 ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…); re-run the phase that produced it` });
+    }
+  };
+  for (const [name, ref] of Object.entries(context.artifacts)) await check(`${where}.artifacts.${name}`, ref.path, ref.sha256, ref.size);
+  for (const [name, value] of Object.entries(context.context)) {
+    if (isContextRef(value)) await check(`${where}.context.${name}`, value.$baton_ref.path, value.$baton_ref.sha256, value.$baton_ref.size);
+  }
+  return problems;
+}
