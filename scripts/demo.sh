@@ -14,6 +14,11 @@ export TEMPORAL_ADDRESS="127.0.0.1:${TEMPORAL_PORT:-7233}"
 export TEMPORAL_UI_URL="http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
 example=examples/consolidation
 
+# Packages are signed with a local key, made once; agents verify with the same key.
+key_file=.temporal/handoff.key
+[ -s "$key_file" ] || (umask 077 && node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64url'))" > "$key_file")
+export BATON_HANDOFF_KEY_FILE="$PWD/$key_file"
+
 node dist/cli/main.js worker --config "$example/orchestrator_config.json" &
 worker=$!
 stop_worker() { kill "$worker" 2>/dev/null && wait "$worker" 2>/dev/null || true; }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { HandoffPackage } from '../handoff/schema.js';
 
 export function handoffFileName(phaseKey: string): string {
@@ -37,13 +38,19 @@ export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage
   return file;
 }
 
+/** The CLI beside this module, for machines where `baton` is not on PATH. */
+const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
 function executeScript(key: string): string {
+  const run = `execute-phase "$(dirname "$0")/${handoffFileName(key)}" "$@"`;
   return [
     '#!/usr/bin/env sh',
-    `# Runs phase ${key} of this run standalone, from the package beside this script.`,
-    '# Any machine with baton installed can run it; see `baton execute-phase --help`.',
+    `# Runs phase ${key} of this run standalone, from the package beside this script:`,
+    '# validates it (signature included), runs the phase here, prints the result.',
+    '# Options: --out result.json, --workdir <dir>, --allow-unsigned (see baton execute-phase --help).',
     'set -eu',
-    `exec baton execute-phase "$(dirname "$0")/${handoffFileName(key)}" "$@"`,
+    `if command -v baton >/dev/null 2>&1; then exec baton ${run}; fi`,
+    `exec node ${JSON.stringify(CLI_PATH)} ${run}`,
     '',
   ].join('\n');
 }

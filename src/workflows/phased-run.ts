@@ -136,7 +136,10 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     } else if (!book.paused) {
       for (const key of book.readyPhases()) {
         if (book.running() >= config.max_parallel_phases) break;
-        const promise = runOne(key).finally(() => inFlight.delete(promise));
+        const promise = runOne(key).finally(() => {
+          inFlight.delete(promise);
+          changed(); // the loop may be waiting for in-flight work to drain
+        });
         inFlight.add(promise);
       }
     }
