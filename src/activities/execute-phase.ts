@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../handoff/schema.js';
+import { dependencyFileProblems } from '../handoff/validate-package.js';
 import { zodProblems } from '../plan/problems.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
@@ -40,6 +41,13 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   const instructions = input.execution_instructions;
   const paths = await ensureRunPaths(opts.workdir ?? resolveWorkdir(instructions.workdir, instructions.base_dir));
   const label = `phase ${key} (${input.phase_name})`;
+
+  // Inputs first: a dependency's file that changed or vanished since it was recorded is caught
+  // before the phase runs on it. Retrying cannot bring it back, so it is not retried.
+  const missing = await dependencyFileProblems(input, paths.workdir);
+  if (missing.length > 0) {
+    throw new PhaseExecutionError(`${label} cannot run: ${missing.map((p) => `${p.path}: ${p.message}`).join('; ')}`, 'DependencyFileChanged', false);
+  }
 
   const prepared = await prepareHandoff({ ...input, attempt: opts.attempt }, paths.handoffs, opts.writeHandoffFiles, label);
   let readable: HandoffPackage;

@@ -52,9 +52,7 @@ export async function validatePackage(json: unknown, opts: ValidateOptions): Pro
   if (!existsSync(workdir)) {
     problems.push({ path: 'execution_instructions.workdir', message: `the workdir ${workdir} does not exist on this machine; copy the run's workdir here, or pass --workdir` });
   } else {
-    for (const [key, context] of Object.entries(pkg.dependency_contexts)) {
-      problems.push(...(await fileProblems(workdir, context, `dependency_contexts[${JSON.stringify(key)}]`)));
-    }
+    problems.push(...(await dependencyFileProblems(pkg, workdir)));
   }
 
   for (const line of describeFindings(findSecrets(pkg, { safeKeys: pkg.safe_keys }))) {
@@ -62,6 +60,15 @@ export async function validatePackage(json: unknown, opts: ValidateOptions): Pro
     problems.push({ path: where ?? '(package)', message: rest.join(': ') });
   }
   return { pkg, problems };
+}
+
+/** Every file the package references (artifacts, stored context values): present, inside the workdir, unchanged. */
+export async function dependencyFileProblems(pkg: HandoffPackage, workdir: string): Promise<PackageProblem[]> {
+  const problems: PackageProblem[] = [];
+  for (const [key, context] of Object.entries(pkg.dependency_contexts)) {
+    problems.push(...(await fileProblems(workdir, context, `dependency_contexts[${JSON.stringify(key)}]`)));
+  }
+  return problems;
 }
 
 function dependencyProblems(pkg: HandoffPackage): PackageProblem[] {

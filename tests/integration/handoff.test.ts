@@ -129,6 +129,23 @@ describe('handoff packages', () => {
     expect(status.phases['0']!.attempts).toBe(1); // not retried: retrying cannot help
   });
 
+  it('refuse to run a phase on a dependency file that changed after it was recorded', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start({
+      name: 'changed-input',
+      workdir,
+      phases: [
+        fixturePhase(0, [], { artifact: 'report' }),
+        { id: 'meddle', name: 'Meddle', depends_on: [0], command: ['sh', '-c', 'echo changed >> "$BATON_WORKDIR/artifacts/0.txt"'] },
+        fixturePhase(1, [0, 'meddle']),
+      ],
+    }, { failed_phase_policy: 'fail' });
+    const status = await run.finalStatus();
+    expect(status.phases['1']!.state).toBe('failed');
+    expect(status.phases['1']!.attempts).toBe(1);
+    expect(status.phases['1']!.error).toMatch(/^phase 1 \(Phase 1\) cannot run: dependency_contexts\["0"\]\.artifacts\.report: artifacts\/0\.txt has changed since it was recorded/);
+  });
+
   it('doctor explains a phase waiting on a failed one and a file gone missing', async () => {
     const workdir = await tempDir();
     const run = await orchestrator.start({
