@@ -22,9 +22,9 @@ set -euo pipefail
 BATON_SEARCH_ATTRIBUTES=(
   BatonPlan=Keyword
   BatonState=Keyword
-  BatonPhasesRunning=Keyword
-  BatonPhasesHeld=Keyword
-  BatonAwaitingAgent=Keyword
+  BatonPhasesRunning=KeywordList
+  BatonPhasesHeld=KeywordList
+  BatonAwaitingAgent=KeywordList
 )
 
 NAMESPACE=default

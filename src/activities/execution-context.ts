@@ -1,10 +1,13 @@
 /**
- * The orchestrator's activities: exporting the guide's `execution_context.json`.
+ * The orchestrator's activities: exporting the guide's `execution_context.json`, and the
+ * orchestrator's side of handing phases to external agents.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunStatus } from '../workflows/status.js';
 import { writeFileAtomic } from './handoff-files.js';
+import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { resolveWorkdir } from './workdir.js';
 
@@ -17,5 +20,8 @@ export function createOrchestratorActivities(): OrchestratorActivities {
       await mkdir(dir, { recursive: true });
       await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(status, null, 2)}\n`);
     },
+    handOffToAgent,
+    verifyAgentResult,
+    registeredSearchAttributes,
   };
 }

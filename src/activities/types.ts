@@ -2,6 +2,7 @@
  * The activity contracts the workflow calls. The workflow imports these types only,
  * never the implementations, which live on workers and do I/O.
  */
+import type { AgentResult } from '../handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
 import type { RunStatus } from '../workflows/status.js';
 
@@ -29,6 +30,26 @@ export interface PhaseActivities {
   runPhase(handoff: HandoffPackage): Promise<PhaseRunResult>;
 }
 
+export interface AgentHandoff {
+  package_hash: string;
+  handoff_path: string;
+  script_path: string;
+}
+
+export interface ResultCheck {
+  workdir: string;
+  base_dir: string | null;
+  accept_unsigned: boolean;
+  output_schema: Record<string, unknown> | null;
+}
+
+/** Served by the orchestrator worker, on the task queue `baton`. */
 export interface OrchestratorActivities {
   writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void>;
+  /** Seals, signs and saves a package for an external agent. */
+  handOffToAgent(handoff: HandoffPackage): Promise<AgentHandoff>;
+  /** Checks an agent's result: signature, reported files, output schema. Throws ResultRefused. */
+  verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
+  /** Baton's search attributes that the namespace has registered with the right type. */
+  registeredSearchAttributes(): Promise<string[]>;
 }

@@ -10,6 +10,7 @@ import { registerHandoff } from './commands/handoff.js';
 import { registerOperate } from './commands/operate.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
+import { registerSubmit } from './commands/submit.js';
 import { registerWorker } from './commands/worker.js';
 import { reportAndExit } from './errors.js';
 
@@ -24,6 +25,7 @@ registerOperate(program);
 registerWorker(program);
 registerExecutePhase(program);
 registerHandoff(program);
+registerSubmit(program);
 registerDoctor(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -2,11 +2,20 @@
  * The Orchestrator API: what the CLI uses, and what library users call from TypeScript.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { handoffFileName } from '../activities/handoff-files.js';
+import type { AgentResult } from '../handoff/result.js';
+import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
 import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput } from '../plan/schema.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../plan/schema.js';
 import { checkRun } from '../plan/validate.js';
 import {
+  agentProgressSignal,
+  completePhaseUpdate,
+  executePhaseUpdate,
+  type CompletePhaseResponse,
   pauseSignal,
   resumeSignal,
   retryPhaseSignal,
@@ -14,7 +23,7 @@ import {
   statusQuery,
 } from '../workflows/definitions.js';
 import type { phasedRun } from '../workflows/phased-run.js';
-import type { RunStatus } from '../workflows/status.js';
+import type { PhaseStatus, RunStatus } from '../workflows/status.js';
 
 export interface StartOptions {
   /** The workflow id, which is the run's execution_id; generated from the plan name when absent. */
@@ -88,6 +97,48 @@ export class RunHandle {
 
   async abort(): Promise<void> {
     await this.workflow.cancel();
+  }
+
+  /**
+   * The guide's `execute_phase(id, use_separate_agent)`: request one phase. Resolves with its status
+   * once it has completed or failed, or, for a separate agent, once its package is ready.
+   */
+  async executePhase(phase: PhaseId, opts: { useSeparateAgent?: boolean } = {}): Promise<PhaseStatus> {
+    return updateOrExplain(() =>
+      this.workflow.executeUpdate(executePhaseUpdate, { args: [{ phase, ...(opts.useSeparateAgent === undefined ? {} : { use_separate_agent: opts.useSeparateAgent }) }] }),
+    );
+  }
+
+  /** The guide's `load_handoff(phase)`: the phase's latest package, from the run's workdir. */
+  async loadHandoff(phase: PhaseId): Promise<HandoffPackage> {
+    const status = await this.status();
+    const file = path.resolve(status.workdir, 'handoffs', handoffFileName(String(phase)));
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      throw new Error(`phase ${String(phase)} has no package at ${file} yet: its dependencies may not be done, or agent_handoff_enabled is off`);
+    }
+    return HandoffPackageSchema.parse(JSON.parse(text));
+  }
+
+  /** Reports an agent's result; a refused one throws with the reason, and the phase keeps waiting. */
+  async complete(result: AgentResult): Promise<CompletePhaseResponse> {
+    return updateOrExplain(() => this.workflow.executeUpdate(completePhaseUpdate, { args: [result] }));
+  }
+
+  reportProgress(phase: PhaseId, message: string, percent?: number): Promise<void> {
+    return this.workflow.signal(agentProgressSignal, { phase, message, ...(percent === undefined ? {} : { percent }) });
+  }
+}
+
+/** An update the workflow refused carries its reason in the cause; surface that, not the wrapper. */
+async function updateOrExplain<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(err.cause.message);
+    throw err;
   }
 }
 

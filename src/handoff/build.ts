@@ -31,6 +31,8 @@ export interface BuildHandoffInput {
   progress: ReadonlyMap<string, PhaseProgress>;
   generation: number;
   now: Date;
+  /** Hand the phase to an external agent (the guide's mode 2). */
+  separateAgent: boolean;
 }
 
 export const DEFAULT_WORKDIR_ROOT = '.baton';
@@ -80,7 +82,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
     stateSummary[k] = { name: input.phasesByKey.get(k)?.name ?? k, state: p.state, attempts: p.attempts };
   }
 
-  const separate = phase.use_separate_agent || config.use_separate_agents;
+  const separate = input.separateAgent;
   return {
     schema_version: HANDOFF_SCHEMA_VERSION,
     execution_id: input.executionId,
@@ -105,9 +107,11 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
       timeout_s: settings.timeoutSeconds,
       retries: settings.retries,
       env: { BATON_RUN_ID: input.executionId, BATON_PHASE: key },
-      report: phase.command
-        ? 'Run the command with BATON_HANDOFF set to this file; write {"context": {...}, "artifacts": {"name": "relative/path"}} to BATON_OUTPUT and exit 0. A non-zero exit is a failure.'
-        : `Call the handler "${phase.handler}" registered with a Baton worker; its return value is the phase output.`,
+      report: separate
+        ? `Run \`baton execute-phase <this file>\` (or execute_phase_${key}.sh beside it): it verifies the package, runs the phase and reports the result to run ${input.executionId} through the completePhase update. Offline: add --offline --out result.json, then \`baton submit result.json\` from a connected machine.`
+        : phase.command
+          ? 'Run the command with BATON_HANDOFF set to this file; write {"context": {...}, "artifacts": {"name": "relative/path"}} to BATON_OUTPUT and exit 0. A non-zero exit is a failure.'
+          : `Call the handler "${phase.handler}" registered with a Baton worker; its return value is the phase output.`,
     },
     phase_config: phase.config,
     safe_keys: plan.safe_keys,

@@ -1,6 +1,6 @@
 /**
- * Sealing and checking handoff packages: a content hash over the canonical JSON of the package,
- * and an HMAC-SHA256 or Ed25519 signature over that hash.
+ * Sealing and checking handoff packages and agents' results: a content hash over the canonical
+ * JSON of the document, and an HMAC-SHA256 or Ed25519 signature over that hash.
  *
  * Node side only (workers and the CLI): it reads keys from the environment and files.
  * Messages name keys by id, never by their bytes.
@@ -31,11 +31,19 @@ const ENV_PUBLIC_KEY_FILE = 'BATON_HANDOFF_PUBLIC_KEY_FILE';
 
 const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
-/** sha256 over canonicalJson of the package minus `content_hash` and `signature`: "sha256:<hex>". */
-export function packageContentHash(pkg: HandoffPackage): string {
-  const { content_hash: _hash, signature: _signature, ...content } = pkg;
+/** A document sealed the same way: a package, or an agent's result. */
+export interface Sealable {
+  content_hash: string | null;
+  signature: Signature | null;
+}
+
+/** sha256 over canonicalJson of the document minus `content_hash` and `signature`: "sha256:<hex>". */
+export function contentHash(doc: Sealable): string {
+  const { content_hash: _hash, signature: _signature, ...content } = doc;
   return `sha256:${sha256Hex(canonicalJson(content))}`;
 }
+
+export const packageContentHash: (pkg: HandoffPackage) => string = contentHash;
 
 function signatureValue(key: SigningKey, contentHash: string): string {
   const data = Buffer.from(contentHash, 'utf8');
@@ -44,11 +52,13 @@ function signatureValue(key: SigningKey, contentHash: string): string {
 }
 
 /** Returns a copy with content_hash and signature set (signature over the content_hash string, utf8). */
-export function sealPackage(pkg: HandoffPackage, key: SigningKey | undefined): HandoffPackage {
-  const contentHash = packageContentHash(pkg);
-  const signature: Signature | null = key ? { alg: key.alg, key_id: key.keyId, value: signatureValue(key, contentHash) } : null;
-  return { ...pkg, content_hash: contentHash, signature };
+export function seal<T extends Sealable>(doc: T, key: SigningKey | undefined): T {
+  const hash = contentHash(doc);
+  const signature: Signature | null = key ? { alg: key.alg, key_id: key.keyId, value: signatureValue(key, hash) } : null;
+  return { ...doc, content_hash: hash, signature };
 }
+
+export const sealPackage: (pkg: HandoffPackage, key: SigningKey | undefined) => HandoffPackage = seal;
 
 /** A value from the package, safe to put in a message: no control characters, bounded length. */
 function shown(value: string): string {
@@ -78,7 +88,20 @@ function signatureMatches(key: VerifyKey, contentHash: string, given: Buffer): b
   }
 }
 
-const UNSIGNED_PROBLEM = `the package has no signature; sign it on a worker with ${ENV_KEY} set, or pass --allow-unsigned to run it anyway`;
+const UNSIGNED_PROBLEM = {
+  package: `the package has no signature; sign it on a worker with ${ENV_KEY} set, or pass --allow-unsigned to run it anyway`,
+  result: `the result has no signature; set ${ENV_KEY} (or ${ENV_PRIVATE_KEY_FILE}) where the agent runs, so it signs what it reports`,
+};
+
+export interface VerifyOptions {
+  allowUnsigned?: boolean;
+  /** What is being checked, for the messages. */
+  noun?: 'package' | 'result';
+}
+
+export function verifyPackage(pkg: HandoffPackage, keys: readonly VerifyKey[], opts: VerifyOptions = {}): VerifyOutcome {
+  return verifySealed(pkg, keys, { ...opts, noun: 'package' });
+}
 
 /**
  * Recomputes the hash (catches any changed byte of content), then checks the signature in
@@ -87,33 +110,34 @@ const UNSIGNED_PROBLEM = `the package has no signature; sign it on a worker with
  * The key is chosen by the signature's `key_id` and must have the signature's algorithm, so an
  * Ed25519 public key can never be used as an HMAC secret.
  */
-export function verifyPackage(pkg: HandoffPackage, keys: readonly VerifyKey[], opts: { allowUnsigned?: boolean } = {}): VerifyOutcome {
+export function verifySealed(doc: Sealable, keys: readonly VerifyKey[], opts: VerifyOptions = {}): VerifyOutcome {
   const allowUnsigned = opts.allowUnsigned === true;
-  // The package usually comes from a file: do not trust the types for the two seal fields.
-  const claimedHash: unknown = pkg.content_hash;
-  const signature: unknown = pkg.signature;
+  const noun = opts.noun ?? 'package';
+  // The document usually comes from a file: do not trust the types for the two seal fields.
+  const claimedHash: unknown = doc.content_hash;
+  const signature: unknown = doc.signature;
 
   let actualHash: string;
   try {
-    actualHash = packageContentHash(pkg);
+    actualHash = contentHash(doc);
   } catch (err) {
-    return { ok: false, problem: `the package's content cannot be hashed: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, problem: `the ${noun}'s content cannot be hashed: ${err instanceof Error ? err.message : String(err)}` };
   }
 
   if (claimedHash !== null && claimedHash !== undefined) {
     if (typeof claimedHash !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(claimedHash)) {
-      return { ok: false, problem: 'content_hash is not of the form "sha256:<64 hex digits>": the package is damaged or was not sealed by baton' };
+      return { ok: false, problem: `content_hash is not of the form "sha256:<64 hex digits>": the ${noun} is damaged or was not sealed by baton` };
     }
     if (claimedHash !== actualHash) {
-      return { ok: false, problem: "content_hash does not match the package's content: it was changed after it was sealed" };
+      return { ok: false, problem: `content_hash does not match the ${noun}'s content: it was changed after it was sealed` };
     }
   }
 
   if (signature === null || signature === undefined) {
-    return allowUnsigned ? { ok: true, keyId: null } : { ok: false, problem: UNSIGNED_PROBLEM };
+    return allowUnsigned ? { ok: true, keyId: null } : { ok: false, problem: UNSIGNED_PROBLEM[noun] };
   }
   if (claimedHash === null || claimedHash === undefined) {
-    return { ok: false, problem: 'the package has a signature but no content_hash: it was changed after it was sealed' };
+    return { ok: false, problem: `the ${noun} has a signature but no content_hash: it was changed after it was sealed` };
   }
 
   const sig = signature as Partial<Record<keyof Signature, unknown>>;
@@ -137,9 +161,9 @@ export function verifyPackage(pkg: HandoffPackage, keys: readonly VerifyKey[], o
   }
 
   const given = decodeBase64(sig.value);
-  if (given === null) return { ok: false, problem: 'the signature value is not valid base64: the package is damaged' };
+  if (given === null) return { ok: false, problem: `the signature value is not valid base64: the ${noun} is damaged` };
   if (candidates.some((k) => signatureMatches(k, actualHash, given))) return { ok: true, keyId };
-  return { ok: false, problem: 'the signature does not match: the package was changed or signed with another key' };
+  return { ok: false, problem: `the signature does not match: the ${noun} was changed or signed with another key` };
 }
 
 /** "hmac:" + the first 16 hex digits of sha256("baton-key-id:" + secret). */

@@ -66,7 +66,7 @@ export async function validatePackage(json: unknown, opts: ValidateOptions): Pro
 export async function dependencyFileProblems(pkg: HandoffPackage, workdir: string): Promise<PackageProblem[]> {
   const problems: PackageProblem[] = [];
   for (const [key, context] of Object.entries(pkg.dependency_contexts)) {
-    problems.push(...(await fileProblems(workdir, context, `dependency_contexts[${JSON.stringify(key)}]`)));
+    problems.push(...(await contextFileProblems(workdir, context, `dependency_contexts[${JSON.stringify(key)}]`)));
   }
   return problems;
 }
@@ -91,7 +91,8 @@ function dependencyProblems(pkg: HandoffPackage): PackageProblem[] {
   return problems;
 }
 
-async function fileProblems(workdir: string, context: PhaseContext, where: string): Promise<PackageProblem[]> {
+/** The files one phase context references: present, inside the workdir, unchanged. */
+export async function contextFileProblems(workdir: string, context: PhaseContext, where: string): Promise<PackageProblem[]> {
   const problems: PackageProblem[] = [];
   const check = async (at: string, relative: string, sha256: string, size: number): Promise<void> => {
     let resolved: string;

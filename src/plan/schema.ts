@@ -30,6 +30,12 @@ export const PhaseSchema = z.object({
   use_separate_agent: z.boolean().default(false),
   /** Include transitive dependencies' outputs in `dependency_contexts`, not only direct ones. */
   transitive_context: z.boolean().default(false),
+  /** How long an external agent has to report (overrides the config's agent_timeout_s). */
+  agent_timeout_s: z.number().positive().optional(),
+  /** When no agent reports in time: a worker runs the phase (`inline`), or the phase fails and holds (`fail`). */
+  on_agent_timeout: z.enum(['inline', 'fail']).optional(),
+  /** JSON Schema that an agent's reported `context` must match. */
+  output_schema: z.record(z.string(), z.unknown()).optional(),
 });
 export type Phase = z.infer<typeof PhaseSchema>;
 export type PhaseInput = z.input<typeof PhaseSchema>;
@@ -44,6 +50,8 @@ export const PlanSchema = z.object({
   shared_artifacts: z.record(z.string(), z.string()).default({}),
   /** Key names or paths (`global_context.token_budget`) the secret scan should not flag. */
   safe_keys: z.array(z.string()).default([]),
+  /** false: start no phase until it is requested (the executePhase update), as in the guide's step-by-step use. */
+  auto_advance: z.boolean().default(true),
   phases: z.array(PhaseSchema),
 });
 export type Plan = z.infer<typeof PlanSchema>;
@@ -73,6 +81,11 @@ export const OrchestratorConfigSchema = z.object({
   failed_phase_policy: z.enum(['hold', 'fail']).default('hold'),
   on_handoff_failure: z.enum(['fail', 'inline']).default('inline'),
   resource_classes: z.record(resourceClassName, ResourceClassSchema).default(BUILT_IN_RESOURCE_CLASSES),
+  /** How long an external agent has to report a phase's result (default: 7 days). */
+  agent_timeout_s: z.number().positive().default(7 * 24 * 3600),
+  on_agent_timeout: z.enum(['inline', 'fail']).default('fail'),
+  /** Accept agents' results that carry no signature (for setups without a handoff key). */
+  accept_unsigned_results: z.boolean().default(false),
   /** Phase defaults when neither the phase nor its class sets them. */
   default_timeout_s: z.number().positive().default(3600),
   default_retries: z.number().int().nonnegative().default(0),

@@ -8,7 +8,13 @@ export function renderDetails(status: RunStatus): string {
   if (status.held_reason) lines.push(`> ${status.held_reason}`, '');
   lines.push('| phase | name | state | attempts | queue |', '| --- | --- | --- | --- | --- |');
   for (const [key, p] of Object.entries(status.phases)) {
-    lines.push(`| ${key} | ${p.name} | ${p.state} | ${p.attempts} | ${p.task_queue} |`);
+    const queue = p.separate_agent ? 'external agent' : p.task_queue;
+    lines.push(`| ${key} | ${p.name} | ${p.state} | ${p.attempts} | ${queue} |`);
+  }
+  for (const [key, p] of Object.entries(status.phases)) {
+    if (!p.awaiting) continue;
+    const progress = p.progress ? ` Last progress: ${p.progress.message}.` : '';
+    lines.push('', `Phase ${key} awaits an agent until ${p.awaiting.deadline ?? 'whenever'}: run \`${p.awaiting.script_path}\`.${progress}`);
   }
   return lines.join('\n');
 }

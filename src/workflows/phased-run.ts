@@ -1,46 +1,41 @@
 /**
  * `phasedRun`: one durable run of a plan. Holds the dependency graph, starts every ready
- * phase as an activity on its resource class's task queue, and keeps going through worker
- * crashes, since all of its state is rebuilt from Temporal history.
+ * phase on its resource class's task queue or hands it to an external agent, and keeps going
+ * through worker crashes, since all of its state is rebuilt from Temporal history.
  */
 import {
-  ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
-  isCancellation,
   log,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { OrchestratorActivities, PhaseActivities, PhaseFailureDetails } from '../activities/types.js';
+import { AgentResultSchema, type AgentResult } from '../handoff/result.js';
 import { planWorkdir } from '../handoff/build.js';
-import { phaseSettings } from '../plan/phase-settings.js';
-import { PlanError } from '../plan/problems.js';
+import { PlanError, zodProblems } from '../plan/problems.js';
 import { phaseKey, type RunInput } from '../plan/schema.js';
 import { checkRun } from '../plan/validate.js';
-import { pauseSignal, resumeSignal, retryPhaseSignal, skipPhaseSignal, statusQuery } from './definitions.js';
+import {
+  agentProgressSignal,
+  completePhaseUpdate,
+  executePhaseUpdate,
+  pauseSignal,
+  resumeSignal,
+  retryPhaseSignal,
+  skipPhaseSignal,
+  statusQuery,
+} from './definitions.js';
 import { renderDetails } from './details.js';
+import { failureMessage, orchestratorActivities, runPhase } from './phase-driver.js';
 import { RunBook } from './run-book.js';
+import { SearchAttributeSync } from './search-attribute-sync.js';
 import type { RunStatus } from './status.js';
-
-const phaseActivities = proxyActivities<PhaseActivities>({
-  // Overridden per phase (task queue, timeout, retries); these are only the fallbacks.
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '30 seconds',
-});
-
-const orchestratorActivities = proxyLocalActivities<OrchestratorActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3 },
-});
 
 export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const { plan, config } = parseInput(input);
-  const info = workflowInfo();
-  const book = new RunBook(info.workflowId, plan, config, new Date());
+  const book = new RunBook(workflowInfo().workflowId, plan, config, new Date());
   let changes = 0;
   const changed = (): void => {
     changes++;
@@ -51,8 +46,10 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     book.notices.push(message);
     changed();
   };
+  const workdir = planWorkdir(plan);
+  const baseDir = plan.base_dir ?? null;
 
-  setHandler(statusQuery, () => book.status(null), { description: 'The run and every phase: state, attempts, task queue, times, output.' });
+  setHandler(statusQuery, () => book.status(null), { description: 'The run and every phase: state, attempts, task queue, times, output, provenance.' });
   setHandler(pauseSignal, () => {
     book.paused = true;
     changed();
@@ -73,9 +70,66 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     notice(book.skip(key));
     changed();
   }, { description: 'Mark a pending or failed phase skipped so its dependants can run: {"phase": <id>}.' });
+  setHandler(agentProgressSignal, (report) => {
+    const key = requestedPhase(report, 'agentProgress');
+    if (typeof key !== 'string') return notice(key.error);
+    notice(book.progress(key, String(report.message ?? ''), typeof report.percent === 'number' ? report.percent : undefined, new Date()));
+    changed();
+  }, { description: 'An agent reports progress on a phase it runs: {"phase": <id>, "message": "...", "percent": 40}.' });
 
-  const workdir = planWorkdir(plan);
-  const baseDir = plan.base_dir ?? null;
+  setHandler(
+    completePhaseUpdate,
+    async (result) => {
+      const key = phaseKey(result.phase);
+      try {
+        await orchestratorActivities.verifyAgentResult(result, {
+          workdir,
+          base_dir: baseDir,
+          accept_unsigned: config.accept_unsigned_results,
+          output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
+        });
+      } catch (err) {
+        throw ApplicationFailure.create({ type: 'ResultRefused', message: failureMessage(err), nonRetryable: true });
+      }
+      // The phase may have moved while the result was checked (another agent, a timeout).
+      const problem = book.agentResultProblem(result);
+      if (problem) throw ApplicationFailure.create({ type: 'ResultRefused', message: problem, nonRetryable: true });
+      book.completeFromAgent(key, result);
+      changed();
+      return { accepted: true as const, phase: book.phaseStatus(key) };
+    },
+    {
+      description: "An external agent's result for a phase awaiting one (what `baton execute-phase` and `baton submit` send).",
+      validator: (raw: AgentResult) => {
+        const parsed = AgentResultSchema.safeParse(raw);
+        if (!parsed.success) {
+          throw ApplicationFailure.create({ type: 'ResultRefused', message: `the result is not valid: ${zodProblems(parsed.error).join('; ')}`, nonRetryable: true });
+        }
+        const problem = book.agentResultProblem(parsed.data);
+        if (problem) throw ApplicationFailure.create({ type: 'ResultRefused', message: problem, nonRetryable: true });
+      },
+    },
+  );
+
+  setHandler(
+    executePhaseUpdate,
+    async (request) => {
+      const key = phaseKey(request.phase);
+      book.request(key, request.use_separate_agent);
+      changed();
+      const rec = book.record(key);
+      await condition(() => ['completed', 'failed', 'skipped'].includes(rec.state) || (rec.separate_agent && rec.state === 'awaiting_agent'));
+      return book.phaseStatus(key);
+    },
+    {
+      description: 'Request one phase, as the guide\'s execute_phase: {"phase": <id>, "use_separate_agent": true|false}. Returns when it has run, or when its package is ready for an agent.',
+      validator: (request) => {
+        const key = requestedPhase(request, 'executePhase');
+        const problem = typeof key === 'string' ? book.requestProblem(key) : key.error;
+        if (problem) throw ApplicationFailure.create({ type: 'InvalidRequest', message: problem, nonRetryable: true });
+      },
+    },
+  );
 
   // Exports run one after another, each with the status as it is when it runs, so a slow
   // write can never overwrite a newer one.
@@ -88,46 +142,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     return exportChain;
   };
 
-  const runOne = async (key: string): Promise<void> => {
-    const phase = book.phasesByKey.get(key)!;
-    const settings = phaseSettings(phase, config);
-    const handoff = book.startPhase(key, new Date());
-    changed();
-    try {
-      const result = await phaseActivities.runPhase.executeWithOptions(
-        {
-          taskQueue: settings.taskQueue,
-          startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
-          heartbeatTimeout: '30 seconds',
-          retry: {
-            maximumAttempts: settings.retries + 1,
-            initialInterval: '1 second',
-            backoffCoefficient: 2,
-            maximumInterval: '1 minute',
-          },
-          summary: `Phase ${key} · ${phase.name} · ${phase.resource_class}`,
-        },
-        [handoff],
-      );
-      book.completePhase(key, {
-        output: { context: result.context, artifacts: result.artifacts },
-        attempts: result.attempt,
-        executedBy: result.executed_by,
-        startedAt: result.started_at,
-        finishedAt: result.finished_at,
-        contentHash: result.content_hash,
-        handoffPath: result.handoff_path,
-        handoffFallback: result.handoff_fallback,
-      });
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const details = failureDetails(err);
-      book.failPhase(key, failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
-    }
-    changed();
-    await exportContext();
-  };
-
+  const searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes());
   const inFlight = new Set<Promise<void>>();
   let seen = -1;
   while (!book.allDone()) {
@@ -136,14 +151,18 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     } else if (!book.paused) {
       for (const key of book.readyPhases()) {
         if (book.running() >= config.max_parallel_phases) break;
-        const promise = runOne(key).finally(() => {
-          inFlight.delete(promise);
-          changed(); // the loop may be waiting for in-flight work to drain
-        });
+        const promise = runPhase({ book, changed }, key)
+          .then(() => exportContext())
+          .finally(() => {
+            inFlight.delete(promise);
+            changed(); // the loop may be waiting for in-flight work to drain
+          });
         inFlight.add(promise);
       }
     }
-    setCurrentDetails(renderDetails(book.status(null)));
+    const status = book.status(null);
+    setCurrentDetails(renderDetails(status));
+    searchAttributes.sync(status);
     seen = changes;
     await condition(() => changes !== seen);
   }
@@ -152,14 +171,11 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   await Promise.all(inFlight);
   const final = book.status(new Date());
   setCurrentDetails(renderDetails(final));
+  searchAttributes.sync(final);
   await exportContext(final);
+  await condition(allHandlersFinished);
   if (final.state === 'failed') {
-    throw ApplicationFailure.create({
-      type: 'PhaseFailed',
-      message: final.held_reason ?? 'a phase failed',
-      nonRetryable: true,
-      details: [final],
-    });
+    throw ApplicationFailure.create({ type: 'PhaseFailed', message: final.held_reason ?? 'a phase failed', nonRetryable: true, details: [final] });
   }
   return final;
 }
@@ -179,23 +195,9 @@ function parseInput(input: RunInput): ReturnType<typeof checkRun> {
   }
 }
 
-/** Signal input comes from the UI's JSON dialog too, so it is checked rather than trusted. */
-function requestedPhase(request: unknown, signal: string): string | { error: string } {
+/** Signal and update input comes from the UI's JSON dialog too, so it is checked rather than trusted. */
+function requestedPhase(request: unknown, name: string): string | { error: string } {
   const phase = request && typeof request === 'object' ? (request as { phase?: unknown }).phase : undefined;
   if (typeof phase === 'number' || (typeof phase === 'string' && phase.length > 0)) return phaseKey(phase);
-  return { error: `${signal}: expected {"phase": <id>}, got ${JSON.stringify(request) ?? 'nothing'}` };
-}
-
-function failureDetails(err: unknown): PhaseFailureDetails | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const first = cause.details?.[0] as Partial<PhaseFailureDetails> | undefined;
-    if (first && typeof first.attempt === 'number') return { attempt: first.attempt, executed_by: first.executed_by ?? '' };
-  }
-  return undefined;
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
+  return { error: `${name}: expected {"phase": <id>}, got ${JSON.stringify(request) ?? 'nothing'}` };
 }

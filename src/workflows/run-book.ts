@@ -1,16 +1,20 @@
 /**
- * The run's state machine: which phases are ready, what a retry or skip does, and what
- * the run's state is. Pure (no Temporal APIs), so it is unit-tested directly and replays
- * deterministically inside the workflow.
+ * The run's state machine: which phases are ready, what a retry or skip does, who runs a
+ * phase, and what the run's state is. Pure (no Temporal APIs), so it is unit-tested directly
+ * and replays deterministically inside the workflow.
  */
+import type { AgentResult } from '../handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
 import { buildHandoffPackage, runWorkdir, type PhaseProgress } from '../handoff/build.js';
 import { downstreamOf } from '../plan/graph.js';
 import { phaseSettings } from '../plan/phase-settings.js';
 import { phaseKey, type OrchestratorConfig, type Phase, type Plan } from '../plan/schema.js';
-import type { PhaseStatus, RunState, RunStatus } from './status.js';
+import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.js';
 
-interface PhaseRecord extends PhaseProgress, PhaseStatus {}
+interface PhaseRecord extends PhaseProgress, PhaseStatus {
+  /** With auto_advance off, a phase starts only once requested. */
+  requested: boolean;
+}
 
 export interface PhaseCompletion {
   output: PhaseContext;
@@ -53,6 +57,8 @@ export class RunBook {
         started_at: null,
         finished_at: null,
         depends_on: phase.depends_on,
+        separate_agent: phase.use_separate_agent || config.use_separate_agents,
+        requested: plan.auto_advance,
       });
     }
   }
@@ -67,23 +73,29 @@ export class RunBook {
     return this.records.has(key);
   }
 
+  keys(): string[] {
+    return [...this.records.keys()];
+  }
+
   running(): number {
     let n = 0;
     for (const rec of this.records.values()) if (rec.state === 'running' || rec.state === 'awaiting_agent') n++;
     return n;
   }
 
-  /** Pending phases whose dependencies are all completed or skipped, in plan order. */
+  private depsDone(key: string): boolean {
+    return this.phasesByKey.get(key)!.depends_on.every((dep) => {
+      const state = this.records.get(phaseKey(dep))?.state;
+      return state === 'completed' || state === 'skipped';
+    });
+  }
+
+  /** Pending, requested phases whose dependencies are all completed or skipped, in plan order. */
   readyPhases(): string[] {
     const ready: string[] = [];
     for (const [key, rec] of this.records) {
-      if (rec.state !== 'pending' && rec.state !== 'ready') continue;
-      const phase = this.phasesByKey.get(key)!;
-      const depsDone = phase.depends_on.every((dep) => {
-        const state = this.records.get(phaseKey(dep))?.state;
-        return state === 'completed' || state === 'skipped';
-      });
-      if (depsDone) {
+      if ((rec.state !== 'pending' && rec.state !== 'ready') || !rec.requested) continue;
+      if (this.depsDone(key)) {
         rec.state = 'ready';
         ready.push(key);
       }
@@ -91,8 +103,25 @@ export class RunBook {
     return ready;
   }
 
+  /** Why the phase cannot be requested with executePhase, or undefined. */
+  requestProblem(key: string): string | undefined {
+    if (!this.records.has(key)) return `executePhase: the plan has no phase ${key}; phases are ${this.keys().join(', ')}`;
+    const rec = this.record(key);
+    if (rec.state !== 'pending' && rec.state !== 'ready') {
+      return `executePhase: phase ${key} is ${rec.state}; use retryPhase to run a finished phase again`;
+    }
+    return undefined;
+  }
+
+  /** The guide's execute_phase: ask for a phase, and say who runs it. */
+  request(key: string, separateAgent: boolean | undefined): void {
+    const rec = this.record(key);
+    rec.requested = true;
+    if (separateAgent !== undefined) rec.separate_agent = separateAgent;
+  }
+
   /** Marks the phase running and returns the package for its new generation. */
-  startPhase(key: string, now: Date): HandoffPackage {
+  startPhase(key: string, now: Date, separateAgent = this.record(key).separate_agent): HandoffPackage {
     const rec = this.record(key);
     rec.generation += 1;
     rec.state = 'running';
@@ -100,6 +129,8 @@ export class RunBook {
     rec.started_at = rec.scheduled_at;
     rec.finished_at = null;
     delete rec.error;
+    delete rec.awaiting;
+    delete rec.progress;
     return buildHandoffPackage({
       executionId: this.executionId,
       plan: this.plan,
@@ -109,7 +140,87 @@ export class RunBook {
       progress: this.records,
       generation: rec.generation,
       now,
+      separateAgent,
     });
+  }
+
+  awaitAgent(key: string, awaiting: AwaitingAgent): void {
+    const rec = this.record(key);
+    rec.state = 'awaiting_agent';
+    rec.awaiting = awaiting;
+    rec.content_hash = awaiting.package_hash;
+    rec.handoff_path = awaiting.handoff_path;
+  }
+
+  progress(key: string, message: string, percent: number | undefined, now: Date): string | undefined {
+    if (!this.records.has(key)) return `agentProgress: the plan has no phase ${key}`;
+    const rec = this.record(key);
+    if (rec.state !== 'awaiting_agent') return `agentProgress: phase ${key} is ${rec.state}, not awaiting an agent`;
+    rec.progress = { message, at: now.toISOString(), ...(percent === undefined ? {} : { percent }) };
+    return undefined;
+  }
+
+  /**
+   * Why an agent's result cannot be accepted for the phase as it stands, or undefined.
+   * Checked before the result is verified and again after, since the phase may move meanwhile.
+   */
+  agentResultProblem(result: AgentResult): string | undefined {
+    if (result.execution_id !== this.executionId) {
+      return `the result is for run ${result.execution_id}, but this is run ${this.executionId}; submit it to its own run`;
+    }
+    const key = phaseKey(result.phase);
+    if (!this.records.has(key)) return `the result is for phase ${key}, which this run does not have (phases: ${this.keys().join(', ')})`;
+    const rec = this.record(key);
+    if (rec.state !== 'awaiting_agent' || !rec.awaiting) {
+      return `phase ${key} is ${rec.state}, not awaiting an agent; nothing to complete`;
+    }
+    if (result.generation !== rec.generation) {
+      return `the result is for generation ${result.generation} of phase ${key}, but the phase is at generation ${rec.generation}: run its current package (handoffs/phase_${key}.json)`;
+    }
+    if (result.package_hash !== rec.awaiting.package_hash) {
+      return `the result was made from package ${result.package_hash.slice(0, 19)}…, not the one handed out (${rec.awaiting.package_hash.slice(0, 19)}…): run the current package`;
+    }
+    if (result.outcome === 'completed' && !result.output) return 'a completed result needs an "output"';
+    if (result.outcome === 'failed' && !result.error) return 'a failed result needs an "error" saying what went wrong';
+    return undefined;
+  }
+
+  completeFromAgent(key: string, result: AgentResult): void {
+    const rec = this.record(key);
+    const p = result.provenance;
+    const executedBy = `${p.agent ?? p.user}@${p.host}`;
+    rec.provenance = {
+      via: 'agent',
+      executed_by: executedBy,
+      package_hash: result.package_hash,
+      result_hash: result.content_hash,
+      mode: p.mode,
+      host: p.host,
+      user: p.user,
+      agent: p.agent,
+      started_at: p.started_at,
+      finished_at: p.finished_at,
+    };
+    delete rec.awaiting;
+    if (result.outcome === 'completed') {
+      this.completePhase(key, {
+        output: result.output!,
+        attempts: 1,
+        executedBy,
+        startedAt: p.started_at,
+        finishedAt: p.finished_at,
+        contentHash: result.package_hash,
+        handoffPath: rec.handoff_path ?? null,
+        handoffFallback: null,
+      });
+    } else {
+      this.failPhase(key, result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
+    }
+  }
+
+  /** Records why a phase meant for an agent went to a worker; kept until the phase is retried. */
+  noteAgentFallback(key: string, reason: string): void {
+    this.record(key).agent_fallback = reason;
   }
 
   completePhase(key: string, result: PhaseCompletion): void {
@@ -124,6 +235,17 @@ export class RunBook {
     setOrClear(rec, 'content_hash', result.contentHash);
     setOrClear(rec, 'handoff_path', result.handoffPath);
     setOrClear(rec, 'handoff_fallback', result.handoffFallback);
+    if (rec.provenance?.via !== 'agent' || rec.provenance.package_hash !== result.contentHash) {
+      rec.provenance = {
+        via: 'worker',
+        executed_by: result.executedBy,
+        package_hash: result.contentHash,
+        result_hash: null,
+        mode: 'inline',
+        started_at: result.startedAt,
+        finished_at: result.finishedAt,
+      };
+    }
     rec.completedSeq = this.completedCount++;
   }
 
@@ -132,6 +254,7 @@ export class RunBook {
     rec.state = 'failed';
     rec.attempts += attempts;
     rec.error = error;
+    delete rec.awaiting;
     if (executedBy) rec.executed_by = executedBy;
     rec.finished_at = now.toISOString();
   }
@@ -141,7 +264,7 @@ export class RunBook {
    * Returns a notice instead when the request cannot be honoured.
    */
   retry(key: string, downstream: boolean): string | undefined {
-    if (!this.records.has(key)) return `retryPhase: the plan has no phase ${key}; phases are ${[...this.records.keys()].join(', ')}`;
+    if (!this.records.has(key)) return `retryPhase: the plan has no phase ${key}; phases are ${this.keys().join(', ')}`;
     const rec = this.record(key);
     if (rec.state !== 'failed' && rec.state !== 'completed' && rec.state !== 'skipped') {
       return `retryPhase: phase ${key} is ${rec.state}; only a failed, completed or skipped phase can be retried`;
@@ -151,13 +274,15 @@ export class RunBook {
       const r = this.record(k);
       if (r.state === 'running' || r.state === 'awaiting_agent') continue;
       r.state = 'pending';
+      r.requested = true;
       delete r.error;
+      delete r.agent_fallback;
     }
     return undefined;
   }
 
   skip(key: string): string | undefined {
-    if (!this.records.has(key)) return `skipPhase: the plan has no phase ${key}; phases are ${[...this.records.keys()].join(', ')}`;
+    if (!this.records.has(key)) return `skipPhase: the plan has no phase ${key}; phases are ${this.keys().join(', ')}`;
     const rec = this.record(key);
     if (rec.state === 'completed' || rec.state === 'skipped' || rec.state === 'running' || rec.state === 'awaiting_agent') {
       return `skipPhase: phase ${key} is ${rec.state}; only a pending, ready or failed phase can be skipped`;
@@ -172,8 +297,12 @@ export class RunBook {
     return true;
   }
 
+  keysIn(state: PhaseStatus['state']): string[] {
+    return [...this.records].filter(([, r]) => r.state === state).map(([k]) => k);
+  }
+
   failedKeys(): string[] {
-    return [...this.records].filter(([, r]) => r.state === 'failed').map(([k]) => k);
+    return this.keysIn('failed');
   }
 
   runState(): RunState {
@@ -182,19 +311,13 @@ export class RunBook {
     if (this.failedKeys().length > 0) {
       if (this.config.failed_phase_policy === 'fail') return 'failed';
       // Held once nothing else can move: an operator must retry or skip.
-      if (this.running() === 0 && this.readyPhasesPeek().length === 0) return 'held';
+      if (this.running() === 0 && !this.anyStartable()) return 'held';
     }
     return this.paused ? 'paused' : 'running';
   }
 
-  private readyPhasesPeek(): string[] {
-    return [...this.records].filter(([key, rec]) => {
-      if (rec.state !== 'pending' && rec.state !== 'ready') return false;
-      return this.phasesByKey.get(key)!.depends_on.every((dep) => {
-        const s = this.records.get(phaseKey(dep))?.state;
-        return s === 'completed' || s === 'skipped';
-      });
-    }).map(([k]) => k);
+  private anyStartable(): boolean {
+    return [...this.records].some(([key, rec]) => (rec.state === 'pending' || rec.state === 'ready') && rec.requested && this.depsDone(key));
   }
 
   heldReason(): string | undefined {
@@ -204,12 +327,14 @@ export class RunBook {
     return `${parts.join('; ')}. Send retryPhase {"phase": ${JSON.stringify(this.record(failed[0]!).id)}} to run it again, or skipPhase to move on.`;
   }
 
+  phaseStatus(key: string): PhaseStatus {
+    const { output: _output, completedSeq: _seq, requested: _requested, ...visible } = this.record(key);
+    return visible;
+  }
+
   status(finishedAt: Date | null): RunStatus {
     const phases: Record<string, PhaseStatus> = {};
-    for (const [key, rec] of this.records) {
-      const { output: _output, completedSeq: _seq, ...visible } = rec;
-      phases[key] = visible;
-    }
+    for (const key of this.records.keys()) phases[key] = this.phaseStatus(key);
     const state = this.runState();
     const status: RunStatus = {
       execution_id: this.executionId,

@@ -34,6 +34,37 @@ export interface PhaseStatus {
   handoff_path?: string;
   /** Why the package could not be saved and the phase ran inline anyway. */
   handoff_fallback?: string;
+  /** Whether the phase goes to an external agent rather than a worker. */
+  separate_agent: boolean;
+  /** While the phase waits for an external agent: what it waits on and until when. */
+  awaiting?: AwaitingAgent;
+  /** The agent's latest progress report. */
+  progress?: { message: string; percent?: number; at: string };
+  /** Why a phase meant for an agent ran on a worker instead (the agent did not report in time). */
+  agent_fallback?: string;
+  /** Who ran the phase from which package, and what they reported: the chain from package to result. */
+  provenance?: PhaseProvenance;
+}
+
+export interface AwaitingAgent {
+  since: string;
+  deadline: string | null;
+  package_hash: string;
+  handoff_path: string;
+  script_path: string;
+}
+
+export interface PhaseProvenance {
+  via: 'worker' | 'agent';
+  executed_by: string;
+  package_hash: string | null;
+  result_hash: string | null;
+  mode: 'inline' | 'online' | 'offline';
+  host?: string;
+  user?: string;
+  agent?: string | null;
+  started_at: string;
+  finished_at: string;
 }
 
 export interface RunStatus {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { HandoffPackageSchema } from '../../src/handoff/schema.js';
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 async function historyBytes(runId: string): Promise<number> {
   const history = await orchestrator.client.workflow.getHandle(runId).fetchHistory();
-  return temporal.api.history.v1.History.encode(history).finish().length;
+  return proto.temporal.api.history.v1.History.encode(history).finish().length;
 }
 
 describe('handoff packages', () => {

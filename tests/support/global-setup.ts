@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
+import { BATON_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
 import { freePort } from './ports.js';
 
 declare module 'vitest' {
@@ -26,6 +27,7 @@ export async function setup(project: TestProject): Promise<void> {
       executable: { type: 'existing-path', path: binary },
       ip: '127.0.0.1',
       uiPort,
+      searchAttributes: BATON_SEARCH_ATTRIBUTES,
       extraArgs: ['--log-level', 'error'],
     },
   });

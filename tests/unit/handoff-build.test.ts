@@ -40,6 +40,7 @@ describe('buildHandoffPackage', () => {
       phasesByKey,
       progress,
       generation: 1,
+      separateAgent: false,
       now: new Date('2026-01-01T00:00:00Z'),
     });
     expect(HandoffPackageSchema.parse(pkg)).toEqual(pkg);
@@ -57,15 +58,25 @@ describe('buildHandoffPackage', () => {
 
   it('includes transitive dependencies when the phase asks', () => {
     const { plan, config, phasesByKey, progress } = setup(true);
-    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('3')!, phasesByKey, progress, generation: 1, now: new Date(0) });
+    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('3')!, phasesByKey, progress, generation: 1, now: new Date(0), separateAgent: false });
     expect(Object.keys(pkg.dependency_contexts).sort()).toEqual(['0', '1', '2']);
   });
 
   it('gives a first phase no previous phase', () => {
     const { plan, config, phasesByKey, progress } = setup();
-    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('0')!, phasesByKey, progress, generation: 1, now: new Date(0) });
+    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('0')!, phasesByKey, progress, generation: 1, now: new Date(0), separateAgent: false });
     expect(pkg.from_phase).toBeNull();
     expect(pkg.previous_phase_context).toBeNull();
     expect(pkg.dependency_contexts).toEqual({});
+  });
+});
+
+describe('buildHandoffPackage for a separate agent', () => {
+  it('says so, and tells the agent how to report back', () => {
+    const { plan, config, phasesByKey, progress } = setup();
+    const pkg = buildHandoffPackage({ executionId: 'run-9', plan, config, phase: phasesByKey.get('3')!, phasesByKey, progress, generation: 2, now: new Date(0), separateAgent: true });
+    expect(pkg.execution_instructions.mode).toBe('separate_agent');
+    expect(pkg.execution_instructions.report).toContain('completePhase');
+    expect(pkg.execution_instructions.report).toContain('baton submit result.json');
   });
 });

@@ -1,17 +1,24 @@
 /**
- * `baton execute-phase <package.json>`: the guide's mode 3, running one phase by hand
- * from its handoff package on any machine, with no worker and no Temporal connection.
- * The package is validated first (signature included): nothing runs from a package that
- * was changed, or whose dependencies or files are not all there.
+ * `baton execute-phase <package.json>`: run one phase from its handoff package on any machine.
+ * The package is validated first (signature included): nothing runs from a package that was
+ * changed, or whose dependencies or files are not all there.
+ *
+ * A package handed to a separate agent (the guide's mode 2) is reported back to its run through
+ * the `completePhase` update, or, with --offline, written as a sealed result for `baton submit`.
+ * Any other package (mode 3, by hand) just prints what the phase produced.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { defaultExecutor, executePhase } from '../../activities/execute-phase.js';
+import { defaultExecutor, executePhase, PhaseExecutionError } from '../../activities/execute-phase.js';
 import { writeFileAtomic } from '../../activities/handoff-files.js';
+import { agentProvenance, buildAgentResult, type AgentOutcome } from '../../client/agent-result.js';
+import { connectClient } from '../../client/connection.js';
+import { Orchestrator } from '../../client/orchestrator.js';
+import type { HandoffPackage } from '../../handoff/schema.js';
 import { verifyKeysFromEnv } from '../../handoff/signing.js';
 import { validatePackage } from '../../handoff/validate-package.js';
 import { PlanError } from '../../plan/problems.js';
-import { action } from '../errors.js';
+import { action, UsageError } from '../errors.js';
 import { readJsonFile } from './handoff.js';
 import { loadHandlers } from './worker.js';
 
@@ -20,19 +27,24 @@ interface ExecuteOptions {
   handlers?: string;
   workdir?: string;
   allowUnsigned?: boolean;
+  offline?: boolean;
+  report: boolean;
 }
 
 export function registerExecutePhase(program: Command): void {
   program
     .command('execute-phase')
-    .description('validate a handoff package, run its phase here, and print the result')
+    .description('validate a handoff package, run its phase here, and report the result (or print it)')
     .argument('<package>', 'handoff package (handoffs/phase_<id>.json)')
-    .option('--out <file>', 'write the result JSON here instead of stdout')
+    .option('--out <file>', 'also write the result JSON here (with --offline: where the result goes)')
+    .option('--offline', 'do not contact Temporal: write a sealed result to --out, to `baton submit` later')
+    .option('--no-report', 'run and print the result, without reporting it to the run')
     .option('--handlers <module>', 'JS module exporting handler functions, for handler phases')
     .option('--workdir <dir>', "the run's workdir on this machine, if not where the package says")
     .option('--allow-unsigned', 'run a package that has no signature (a changed one is still refused)')
     .action(
       action(async (file: string, opts: ExecuteOptions) => {
+        if (opts.offline && !opts.out) throw new UsageError('--offline needs --out <file> for the result, to submit later with `baton submit <file>`');
         const workdir = opts.workdir ? path.resolve(opts.workdir) : undefined;
         const checked = await validatePackage(await readJsonFile(file, 'package'), {
           keys: verifyKeysFromEnv(),
@@ -42,20 +54,63 @@ export function registerExecutePhase(program: Command): void {
         if (checked.problems.length > 0 || !checked.pkg) {
           throw new PlanError(`the handoff package ${file}`, checked.problems.map((p) => `${p.path}: ${p.message}`));
         }
-        const controller = new AbortController();
-        process.once('SIGINT', () => controller.abort());
-        const result = await executePhase(checked.pkg, {
-          attempt: checked.pkg.attempt,
-          writeHandoffFiles: false,
-          handlers: await loadHandlers(opts.handlers),
-          executedBy: defaultExecutor(),
-          signal: controller.signal,
-          heartbeat: () => undefined,
-          ...(workdir ? { workdir } : {}),
-        });
-        const text = `${JSON.stringify(result, null, 2)}\n`;
-        if (opts.out) await writeFileAtomic(opts.out, text);
-        else process.stdout.write(text);
+        const pkg = checked.pkg;
+        const forAgent = pkg.execution_instructions.mode === 'separate_agent' && opts.report;
+        if (!forAgent) return runByHand(pkg, opts, workdir);
+
+        // Online: connect before the work, so a wrong address is found now, not hours later.
+        const run = opts.offline ? undefined : new Orchestrator(await connectClient()).run(pkg.execution_id);
+        await run?.reportProgress(pkg.to_phase, `started by ${process.env.BATON_AGENT_NAME ?? defaultExecutor()}`).catch(() => undefined);
+        const startedAt = new Date();
+        const outcome = await runForAgent(pkg, opts, workdir);
+        const result = buildAgentResult(pkg, outcome, agentProvenance(opts.offline ? 'offline' : 'online', startedAt, new Date()));
+        if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+        const what = `phase ${String(pkg.to_phase)} (${pkg.phase_name}) ${result.outcome}`;
+        if (!run) {
+          console.log(`${what}; result sealed in ${opts.out}. From a machine that reaches Temporal: baton submit ${opts.out}`);
+          return;
+        }
+        try {
+          await run.complete(result);
+        } catch (err) {
+          const saved = opts.out ?? `${file.replace(/\.json$/, '')}.result.json`;
+          if (!opts.out) await writeFileAtomic(saved, `${JSON.stringify(result, null, 2)}\n`);
+          throw new Error(`run ${pkg.execution_id} refused the result: ${(err as Error).message} (the result is saved in ${saved})`);
+        }
+        console.log(`${what}; run ${pkg.execution_id} accepted the result`);
+        if (result.outcome === 'failed') process.exitCode = 1;
       }),
     );
+}
+
+function executeOptions(pkg: HandoffPackage, handlers: Awaited<ReturnType<typeof loadHandlers>>, workdir: string | undefined) {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  return {
+    attempt: pkg.attempt,
+    writeHandoffFiles: false,
+    handlers,
+    executedBy: process.env.BATON_AGENT_NAME ?? defaultExecutor(),
+    signal: controller.signal,
+    heartbeat: () => undefined,
+    ...(workdir ? { workdir } : {}),
+  };
+}
+
+async function runByHand(pkg: HandoffPackage, opts: ExecuteOptions, workdir: string | undefined): Promise<void> {
+  const result = await executePhase(pkg, executeOptions(pkg, await loadHandlers(opts.handlers), workdir));
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  if (opts.out) await writeFileAtomic(opts.out, text);
+  else process.stdout.write(text);
+}
+
+/** A phase that fails is a result too: the run hears about it and holds for an operator. */
+async function runForAgent(pkg: HandoffPackage, opts: ExecuteOptions, workdir: string | undefined): Promise<AgentOutcome> {
+  try {
+    const ran = await executePhase(pkg, executeOptions(pkg, await loadHandlers(opts.handlers), workdir));
+    return { ok: true, output: { context: ran.context, artifacts: ran.artifacts } };
+  } catch (err) {
+    if (err instanceof PhaseExecutionError) return { ok: false, error: err.message };
+    throw err;
+  }
 }

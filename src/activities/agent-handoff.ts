@@ -1,0 +1,68 @@
+/**
+ * The orchestrator's side of the guide's mode 2: writing a package for an external agent,
+ * and checking what the agent reports before the workflow accepts it.
+ */
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
+import type { AgentResult } from '../handoff/result.js';
+import type { HandoffPackage } from '../handoff/schema.js';
+import { verifyKeysFromEnv, verifySealed } from '../handoff/signing.js';
+import { contextFileProblems } from '../handoff/validate-package.js';
+import { hydrateContext } from './context-store.js';
+import { sealAndSave } from './prepare-handoff.js';
+import type { AgentHandoff, ResultCheck } from './types.js';
+import { resolveWorkdir } from './workdir.js';
+
+
+export async function handOffToAgent(pkg: HandoffPackage): Promise<AgentHandoff> {
+  const workdir = resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir);
+  const handoffs = path.join(workdir, 'handoffs');
+  try {
+    // An agent needs the file, whatever agent_handoff_enabled says.
+    const { pkg: sealed, savedPath } = await sealAndSave(pkg, handoffs, true);
+    return { package_hash: sealed.content_hash!, handoff_path: savedPath!, script_path: path.join(handoffs, `execute_phase_${String(pkg.to_phase)}.sh`) };
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: 'HandoffFailed',
+      message: `the package of phase ${String(pkg.to_phase)} (${pkg.phase_name}) could not be written for an agent: ${(err as Error).message}`,
+      nonRetryable: true,
+    });
+  }
+}
+
+/**
+ * What the workflow cannot check itself: the signature (keys never enter workflow code or
+ * history), the reported files, and the output schema against the full context values.
+ */
+export async function verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void> {
+  const problems: string[] = [];
+  const verified = verifySealed(result, verifyKeysFromEnv(), { allowUnsigned: check.accept_unsigned, noun: 'result' });
+  if (!verified.ok) problems.push(verified.problem);
+  const workdir = resolveWorkdir(check.workdir, check.base_dir);
+  if (result.output) {
+    for (const p of await contextFileProblems(workdir, result.output, 'output')) problems.push(`${p.path}: ${p.message}`);
+    if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result, check.output_schema)));
+  }
+  if (problems.length > 0) {
+    throw ApplicationFailure.create({
+      type: 'ResultRefused',
+      message: `the result for phase ${String(result.phase)} was refused: ${problems.join('; ')}. The phase keeps waiting for a good result.`,
+      nonRetryable: true,
+      details: [problems],
+    });
+  }
+}
+
+async function schemaProblems(workdir: string, result: AgentResult, schema: Record<string, unknown>): Promise<string[]> {
+  let validator: z.ZodType;
+  try {
+    validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+  } catch (err) {
+    return [`the plan's output_schema for phase ${String(result.phase)} cannot be used (${(err as Error).message}); fix the plan`];
+  }
+  const context = await hydrateContext(workdir, result.output!.context, `phase ${String(result.phase)}'s`);
+  const parsed = validator.safeParse(context);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((i) => `output.context${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${i.message} (the plan's output_schema)`);
+}

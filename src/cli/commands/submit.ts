@@ -1,0 +1,32 @@
+/**
+ * `baton submit <result.json>`: report a result made offline (`execute-phase --offline`)
+ * to its run, from any machine that reaches Temporal.
+ */
+import type { Command } from 'commander';
+import { connectClient } from '../../client/connection.js';
+import { Orchestrator } from '../../client/orchestrator.js';
+import { AgentResultSchema } from '../../handoff/result.js';
+import { PlanError, zodProblems } from '../../plan/problems.js';
+import { action } from '../errors.js';
+import { readJsonFile } from './handoff.js';
+
+export function registerSubmit(program: Command): void {
+  program
+    .command('submit')
+    .description('report an offline result to its run (the completePhase update)')
+    .argument('<result>', 'result file written by `baton execute-phase --offline --out <file>`')
+    .action(
+      action(async (file: string) => {
+        const parsed = AgentResultSchema.safeParse(await readJsonFile(file, 'result'));
+        if (!parsed.success) throw new PlanError(`the result ${file}`, zodProblems(parsed.error));
+        const result = parsed.data;
+        const run = new Orchestrator(await connectClient()).run(result.execution_id);
+        try {
+          await run.complete(result);
+        } catch (err) {
+          throw new Error(`run ${result.execution_id} refused ${file}: ${(err as Error).message}`);
+        }
+        console.log(`run ${result.execution_id} accepted ${file}: phase ${String(result.phase)} ${result.outcome}`);
+      }),
+    );
+}

@@ -1,0 +1,127 @@
+/**
+ * Running one phase, in the workflow: on a worker of its resource class (inline), or handed
+ * to an external agent and awaited durably, with the fallbacks the plan and config ask for.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  isCancellation,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseFailureDetails } from '../activities/types.js';
+import type { HandoffPackage } from '../handoff/schema.js';
+import { phaseSettings } from '../plan/phase-settings.js';
+import type { RunBook } from './run-book.js';
+
+const phaseActivities = proxyActivities<PhaseActivities>({
+  // Overridden per phase (task queue, timeout, retries); these are only the fallbacks.
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+});
+
+/** The orchestrator's own activities, on the workflow's task queue `baton`. */
+export const orchestratorActivities = proxyActivities<OrchestratorActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '1 second' },
+});
+
+export interface DriverContext {
+  book: RunBook;
+  /** Wakes the main loop: something it waits on may have changed. */
+  changed: () => void;
+}
+
+export async function runPhase(ctx: DriverContext, key: string): Promise<void> {
+  if (ctx.book.record(key).separate_agent) return runWithAgent(ctx, key);
+  return runInline(ctx, key, ctx.book.startPhase(key, new Date(), false));
+}
+
+async function runInline(ctx: DriverContext, key: string, handoff: HandoffPackage): Promise<void> {
+  const { book } = ctx;
+  const phase = book.phasesByKey.get(key)!;
+  const settings = phaseSettings(phase, book.config);
+  ctx.changed();
+  try {
+    const result = await phaseActivities.runPhase.executeWithOptions(
+      {
+        taskQueue: settings.taskQueue,
+        startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
+        heartbeatTimeout: '30 seconds',
+        retry: { maximumAttempts: settings.retries + 1, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+        summary: `Phase ${key} · ${phase.name} · ${phase.resource_class}`,
+      },
+      [handoff],
+    );
+    book.completePhase(key, {
+      output: { context: result.context, artifacts: result.artifacts },
+      attempts: result.attempt,
+      executedBy: result.executed_by,
+      startedAt: result.started_at,
+      finishedAt: result.finished_at,
+      contentHash: result.content_hash,
+      handoffPath: result.handoff_path,
+      handoffFallback: result.handoff_fallback,
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const details = failureDetails(err);
+    book.failPhase(key, failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
+  }
+}
+
+async function runWithAgent(ctx: DriverContext, key: string): Promise<void> {
+  const { book } = ctx;
+  const { config } = book;
+  const phase = book.phasesByKey.get(key)!;
+  const handoff = book.startPhase(key, new Date(), true);
+  ctx.changed();
+
+  let handed: AgentHandoff;
+  try {
+    handed = await orchestratorActivities.handOffToAgent.executeWithOptions(
+      { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `Hand phase ${key} · ${phase.name} to an agent` },
+      [handoff],
+    );
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const reason = failureMessage(err);
+    if (config.on_handoff_failure === 'inline') {
+      book.noteAgentFallback(key, `${reason}; a worker ran it instead (on_handoff_failure: inline)`);
+      return runInline(ctx, key, book.startPhase(key, new Date(), false));
+    }
+    book.failPhase(key, reason, 1, undefined, new Date());
+    return;
+  }
+
+  const timeoutSeconds = phase.agent_timeout_s ?? config.agent_timeout_s;
+  const since = new Date();
+  book.awaitAgent(key, { since: since.toISOString(), deadline: new Date(since.getTime() + timeoutSeconds * 1000).toISOString(), ...handed });
+  ctx.changed();
+  const rec = book.record(key);
+  const generation = rec.generation;
+  // Durable: a timer in history, so the wait survives worker restarts and lasts days if need be.
+  const reported = await condition(() => rec.state !== 'awaiting_agent' || rec.generation !== generation, timeoutSeconds * 1000);
+  if (reported) return;
+
+  const why = `no agent reported phase ${key} within ${timeoutSeconds}s`;
+  if ((phase.on_agent_timeout ?? config.on_agent_timeout) === 'inline') {
+    book.noteAgentFallback(key, `${why}; a worker on ${rec.task_queue} ran it instead (on_agent_timeout: inline)`);
+    return runInline(ctx, key, book.startPhase(key, new Date(), false));
+  }
+  book.failPhase(key, `${why} (on_agent_timeout: fail); send retryPhase to hand it out again, or skipPhase to move on`, 1, undefined, new Date());
+}
+
+function failureDetails(err: unknown): PhaseFailureDetails | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const first = cause.details?.[0] as Partial<PhaseFailureDetails> | undefined;
+    if (first && typeof first.attempt === 'number') return { attempt: first.attempt, executed_by: first.executed_by ?? '' };
+  }
+  return undefined;
+}
+
+export function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,30 @@
+/**
+ * Keeps the run's search attributes in step with its status, upserting only what changed
+ * and only the attributes the namespace has registered.
+ */
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { BatonAwaitingAgent, BatonPhasesHeld, BatonPhasesRunning, BatonPlan, BatonState } from './search-attributes.js';
+import type { RunStatus } from './status.js';
+
+export class SearchAttributeSync {
+  private last = '';
+
+  constructor(private readonly registered: readonly string[]) {}
+
+  sync(status: RunStatus): void {
+    if (this.registered.length === 0) return;
+    const keys = (state: string): string[] => Object.entries(status.phases).filter(([, p]) => p.state === state).map(([k]) => k);
+    const pairs: SearchAttributeUpdatePair[] = [
+      { key: BatonPlan, value: status.plan },
+      { key: BatonState, value: status.state },
+      { key: BatonPhasesRunning, value: keys('running') },
+      { key: BatonPhasesHeld, value: keys('failed') },
+      { key: BatonAwaitingAgent, value: keys('awaiting_agent') },
+    ].filter((pair) => this.registered.includes(pair.key.name)) as SearchAttributeUpdatePair[];
+    const snapshot = JSON.stringify(pairs.map((p) => p.value));
+    if (snapshot === this.last) return;
+    this.last = snapshot;
+    upsertSearchAttributes(pairs);
+  }
+}
