@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { handoffFileName } from '../activities/handoff-files.js';
 import type { AgentResult } from '../handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
@@ -65,7 +65,11 @@ export class RunHandle {
   async status(): Promise<RunStatus> {
     const description = await this.workflow.describe();
     if (description.status.name === 'RUNNING') return this.workflow.query(statusQuery);
-    return this.finalStatus();
+    if (description.status.name === 'COMPLETED' || description.status.name === 'FAILED') return this.finalStatus();
+    // Cancelled (or terminated): the workflow keeps its last status in the memo, less phase outputs.
+    const memo = description.memo?.status as RunStatus | undefined;
+    if (memo) return memo;
+    throw new Error(`run ${this.runId} ended ${description.status.name.toLowerCase()} without a final status (it was stopped before it could record one)`);
   }
 
   /** Waits for the run to end and returns its final status, whether it completed or failed. */
@@ -104,9 +108,8 @@ export class RunHandle {
    * once it has completed or failed, or, for a separate agent, once its package is ready.
    */
   async executePhase(phase: PhaseId, opts: { useSeparateAgent?: boolean } = {}): Promise<PhaseStatus> {
-    return updateOrExplain(() =>
-      this.workflow.executeUpdate(executePhaseUpdate, { args: [{ phase, ...(opts.useSeparateAgent === undefined ? {} : { use_separate_agent: opts.useSeparateAgent }) }] }),
-    );
+    const request = { phase, ...(opts.useSeparateAgent === undefined ? {} : { use_separate_agent: opts.useSeparateAgent }) };
+    return updateOrExplain(this.workflow, () => this.workflow.executeUpdate(executePhaseUpdate, { args: [request] }));
   }
 
   /** The guide's `load_handoff(phase)`: the phase's latest package, from the run's workdir. */
@@ -124,7 +127,7 @@ export class RunHandle {
 
   /** Reports an agent's result; a refused one throws with the reason, and the phase keeps waiting. */
   async complete(result: AgentResult): Promise<CompletePhaseResponse> {
-    return updateOrExplain(() => this.workflow.executeUpdate(completePhaseUpdate, { args: [result] }));
+    return updateOrExplain(this.workflow, () => this.workflow.executeUpdate(completePhaseUpdate, { args: [result] }));
   }
 
   reportProgress(phase: PhaseId, message: string, percent?: number): Promise<void> {
@@ -133,10 +136,17 @@ export class RunHandle {
 }
 
 /** An update the workflow refused carries its reason in the cause; surface that, not the wrapper. */
-async function updateOrExplain<T>(call: () => Promise<T>): Promise<T> {
+async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    // A run that has closed answers "not found" or a bare failure; say what happened instead.
+    const state = await workflow.describe().then(
+      (d) => d.status.name,
+      (e: unknown) => (e instanceof WorkflowNotFoundError ? 'MISSING' : undefined),
+    );
+    if (state === 'MISSING') throw new Error(`there is no run ${workflow.workflowId} (check the run id, and TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE)`);
+    if (state && state !== 'RUNNING') throw new Error(`run ${workflow.workflowId} has ended (${state.toLowerCase()}); it accepts nothing more`);
     if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(err.cause.message);
     throw err;
   }

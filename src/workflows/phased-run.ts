@@ -6,10 +6,13 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  isCancellation,
   log,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import { AgentResultSchema, type AgentResult } from '../handoff/result.js';
@@ -143,36 +146,62 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   };
 
   const searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes());
-  const inFlight = new Set<Promise<void>>();
-  let seen = -1;
-  while (!book.allDone()) {
-    if (config.failed_phase_policy === 'fail' && book.failedKeys().length > 0) {
-      if (inFlight.size === 0) break;
-    } else if (!book.paused) {
-      for (const key of book.readyPhases()) {
-        if (book.running() >= config.max_parallel_phases) break;
-        const promise = runPhase({ book, changed }, key)
-          .then(() => exportContext())
-          .finally(() => {
-            inFlight.delete(promise);
-            changed(); // the loop may be waiting for in-flight work to drain
-          });
-        inFlight.add(promise);
-      }
-    }
-    const status = book.status(null);
+  const publish = (status: RunStatus): void => {
     setCurrentDetails(renderDetails(status));
     searchAttributes.sync(status);
-    seen = changes;
-    await condition(() => changes !== seen);
+  };
+  /** The final status, shown and exported, and kept in the memo so it outlives the run whatever its end. */
+  const close = async (): Promise<RunStatus> => {
+    const final = book.status(new Date());
+    publish(final);
+    upsertMemo({ status: memoStatus(final) });
+    await exportContext(final);
+    return final;
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  let seen = -1;
+  try {
+    while (!book.allDone()) {
+      if (config.failed_phase_policy === 'fail' && book.failedKeys().length > 0) {
+        if (inFlight.size === 0) break;
+      } else if (!book.paused) {
+        for (const key of book.readyPhases()) {
+          if (book.running() >= config.max_parallel_phases) break;
+          const promise = runPhase({ book, changed }, key)
+            .then(() => exportContext())
+            .catch((err: unknown) => {
+              // Aborted: the main loop winds the run down. Anything else is a bug, and failing the
+              // workflow task (to retry after a fix) is the right thing: rethrow.
+              if (!isCancellation(err)) throw err;
+              book.abandon(key, new Date());
+            })
+            .finally(() => {
+              inFlight.delete(promise);
+              changed(); // the loop may be waiting for in-flight work to drain
+            });
+          inFlight.add(promise);
+        }
+      }
+      publish(book.status(null));
+      seen = changes;
+      await condition(() => changes !== seen);
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Aborted (the UI's Request Cancellation, `temporal workflow cancel`, `baton abort`): phases in
+    // flight are cancelled; what is left to do must not be cancelled in turn.
+    book.cancelled = true;
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.allSettled(inFlight);
+      await close();
+    });
+    throw err;
   }
 
   // Let every phase's bookkeeping (its execution_context.json export) finish before the run closes.
   await Promise.all(inFlight);
-  const final = book.status(new Date());
-  setCurrentDetails(renderDetails(final));
-  searchAttributes.sync(final);
-  await exportContext(final);
+  const final = await close();
   await condition(allHandlersFinished);
   if (final.state === 'failed') {
     throw ApplicationFailure.create({ type: 'PhaseFailed', message: final.held_reason ?? 'a phase failed', nonRetryable: true, details: [final] });
@@ -200,4 +229,23 @@ function requestedPhase(request: unknown, name: string): string | { error: strin
   const phase = request && typeof request === 'object' ? (request as { phase?: unknown }).phase : undefined;
   if (typeof phase === 'number' || (typeof phase === 'string' && phase.length > 0)) return phaseKey(phase);
   return { error: `${name}: expected {"phase": <id>}, got ${JSON.stringify(request) ?? 'nothing'}` };
+}
+
+const MEMO_BUDGET_CHARS = 256 * 1024;
+
+/**
+ * The memo shares Temporal's payload limit, so it keeps the status less phase outputs (those are
+ * in history and in execution_context.json) and, for very large plans, only the unfinished phases.
+ */
+function memoStatus(status: RunStatus): RunStatus {
+  const phases: RunStatus['phases'] = {};
+  for (const [key, phase] of Object.entries(status.phases)) {
+    const { context: _context, ...rest } = phase;
+    phases[key] = rest;
+  }
+  const slim = { ...status, phases };
+  if (JSON.stringify(slim).length <= MEMO_BUDGET_CHARS) return slim;
+  const unfinished = Object.fromEntries(Object.entries(phases).filter(([, p]) => p.state !== 'completed' && p.state !== 'skipped'));
+  const omitted = Object.keys(phases).length - Object.keys(unfinished).length;
+  return { ...slim, phases: unfinished, notices: [...slim.notices, `${omitted} completed or skipped phases are left out of this memo for size; see execution_context.json`] };
 }

@@ -259,6 +259,13 @@ export class RunBook {
     rec.finished_at = now.toISOString();
   }
 
+  /** A phase in flight when the run was aborted: its work was cancelled, so it did not complete. */
+  abandon(key: string, now: Date): void {
+    const rec = this.record(key);
+    if (rec.state !== 'running' && rec.state !== 'awaiting_agent') return;
+    this.failPhase(key, 'cancelled: the run was aborted while this phase was in flight', 0, undefined, now);
+  }
+
   /**
    * Puts a failed or completed phase back to pending, and its downstream phases too when asked.
    * Returns a notice instead when the request cannot be honoured.

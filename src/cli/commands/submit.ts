@@ -15,18 +15,19 @@ export function registerSubmit(program: Command): void {
     .command('submit')
     .description('report an offline result to its run (the completePhase update)')
     .argument('<result>', 'result file written by `baton execute-phase --offline --out <file>`')
+    .option('--run <run-id>', "send it to this run instead of the one named in the result's execution_id")
     .action(
-      action(async (file: string) => {
+      action(async (file: string, opts: { run?: string }) => {
         const parsed = AgentResultSchema.safeParse(await readJsonFile(file, 'result'));
         if (!parsed.success) throw new PlanError(`the result ${file}`, zodProblems(parsed.error));
         const result = parsed.data;
-        const run = new Orchestrator(await connectClient()).run(result.execution_id);
+        const runId = opts.run ?? result.execution_id;
         try {
-          await run.complete(result);
+          await new Orchestrator(await connectClient()).run(runId).complete(result);
         } catch (err) {
-          throw new Error(`run ${result.execution_id} refused ${file}: ${(err as Error).message}`);
+          throw new Error(`run ${runId} refused ${file}: ${(err as Error).message}`);
         }
-        console.log(`run ${result.execution_id} accepted ${file}: phase ${String(result.phase)} ${result.outcome}`);
+        console.log(`run ${runId} accepted ${file}: phase ${String(result.phase)} ${result.outcome}`);
       }),
     );
 }
