@@ -136,6 +136,7 @@ async function runCommandWith(
         BATON_PHASE: key,
         BATON_ATTEMPT: String(opts.attempt),
         BATON_RUN_ID: pkg.execution_id,
+        BATON_TASK_QUEUE: pkg.execution_instructions.task_queue,
       },
       stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
       stderrPath,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { RunStatus } from '../workflows/status.js';
 import { writeFileAtomic } from './handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { refreshArtifacts } from './refresh-artifacts.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { resolveWorkdir } from './workdir.js';
@@ -23,5 +24,6 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     handOffToAgent,
     verifyAgentResult,
     registeredSearchAttributes,
+    refreshArtifacts,
   };
 }

@@ -5,11 +5,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
 import { zodProblems } from '../plan/problems.js';
 import { defaultExecutor, executePhase, PhaseExecutionError } from './execute-phase.js';
+import { compensatePhase } from './compensate.js';
 import type { PhaseHandlers } from './handlers.js';
 import type { PhaseActivities, PhaseFailureDetails, PhaseRunResult } from './types.js';
 
 export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivities {
   return {
+    compensatePhase,
     async runPhase(handoff: HandoffPackage): Promise<PhaseRunResult> {
       const ctx = Context.current();
       const attempt = ctx.info.attempt;

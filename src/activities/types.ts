@@ -28,6 +28,8 @@ export interface PhaseFailureDetails {
 
 export interface PhaseActivities {
   runPhase(handoff: HandoffPackage): Promise<PhaseRunResult>;
+  /** Runs the phase's `compensate` command (its rollback) with the phase's package. */
+  compensatePhase(handoff: HandoffPackage, argv: string[]): Promise<void>;
 }
 
 export interface AgentHandoff {
@@ -52,4 +54,6 @@ export interface OrchestratorActivities {
   verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
   /** Baton's search attributes that the namespace has registered with the right type. */
   registeredSearchAttributes(): Promise<string[]>;
+  /** The outputs with their artifacts re-hashed from the files as they are now (retryPhase refresh). */
+  refreshArtifacts(outputs: Record<string, PhaseContext>, workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
 }

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExecutePhase } from './commands/execute-phase.js';
 import { registerHandoff } from './commands/handoff.js';
+import { registerHistory } from './commands/history.js';
 import { registerOperate } from './commands/operate.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
@@ -26,6 +27,7 @@ registerWorker(program);
 registerExecutePhase(program);
 registerHandoff(program);
 registerSubmit(program);
+registerHistory(program);
 registerDoctor(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -8,7 +8,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, 
 import { handoffFileName } from '../activities/handoff-files.js';
 import type { AgentResult } from '../handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
-import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput } from '../plan/schema.js';
+import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput, Resume } from '../plan/schema.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../plan/schema.js';
 import { checkRun } from '../plan/validate.js';
 import {
@@ -28,6 +28,8 @@ import type { PhaseStatus, RunStatus } from '../workflows/status.js';
 export interface StartOptions {
   /** The workflow id, which is the run's execution_id; generated from the plan name when absent. */
   runId?: string;
+  /** Completed phases of an earlier run to reuse (see planResume). */
+  resume?: Resume;
 }
 
 export class Orchestrator {
@@ -40,7 +42,7 @@ export class Orchestrator {
     const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
       taskQueue: ORCHESTRATOR_TASK_QUEUE,
       workflowId: runId,
-      args: [{ plan: checked.plan, config: checked.config }],
+      args: [{ plan: checked.plan, config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) }],
       staticSummary: `Baton run of plan "${checked.plan.name}" (${checked.plan.phases.length} phases)`,
     });
     return new RunHandle(handle);

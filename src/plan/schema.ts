@@ -34,6 +34,8 @@ export const PhaseSchema = z.object({
   agent_timeout_s: z.number().positive().optional(),
   /** When no agent reports in time: a worker runs the phase (`inline`), or the phase fails and holds (`fail`). */
   on_agent_timeout: z.enum(['inline', 'fail']).optional(),
+  /** Rollback: argv run when the phase is abandoned (skipped after failing, or in flight or failed when the run is aborted). */
+  compensate: z.array(z.string()).min(1).optional(),
   /** JSON Schema that an agent's reported `context` must match. */
   output_schema: z.record(z.string(), z.unknown()).optional(),
 });
@@ -93,10 +95,28 @@ export const OrchestratorConfigSchema = z.object({
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
 export type OrchestratorConfigInput = z.input<typeof OrchestratorConfigSchema>;
 
+/** Outputs of an earlier run's completed phases, for `baton run --resume-from`; checked by the client. */
+export const ResumeSchema = z.object({
+  from_run: z.string().min(1),
+  phases: z.record(
+    z.string(),
+    z.object({
+      context: z.record(z.string(), z.unknown()),
+      artifacts: z.record(z.string(), z.object({ path: z.string(), sha256: z.string(), size: z.number() })),
+      executed_by: z.string().optional(),
+      started_at: z.string().nullable().optional(),
+      finished_at: z.string().nullable().optional(),
+      content_hash: z.string().optional(),
+    }),
+  ),
+});
+export type Resume = z.infer<typeof ResumeSchema>;
+
 /** The workflow input: plain JSON, so `temporal workflow start --input-file run.json` works. */
 export const RunInputSchema = z.object({
   plan: PlanSchema,
   config: OrchestratorConfigSchema.optional(),
+  resume: ResumeSchema.optional(),
 });
 export type RunInput = z.input<typeof RunInputSchema>;
 

@@ -11,6 +11,13 @@ export interface RetryPhaseRequest {
   phase: PhaseId;
   /** Also re-run every phase that depends on this one. */
   downstream?: boolean;
+  /** Re-read the dependencies' files and take their current hashes, instead of the pinned ones. */
+  refresh?: boolean;
+  /** Overrides for this phase from now on: another resource class, a longer timeout, more retries, changed config (merged). */
+  resource_class?: string;
+  timeout_s?: number;
+  retries?: number;
+  config?: Record<string, unknown>;
 }
 
 export interface SkipPhaseRequest {

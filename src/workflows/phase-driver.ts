@@ -10,6 +10,7 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseFailureDetails } from '../activities/types.js';
+import { planWorkdir } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { phaseSettings } from '../plan/phase-settings.js';
 import type { RunBook } from './run-book.js';
@@ -33,8 +34,46 @@ export interface DriverContext {
 }
 
 export async function runPhase(ctx: DriverContext, key: string): Promise<void> {
-  if (ctx.book.record(key).separate_agent) return runWithAgent(ctx, key);
-  return runInline(ctx, key, ctx.book.startPhase(key, new Date(), false));
+  const { book } = ctx;
+  if (book.refreshDue.delete(key)) {
+    try {
+      const refreshed = await orchestratorActivities.refreshArtifacts(book.dependencyOutputs(key), book.plan.workdir ?? planWorkdir(book.plan), book.plan.base_dir ?? null);
+      for (const [dep, output] of Object.entries(refreshed)) book.replaceOutput(dep, output);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      book.startPhase(key, new Date(), false);
+      book.failPhase(key, failureMessage(err), 0, undefined, new Date());
+      return;
+    }
+  }
+  if (book.record(key).separate_agent) return runWithAgent(ctx, key);
+  return runInline(ctx, key, book.startPhase(key, new Date(), false));
+}
+
+/** Runs an abandoned phase's rollback on its own queue; the outcome is recorded, never thrown. */
+export async function runCompensation(ctx: DriverContext, key: string): Promise<void> {
+  const { book } = ctx;
+  const phase = book.phasesByKey.get(key)!;
+  const settings = phaseSettings(phase, book.config);
+  book.compensationStarted(key, new Date());
+  ctx.changed();
+  try {
+    await phaseActivities.compensatePhase.executeWithOptions(
+      {
+        taskQueue: settings.taskQueue,
+        startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
+        heartbeatTimeout: '30 seconds',
+        retry: { maximumAttempts: settings.retries + 1, initialInterval: '1 second' },
+        summary: `Rollback of phase ${key} · ${phase.name}`,
+      },
+      [book.packageFor(key, new Date()), phase.compensate!],
+    );
+    book.compensationEnded(key, undefined, new Date());
+  } catch (err) {
+    book.compensationEnded(key, isCancellation(err) ? 'cancelled: the run was aborted during the rollback' : failureMessage(err), new Date());
+    if (isCancellation(err)) throw err;
+  }
+  ctx.changed();
 }
 
 async function runInline(ctx: DriverContext, key: string, handoff: HandoffPackage): Promise<void> {

@@ -31,9 +31,10 @@ import {
   statusQuery,
 } from './definitions.js';
 import { renderDetails } from './details.js';
-import { failureMessage, orchestratorActivities, runPhase } from './phase-driver.js';
+import { failureMessage, orchestratorActivities, runCompensation, runPhase } from './phase-driver.js';
 import { RunBook } from './run-book.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
+import { parseRetryRequest } from './signal-input.js';
 import type { RunStatus } from './status.js';
 
 export async function phasedRun(input: RunInput): Promise<RunStatus> {
@@ -61,12 +62,22 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     book.paused = false;
     changed();
   }, { description: 'Start phases again after pause.' });
-  setHandler(retryPhaseSignal, (request) => {
-    const key = requestedPhase(request, 'retryPhase');
-    if (typeof key !== 'string') return notice(key.error);
-    notice(book.retry(key, request.downstream === true));
+  setHandler(retryPhaseSignal, (raw) => {
+    const request = parseRetryRequest(raw);
+    if ('error' in request) return notice(request.error);
+    const key = phaseKey(request.phase);
+    if (request.resource_class !== undefined && !(request.resource_class in config.resource_classes)) {
+      return notice(`retryPhase: resource class "${request.resource_class}" is not declared; use one of: ${Object.keys(config.resource_classes).join(', ')}`);
+    }
+    const refused = book.retry(key, request.downstream === true);
+    if (refused) return notice(refused);
+    notice(book.override(key, request));
+    if (request.refresh) book.refreshDue.add(key);
     changed();
-  }, { description: 'Run a failed or completed phase again: {"phase": <id>, "downstream": true|false}.' });
+  }, {
+    description:
+      'Run a failed or completed phase again: {"phase": <id>, "downstream": true|false, "refresh": true|false}, optionally with overrides for it: "resource_class", "timeout_s", "retries", "config".',
+  });
   setHandler(skipPhaseSignal, (request) => {
     const key = requestedPhase(request, 'skipPhase');
     if (typeof key !== 'string') return notice(key.error);
@@ -160,11 +171,25 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   };
 
   const inFlight = new Set<Promise<void>>();
+  /** Rollbacks: they do not hold a phase slot, but the run waits for them before it ends. */
+  const rollbacks = new Set<Promise<void>>();
+  const compensate = (key: string): void => {
+    const promise = runCompensation({ book, changed }, key).finally(() => {
+      rollbacks.delete(promise);
+      changed();
+    });
+    rollbacks.add(promise);
+  };
+  if (input.resume) book.reuse(input.resume);
+
   let seen = -1;
   try {
-    while (!book.allDone()) {
-      if (config.failed_phase_policy === 'fail' && book.failedKeys().length > 0) {
-        if (inFlight.size === 0) break;
+    while (!book.allDone() || book.compensationsDue.length > 0 || rollbacks.size > 0) {
+      for (const key of book.compensationsDue.splice(0)) compensate(key);
+      if (book.allDone()) {
+        // Only rollbacks left to finish.
+      } else if (config.failed_phase_policy === 'fail' && book.failedKeys().length > 0) {
+        if (inFlight.size === 0 && rollbacks.size === 0) break;
       } else if (!book.paused) {
         for (const key of book.readyPhases()) {
           if (book.running() >= config.max_parallel_phases) break;
@@ -194,6 +219,9 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     book.cancelled = true;
     await CancellationScope.nonCancellable(async () => {
       await Promise.allSettled(inFlight);
+      // Roll back what the abort abandoned: phases that were in flight, or had failed.
+      for (const key of [...book.compensationsDue.splice(0), ...book.dueOnAbort()]) compensate(key);
+      await Promise.allSettled(rollbacks);
       await close();
     });
     throw err;

@@ -8,7 +8,8 @@ import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
 import { buildHandoffPackage, runWorkdir, type PhaseProgress } from '../handoff/build.js';
 import { downstreamOf } from '../plan/graph.js';
 import { phaseSettings } from '../plan/phase-settings.js';
-import { phaseKey, type OrchestratorConfig, type Phase, type Plan } from '../plan/schema.js';
+import { phaseKey, type OrchestratorConfig, type Phase, type Plan, type Resume } from '../plan/schema.js';
+import type { RetryPhaseRequest } from './definitions.js';
 import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.js';
 
 interface PhaseRecord extends PhaseProgress, PhaseStatus {
@@ -35,6 +36,10 @@ export class RunBook {
   paused = false;
   cancelled = false;
   readonly notices: string[] = [];
+  /** Abandoned phases whose rollback has yet to run. */
+  readonly compensationsDue: string[] = [];
+  /** Phases to run on their dependencies' files as they are now, not as pinned (retryPhase refresh). */
+  readonly refreshDue = new Set<string>();
 
   constructor(
     readonly executionId: string,
@@ -131,6 +136,11 @@ export class RunBook {
     delete rec.error;
     delete rec.awaiting;
     delete rec.progress;
+    return this.packageFor(key, now, separateAgent);
+  }
+
+  /** The package of the phase's current generation, as the phase (or its rollback) would get it. */
+  packageFor(key: string, now: Date, separateAgent = false): HandoffPackage {
     return buildHandoffPackage({
       executionId: this.executionId,
       plan: this.plan,
@@ -138,10 +148,75 @@ export class RunBook {
       phase: this.phasesByKey.get(key)!,
       phasesByKey: this.phasesByKey,
       progress: this.records,
-      generation: rec.generation,
+      generation: Math.max(1, this.record(key).generation),
       now,
       separateAgent,
     });
+  }
+
+  /** A phase whose output an earlier run produced (checked by hash by the client): completed without running. */
+  reuse(resume: Resume): void {
+    for (const [key, earlier] of Object.entries(resume.phases)) {
+      if (!this.records.has(key)) continue;
+      const rec = this.record(key);
+      rec.reused_from = resume.from_run;
+      this.completePhase(key, {
+        output: { context: earlier.context, artifacts: earlier.artifacts },
+        attempts: 0,
+        executedBy: earlier.executed_by ?? `run ${resume.from_run}`,
+        startedAt: earlier.started_at ?? this.startedAt.toISOString(),
+        finishedAt: earlier.finished_at ?? this.startedAt.toISOString(),
+        contentHash: earlier.content_hash ?? null,
+        handoffPath: null,
+        handoffFallback: null,
+      });
+    }
+  }
+
+  /** Applies a retryPhase's overrides to the phase from now on, or says why it cannot. */
+  override(key: string, request: RetryPhaseRequest): string | undefined {
+    const changes: Partial<Phase> = {};
+    if (request.resource_class !== undefined) {
+      if (!(request.resource_class in this.config.resource_classes)) {
+        return `retryPhase: resource class "${request.resource_class}" is not declared; use one of: ${Object.keys(this.config.resource_classes).join(', ')}`;
+      }
+      changes.resource_class = request.resource_class;
+    }
+    if (request.timeout_s !== undefined) changes.timeout_s = request.timeout_s;
+    if (request.retries !== undefined) changes.retries = request.retries;
+    const phase = this.phasesByKey.get(key)!;
+    const next: Phase = { ...phase, ...changes, config: { ...phase.config, ...(request.config ?? {}) } };
+    this.phasesByKey.set(key, next);
+    const rec = this.record(key);
+    rec.resource_class = next.resource_class;
+    rec.task_queue = phaseSettings(next, this.config).taskQueue;
+    const overridden = { ...changes, ...(request.config ? { config: request.config } : {}) };
+    if (Object.keys(overridden).length > 0) rec.override = { ...(rec.override ?? {}), ...overridden };
+    return undefined;
+  }
+
+  /** Dependencies' outputs, for a refresh: their artifacts are re-read from disk. */
+  dependencyOutputs(key: string): Record<string, PhaseContext> {
+    const outputs: Record<string, PhaseContext> = {};
+    for (const dep of this.phasesByKey.get(key)!.depends_on.map(phaseKey)) {
+      const output = this.record(dep).output;
+      if (output) outputs[dep] = output;
+    }
+    return outputs;
+  }
+
+  replaceOutput(key: string, output: PhaseContext): void {
+    const rec = this.record(key);
+    rec.output = output;
+    rec.context = output;
+  }
+
+  compensationStarted(key: string, now: Date): void {
+    this.record(key).compensation = { state: 'running', at: now.toISOString() };
+  }
+
+  compensationEnded(key: string, error: string | undefined, now: Date): void {
+    this.record(key).compensation = { state: error ? 'failed' : 'completed', at: now.toISOString(), ...(error ? { error } : {}) };
   }
 
   awaitAgent(key: string, awaiting: AwaitingAgent): void {
@@ -266,6 +341,11 @@ export class RunBook {
     this.failPhase(key, 'cancelled: the run was aborted while this phase was in flight', 0, undefined, now);
   }
 
+  /** On abort: every phase left failed (in flight, or failed before) that has a rollback. */
+  dueOnAbort(): string[] {
+    return this.failedKeys().filter((k) => this.phasesByKey.get(k)!.compensate && !this.record(k).compensation);
+  }
+
   /**
    * Puts a failed or completed phase back to pending, and its downstream phases too when asked.
    * Returns a notice instead when the request cannot be honoured.
@@ -294,6 +374,8 @@ export class RunBook {
     if (rec.state === 'completed' || rec.state === 'skipped' || rec.state === 'running' || rec.state === 'awaiting_agent') {
       return `skipPhase: phase ${key} is ${rec.state}; only a pending, ready or failed phase can be skipped`;
     }
+    // Skipping a phase that failed part way abandons its partial work: roll it back.
+    if (rec.state === 'failed' && this.phasesByKey.get(key)!.compensate) this.compensationsDue.push(key);
     rec.state = 'skipped';
     delete rec.output;
     return undefined;

@@ -44,6 +44,12 @@ export interface PhaseStatus {
   agent_fallback?: string;
   /** Who ran the phase from which package, and what they reported: the chain from package to result. */
   provenance?: PhaseProvenance;
+  /** The earlier run whose output this phase reuses (`baton run --resume-from`). */
+  reused_from?: string;
+  /** What a retryPhase changed for this phase (resource class, timeout, retries, config). */
+  override?: Record<string, unknown>;
+  /** The phase's rollback, once it was abandoned. */
+  compensation?: { state: 'running' | 'completed' | 'failed'; at: string; error?: string };
 }
 
 export interface AwaitingAgent {

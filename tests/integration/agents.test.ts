@@ -11,7 +11,7 @@ import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import { AgentResultSchema, type AgentResult } from '../../src/handoff/result.js';
 import { hmacKeyId, seal } from '../../src/handoff/signing.js';
 import type { RunStatus } from '../../src/workflows/status.js';
-import { baton, batonEnv, fixturePhase, startWorker, tempDir, testClient, type CliResult, type WorkerProcess } from '../support/baton.js';
+import { baton, batonEnv, findRuns, fixturePhase, startWorker, tempDir, testClient, type CliResult, type WorkerProcess } from '../support/baton.js';
 
 const KEY = 'agents-test-handoff-key-0123456789abcdef';
 const keyed = { BATON_HANDOFF_KEY: KEY };
@@ -58,12 +58,7 @@ describe('separate agents', () => {
     expect(waiting.phases['1']!.separate_agent).toBe(true);
 
     // Findable as awaiting an agent, from the UI's filter or `temporal workflow list --query`.
-    const found: string[] = [];
-    for (let i = 0; i < 50 && found.length === 0; i++) {
-      for await (const wf of orchestrator.client.workflow.list({ query: `BatonAwaitingAgent = '1' AND BatonPlan = 'agent-online'` })) found.push(wf.workflowId);
-      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(found).toContain(run.runId);
+    expect(await findRuns(orchestrator.client, `BatonAwaitingAgent = '1' AND BatonPlan = 'agent-online'`, run.runId)).toContain(run.runId);
 
     const ran = await agent([handed.handoff_path], 'claude-code');
     expect(ran.code, ran.stderr).toBe(0);

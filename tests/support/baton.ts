@@ -105,3 +105,14 @@ export async function writeJson(file: string, value: unknown): Promise<string> {
 export function fixturePhase(id: number | string, dependsOn: Array<number | string> = [], config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   return { id, name: `Phase ${id}`, depends_on: dependsOn, command: ['node', PHASE_SCRIPT], config, ...extra };
 }
+
+/** Runs matching a visibility query; visibility lags a moment behind the run, so it polls for the one expected. */
+export async function findRuns(client: Client, query: string, expected: string, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found: string[] = [];
+    for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
+    if (found.includes(expected) || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { connectClient, connectSettings } from '../../client/connection.js';
 import { loadRun } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
+import { planResume } from '../../client/resume.js';
 import { action } from '../errors.js';
 import { renderStatusTable } from '../format.js';
 import { followRun } from '../progress.js';
@@ -15,6 +16,7 @@ interface RunOptions {
   id?: string;
   json?: boolean;
   wait: boolean;
+  resumeFrom?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -26,13 +28,21 @@ export function registerRun(program: Command): void {
     .option('--id <run-id>', 'run id (the workflow id); generated when absent')
     .option('--json', 'print the final status as JSON')
     .option('--no-wait', 'start the run and return at once')
+    .option('--resume-from <run-id>', "reuse the earlier run's completed phases (unchanged, files checked by hash); run only the rest")
     .action(
       action(async (planFile: string, opts: RunOptions) => {
         const { plan, config } = await loadRun(planFile, opts.config);
         const settings = connectSettings();
         const orchestrator = new Orchestrator(await connectClient(settings));
-        const run = await orchestrator.start(plan, config, opts.id ? { runId: opts.id } : {});
         const say = opts.json ? console.error : console.log;
+        let resume;
+        if (opts.resumeFrom) {
+          const planned = await planResume(orchestrator.client, opts.resumeFrom, plan);
+          resume = planned.resume;
+          say(`reusing ${planned.reused.length ? `phases ${planned.reused.join(', ')}` : 'no phase'} from run ${opts.resumeFrom}`);
+          for (const r of planned.rerun) say(`  phase ${r.phase} runs again: ${r.why}`);
+        }
+        const run = await orchestrator.start(plan, config, { ...(opts.id ? { runId: opts.id } : {}), ...(resume ? { resume } : {}) });
         say(`started run ${run.runId} (${plan.phases.length} phases)\nWeb UI: ${runLink(settings, run.runId)}`);
         if (!opts.wait) return;
         const status = await followRun(run, { quiet: opts.json === true });

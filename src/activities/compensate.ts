@@ -1,0 +1,50 @@
+/**
+ * Rollback: a phase's `compensate` command, run when the phase is abandoned. Same process
+ * protocol as the phase itself (argv, BATON_* env, logs under the workdir), plus
+ * BATON_COMPENSATING=1 so one script can serve both.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { HandoffPackage } from '../handoff/schema.js';
+import { runCommand } from './run-command.js';
+import { ensureRunPaths, resolveWorkdir } from './workdir.js';
+
+export async function compensatePhase(handoff: HandoffPackage, argv: string[]): Promise<void> {
+  const ctx = Context.current();
+  const key = String(handoff.to_phase);
+  const paths = await ensureRunPaths(resolveWorkdir(handoff.execution_instructions.workdir, handoff.execution_instructions.base_dir));
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'baton-compensate-'));
+  const stem = `phase_${key}.compensate.a${ctx.info.attempt}`;
+  try {
+    const handoffPath = path.join(scratch, `phase_${key}.json`);
+    await writeFile(handoffPath, JSON.stringify(handoff), { mode: 0o600 });
+    const outcome = await runCommand({
+      argv,
+      cwd: handoff.execution_instructions.base_dir ?? paths.workdir,
+      env: {
+        ...process.env,
+        BATON_HANDOFF: handoffPath,
+        BATON_WORKDIR: paths.workdir,
+        BATON_PHASE: key,
+        BATON_RUN_ID: handoff.execution_id,
+        BATON_ATTEMPT: String(ctx.info.attempt),
+        BATON_COMPENSATING: '1',
+      },
+      stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
+      stderrPath: path.join(paths.logs, `${stem}.stderr.log`),
+      signal: ctx.cancellationSignal,
+      onHeartbeat: () => ctx.heartbeat({ phase: key, compensating: true }),
+    });
+    if (outcome.exitCode !== 0) {
+      const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+      throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} ${how}: ${outcome.stderrTail.trim()}`, nonRetryable: false });
+    }
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} could not run ${JSON.stringify(argv)}: ${(err as Error).message}`, nonRetryable: true });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
