@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { HandoffPackage } from '../handoff/schema.js';
+import { whileHeartbeating } from './keep-alive.js';
 import { runCommand } from './run-command.js';
 import { ensureRunPaths, resolveWorkdir } from './workdir.js';
 
@@ -20,7 +21,7 @@ export async function compensatePhase(handoff: HandoffPackage, argv: string[]): 
   try {
     const handoffPath = path.join(scratch, `phase_${key}.json`);
     await writeFile(handoffPath, JSON.stringify(handoff), { mode: 0o600 });
-    const outcome = await runCommand({
+    const outcome = await whileHeartbeating(() => runCommand({
       argv,
       cwd: handoff.execution_instructions.base_dir ?? paths.workdir,
       env: {
@@ -35,8 +36,7 @@ export async function compensatePhase(handoff: HandoffPackage, argv: string[]): 
       stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
       stderrPath: path.join(paths.logs, `${stem}.stderr.log`),
       signal: ctx.cancellationSignal,
-      onHeartbeat: () => ctx.heartbeat({ phase: key, compensating: true }),
-    });
+    }), { phase: key, compensating: true });
     if (outcome.exitCode !== 0) {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
       throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} ${how}: ${outcome.stderrTail.trim()}`, nonRetryable: false });

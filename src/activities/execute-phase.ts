@@ -141,7 +141,6 @@ async function runCommandWith(
       stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
       stderrPath,
       signal: opts.signal,
-      onHeartbeat: () => opts.heartbeat({ phase: key }),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { RunStatus } from '../workflows/status.js';
 import { writeFileAtomic } from './handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
@@ -25,5 +26,6 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     verifyAgentResult,
     registeredSearchAttributes,
     refreshArtifacts,
+    watchQueues,
   };
 }

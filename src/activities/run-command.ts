@@ -12,9 +12,6 @@ export interface CommandRun {
   stdoutPath: string;
   stderrPath: string;
   signal: AbortSignal;
-  /** Called every `heartbeatMs` while the process runs, so a dead worker is noticed quickly. */
-  onHeartbeat: () => void;
-  heartbeatMs?: number;
 }
 
 export interface CommandOutcome {
@@ -40,7 +37,6 @@ export async function runCommand(run: CommandRun): Promise<CommandOutcome> {
         stdio: ['ignore', stdout.fd, stderr.fd],
         detached: true,
       });
-      const beat = setInterval(run.onHeartbeat, run.heartbeatMs ?? 5000);
       let killTimer: NodeJS.Timeout | undefined;
       const kill = (): void => {
         signalGroup(child.pid, 'SIGTERM');
@@ -48,7 +44,6 @@ export async function runCommand(run: CommandRun): Promise<CommandOutcome> {
       };
       run.signal.addEventListener('abort', kill, { once: true });
       const done = (): void => {
-        clearInterval(beat);
         if (killTimer) clearTimeout(killTimer);
         run.signal.removeEventListener('abort', kill);
       };

@@ -7,6 +7,7 @@ import { zodProblems } from '../plan/problems.js';
 import { defaultExecutor, executePhase, PhaseExecutionError } from './execute-phase.js';
 import { compensatePhase } from './compensate.js';
 import type { PhaseHandlers } from './handlers.js';
+import { whileHeartbeating } from './keep-alive.js';
 import type { PhaseActivities, PhaseFailureDetails, PhaseRunResult } from './types.js';
 
 export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivities {
@@ -27,14 +28,14 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivi
         });
       }
       try {
-        return await executePhase(parsed.data, {
+        return await whileHeartbeating(() => executePhase(parsed.data, {
           attempt,
           writeHandoffFiles: parsed.data.execution_instructions.save_handoff,
           handlers,
           executedBy,
           signal: ctx.cancellationSignal,
           heartbeat: (d) => ctx.heartbeat(d),
-        });
+        }), { phase: String(parsed.data.to_phase) });
       } catch (err) {
         if (err instanceof PhaseExecutionError) {
           throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: !err.retryable, details: [details] });

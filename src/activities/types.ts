@@ -45,6 +45,15 @@ export interface ResultCheck {
   output_schema: Record<string, unknown> | null;
 }
 
+export interface QueueWatch {
+  /** Activity ids a worker is running. */
+  started: string[];
+  /** Activity ids still waiting in their queue. */
+  scheduled: string[];
+  /** Live workers per task queue. */
+  workers: Record<string, number>;
+}
+
 /** Served by the orchestrator worker, on the task queue `baton`. */
 export interface OrchestratorActivities {
   writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void>;
@@ -54,6 +63,8 @@ export interface OrchestratorActivities {
   verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
   /** Baton's search attributes that the namespace has registered with the right type. */
   registeredSearchAttributes(): Promise<string[]>;
+  /** Which phase activities have started, and the live workers on their queues. */
+  watchQueues(workflowId: string, taskQueues: string[]): Promise<QueueWatch>;
   /** The outputs with their artifacts re-hashed from the files as they are now (retryPhase refresh). */
   refreshArtifacts(outputs: Record<string, PhaseContext>, workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
 }

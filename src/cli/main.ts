@@ -9,6 +9,7 @@ import { registerExecutePhase } from './commands/execute-phase.js';
 import { registerHandoff } from './commands/handoff.js';
 import { registerHistory } from './commands/history.js';
 import { registerOperate } from './commands/operate.js';
+import { registerQueues } from './commands/queues.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
@@ -28,6 +29,7 @@ registerExecutePhase(program);
 registerHandoff(program);
 registerSubmit(program);
 registerHistory(program);
+registerQueues(program);
 registerDoctor(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);

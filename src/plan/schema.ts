@@ -88,6 +88,10 @@ export const OrchestratorConfigSchema = z.object({
   on_agent_timeout: z.enum(['inline', 'fail']).default('fail'),
   /** Accept agents' results that carry no signature (for setups without a handoff key). */
   accept_unsigned_results: z.boolean().default(false),
+  /** A phase's worker must heartbeat this often; a dead worker is noticed after this long. */
+  heartbeat_timeout_s: z.number().positive().default(30),
+  /** Times a phase whose worker died is sent to another worker before it counts as failed. */
+  worker_loss_retries: z.number().int().nonnegative().default(3),
   /** Phase defaults when neither the phase nor its class sets them. */
   default_timeout_s: z.number().positive().default(3600),
   default_retries: z.number().int().nonnegative().default(0),

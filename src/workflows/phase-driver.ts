@@ -8,8 +8,10 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
+  TimeoutFailure,
 } from '@temporalio/workflow';
-import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseFailureDetails } from '../activities/types.js';
+import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseFailureDetails, PhaseRunResult } from '../activities/types.js';
 import { planWorkdir } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { phaseSettings } from '../plan/phase-settings.js';
@@ -27,10 +29,18 @@ export const orchestratorActivities = proxyActivities<OrchestratorActivities>({
   retry: { maximumAttempts: 5, initialInterval: '1 second' },
 });
 
+/** Quick, frequent lookups whose results need not be activities of their own in history. */
+export const orchestratorLocalActivities = proxyLocalActivities<OrchestratorActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
+
 export interface DriverContext {
   book: RunBook;
   /** Wakes the main loop: something it waits on may have changed. */
   changed: () => void;
+  /** Tells the operator something the run did on its own (shown in the status's notices). */
+  notice: (message: string) => void;
 }
 
 export async function runPhase(ctx: DriverContext, key: string): Promise<void> {
@@ -80,18 +90,44 @@ async function runInline(ctx: DriverContext, key: string, handoff: HandoffPackag
   const { book } = ctx;
   const phase = book.phasesByKey.get(key)!;
   const settings = phaseSettings(phase, book.config);
+  const rec = book.record(key);
+  let lostWorkers = 0;
   ctx.changed();
-  try {
-    const result = await phaseActivities.runPhase.executeWithOptions(
-      {
-        taskQueue: settings.taskQueue,
-        startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
-        heartbeatTimeout: '30 seconds',
-        retry: { maximumAttempts: settings.retries + 1, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-        summary: `Phase ${key} · ${phase.name} · ${phase.resource_class}`,
-      },
-      [handoff],
-    );
+  for (;;) {
+    rec.dispatches += 1;
+    try {
+      const result = await phaseActivities.runPhase.executeWithOptions(
+        {
+          activityId: book.activityId(key),
+          taskQueue: settings.taskQueue,
+          startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
+          heartbeatTimeout: `${book.config.heartbeat_timeout_s} seconds`,
+          retry: { maximumAttempts: settings.retries + 1, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          summary: `Phase ${key} · ${phase.name} · ${phase.resource_class}`,
+        },
+        [handoff],
+      );
+      completeInline(book, key, result);
+      return;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // A worker that stops heartbeating died (or lost its network): the phase did not fail, so it
+      // goes to another worker without spending the phase's own retries.
+      if (isHeartbeatTimeout(err) && lostWorkers < book.config.worker_loss_retries) {
+        lostWorkers += 1;
+        rec.attempts += 1;
+        ctx.notice(`phase ${key} lost its worker (no heartbeat for ${book.config.heartbeat_timeout_s}s); sending it to another worker (${lostWorkers} of ${book.config.worker_loss_retries})`);
+        continue;
+      }
+      const details = failureDetails(err);
+      book.failPhase(key, failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
+      return;
+    }
+  }
+}
+
+function completeInline(book: RunBook, key: string, result: PhaseRunResult): void {
+  {
     book.completePhase(key, {
       output: { context: result.context, artifacts: result.artifacts },
       attempts: result.attempt,
@@ -102,11 +138,12 @@ async function runInline(ctx: DriverContext, key: string, handoff: HandoffPackag
       handoffPath: result.handoff_path,
       handoffFallback: result.handoff_fallback,
     });
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    const details = failureDetails(err);
-    book.failPhase(key, failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
   }
+}
+
+function isHeartbeatTimeout(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof TimeoutFailure && cause.timeoutType === 'HEARTBEAT';
 }
 
 async function runWithAgent(ctx: DriverContext, key: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
   log,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,7 +32,7 @@ import {
   statusQuery,
 } from './definitions.js';
 import { renderDetails } from './details.js';
-import { failureMessage, orchestratorActivities, runCompensation, runPhase } from './phase-driver.js';
+import { failureMessage, orchestratorActivities, orchestratorLocalActivities, runCompensation, runPhase } from './phase-driver.js';
 import { RunBook } from './run-book.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
 import { parseRetryRequest } from './signal-input.js';
@@ -170,11 +171,13 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     return final;
   };
 
+  const driver = { book, changed, notice };
+  void watchQueues(book, changed);
   const inFlight = new Set<Promise<void>>();
   /** Rollbacks: they do not hold a phase slot, but the run waits for them before it ends. */
   const rollbacks = new Set<Promise<void>>();
   const compensate = (key: string): void => {
-    const promise = runCompensation({ book, changed }, key).finally(() => {
+    const promise = runCompensation(driver, key).finally(() => {
       rollbacks.delete(promise);
       changed();
     });
@@ -193,7 +196,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       } else if (!book.paused) {
         for (const key of book.readyPhases()) {
           if (book.running() >= config.max_parallel_phases) break;
-          const promise = runPhase({ book, changed }, key)
+          const promise = runPhase(driver, key)
             .then(() => exportContext())
             .catch((err: unknown) => {
               // Aborted: the main loop winds the run down. Anything else is a bug, and failing the
@@ -276,4 +279,32 @@ function memoStatus(status: RunStatus): RunStatus {
   const unfinished = Object.fromEntries(Object.entries(phases).filter(([, p]) => p.state !== 'completed' && p.state !== 'skipped'));
   const omitted = Object.keys(phases).length - Object.keys(unfinished).length;
   return { ...slim, phases: unfinished, notices: [...slim.notices, `${omitted} completed or skipped phases are left out of this memo for size; see execution_context.json`] };
+}
+
+/**
+ * No silent waiting: while phases run on worker queues, look now and then (5 s, then less and
+ * less often, up to every 5 minutes) whether each has been picked up, and say when one waits for
+ * workers that are not there. Local activities and timers keep its cost in history small.
+ */
+async function watchQueues(book: RunBook, changed: () => void): Promise<void> {
+  const inlineRunning = (): string[] => book.keysIn('running').filter((k) => !book.record(k).separate_agent);
+  let delayMs = 5_000;
+  let watched = '';
+  try {
+    for (;;) {
+      await condition(() => inlineRunning().length > 0);
+      await sleep(delayMs);
+      const running = inlineRunning();
+      if (running.length === 0) continue;
+      const ids = running.map((k) => book.activityId(k)).join(',');
+      delayMs = ids === watched ? Math.min(delayMs * 2, 300_000) : 5_000;
+      watched = ids;
+      const queues = [...new Set(running.map((k) => book.record(k).task_queue))];
+      const watch = await orchestratorLocalActivities.watchQueues(book.executionId, queues);
+      book.noteQueues(watch);
+      changed();
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+  }
 }

@@ -15,6 +15,8 @@ import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.j
 interface PhaseRecord extends PhaseProgress, PhaseStatus {
   /** With auto_advance off, a phase starts only once requested. */
   requested: boolean;
+  /** Activities dispatched for the current generation (more than one when a worker was lost). */
+  dispatches: number;
 }
 
 export interface PhaseCompletion {
@@ -64,6 +66,7 @@ export class RunBook {
         depends_on: phase.depends_on,
         separate_agent: phase.use_separate_agent || config.use_separate_agents,
         requested: plan.auto_advance,
+        dispatches: 0,
       });
     }
   }
@@ -129,6 +132,7 @@ export class RunBook {
   startPhase(key: string, now: Date, separateAgent = this.record(key).separate_agent): HandoffPackage {
     const rec = this.record(key);
     rec.generation += 1;
+    rec.dispatches = 0;
     rec.state = 'running';
     rec.scheduled_at = now.toISOString();
     rec.started_at = rec.scheduled_at;
@@ -136,6 +140,7 @@ export class RunBook {
     delete rec.error;
     delete rec.awaiting;
     delete rec.progress;
+    delete rec.waiting_for_workers;
     return this.packageFor(key, now, separateAgent);
   }
 
@@ -209,6 +214,29 @@ export class RunBook {
     const rec = this.record(key);
     rec.output = output;
     rec.context = output;
+  }
+
+  /** The id of the phase's activity now in flight: unique per generation and dispatch. */
+  activityId(key: string): string {
+    const rec = this.record(key);
+    return `phase-${key}-g${rec.generation}-d${rec.dispatches}`;
+  }
+
+  /** Records, from a queue watch, which running phases still wait for a worker, and why. */
+  noteQueues(watch: { started: string[]; scheduled: string[]; workers: Record<string, number> }): void {
+    for (const key of this.keysIn('running')) {
+      const rec = this.record(key);
+      const id = this.activityId(key);
+      if (!watch.scheduled.includes(id)) {
+        delete rec.waiting_for_workers;
+        continue;
+      }
+      const workers = watch.workers[rec.task_queue] ?? 0;
+      rec.waiting_for_workers =
+        workers === 0
+          ? `no worker polls ${rec.task_queue}: start \`baton worker --class ${rec.resource_class}\``
+          : `waiting in ${rec.task_queue}'s backlog: its ${workers} worker${workers === 1 ? ' is' : 's are'} busy`;
+    }
   }
 
   compensationStarted(key: string, now: Date): void {
@@ -301,6 +329,7 @@ export class RunBook {
   completePhase(key: string, result: PhaseCompletion): void {
     const rec = this.record(key);
     rec.state = 'completed';
+    delete rec.waiting_for_workers;
     rec.attempts += result.attempts;
     rec.output = result.output;
     rec.context = result.output;
@@ -327,6 +356,7 @@ export class RunBook {
   failPhase(key: string, error: string, attempts: number, executedBy: string | undefined, now: Date): void {
     const rec = this.record(key);
     rec.state = 'failed';
+    delete rec.waiting_for_workers;
     rec.attempts += attempts;
     rec.error = error;
     delete rec.awaiting;
@@ -417,7 +447,7 @@ export class RunBook {
   }
 
   phaseStatus(key: string): PhaseStatus {
-    const { output: _output, completedSeq: _seq, requested: _requested, ...visible } = this.record(key);
+    const { output: _output, completedSeq: _seq, requested: _requested, dispatches: _dispatches, ...visible } = this.record(key);
     return visible;
   }
 

@@ -44,6 +44,8 @@ export interface PhaseStatus {
   agent_fallback?: string;
   /** Who ran the phase from which package, and what they reported: the chain from package to result. */
   provenance?: PhaseProvenance;
+  /** Why a phase handed to its queue has not started: no worker polls the queue, or all are busy. */
+  waiting_for_workers?: string;
   /** The earlier run whose output this phase reuses (`baton run --resume-from`). */
   reused_from?: string;
   /** What a retryPhase changed for this phase (resource class, timeout, retries, config). */

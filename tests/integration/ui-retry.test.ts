@@ -1,0 +1,198 @@
+/**
+ * An operator retries a held phase through the real Temporal Web UI: headless Chromium opens the run's
+ * page on the test dev server, reads the run's current details (Baton's Markdown table of phases), and
+ * sends `retryPhase {"phase": 1}` with the UI's own "Send a Signal" dialog.
+ *
+ * Needs Debian's `chromium` at /usr/bin/chromium and the `playwright-core` dev dependency (no browser
+ * download). The browser only ever talks to the loopback UI: every other request is aborted.
+ * Screenshots of each step go to test-results/ui/.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
+import type { RunStatus } from '../../src/workflows/status.js';
+import { fixturePhase, ROOT, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'test-results', 'ui');
+const UI_TIMEOUT = 15_000; // any single UI action or wait
+const RUN_TIMEOUT = 30_000; // the run reaching a state
+
+let worker: WorkerProcess | undefined;
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
+
+beforeAll(async () => {
+  await rm(SHOTS, { recursive: true, force: true });
+  await mkdir(SHOTS, { recursive: true });
+  worker = await startWorker([]);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    timeout: 30_000,
+  });
+  context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
+  // The UI is the only place the browser may reach (it also asks for a news feed on the internet: refused).
+  const origin = new URL(inject('temporalUiUrl')).origin;
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    return route.abort('blockedbyclient');
+  });
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close();
+  await worker?.stop();
+});
+
+async function waitForStatus(run: RunHandle, done: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
+  const deadline = Date.now() + RUN_TIMEOUT;
+  let last: RunStatus | undefined;
+  while (Date.now() < deadline) {
+    last = await run.status();
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`run ${run.runId} did not reach ${what} in ${RUN_TIMEOUT / 1000}s; last state: ${last?.state}`);
+}
+
+/** Rejects after `ms` instead of waiting forever. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000}s`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+let step = 0;
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  step += 1;
+  await page.screenshot({ path: path.join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`), fullPage, timeout: UI_TIMEOUT });
+}
+
+/**
+ * The row of the run's current details for one phase. The UI renders the Markdown in an iframe of its own;
+ * look in every frame for a table row naming the phase, rather than relying on the iframe's id.
+ */
+async function phaseRow(page: Page, phaseName: string, state: string): Promise<Locator> {
+  const deadline = Date.now() + UI_TIMEOUT;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const row = frame.getByRole('row').filter({ hasText: phaseName }).filter({ has: frame.getByRole('cell', { name: state, exact: true }) });
+      if ((await row.count()) > 0) return row.first();
+    }
+    await page.waitForTimeout(250);
+  }
+  const seen = await Promise.all(page.frames().map((f) => f.locator('body').innerText({ timeout: 1_000 }).catch(() => '')));
+  throw new Error(`no current-details row for "${phaseName}" in state "${state}" within ${UI_TIMEOUT / 1000}s; frames showed:\n${seen.join('\n---\n')}`);
+}
+
+describe('Temporal Web UI', () => {
+  it('retries a held phase with the UI\'s Send a Signal dialog', { timeout: 90_000 }, async () => {
+    // 1. A run holding on phase 1, which fails while the flag file exists.
+    const workdir = await tempDir();
+    const flag = path.join(workdir, 'broken');
+    await writeFile(flag, '');
+    const run = await new Orchestrator(await testClient()).start(
+      {
+        name: 'ui-retry',
+        workdir,
+        phases: [
+          fixturePhase(0),
+          { id: 1, name: 'Flaky step', depends_on: [0], command: ['sh', '-c', 'test ! -e "$BATON_WORKDIR/broken" || { echo "still broken" >&2; exit 1; }'] },
+          fixturePhase(2, [1]),
+        ],
+      },
+      { failed_phase_policy: 'hold' },
+    );
+    const held = await waitForStatus(run, (s) => s.state === 'held', 'held');
+    expect(held.phases['1']!.state).toBe('failed');
+    const attemptsBefore = held.phases['1']!.attempts;
+
+    // 2. Fix the cause, then retry from the UI.
+    await rm(flag);
+    const page = await context!.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    page.setDefaultNavigationTimeout(UI_TIMEOUT);
+    await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/${run.runId}`);
+    await expect.poll(() => page.getByRole('heading', { level: 1, name: run.runId }).isVisible(), { timeout: UI_TIMEOUT }).toBe(true);
+    await page.getByRole('button', { name: 'More Actions' }).waitFor();
+    await shot(page, 'run-page');
+
+    // The run's current details, under the "User Metadata" tab: phase 1 failed.
+    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    await page.getByRole('heading', { name: 'Current Details' }).waitFor();
+    const failedRow = await phaseRow(page, 'Flaky step', 'failed');
+    expect(await failedRow.getByRole('cell').allInnerTexts()).toEqual(['1', 'Flaky step', 'failed', String(attemptsBefore), 'baton-default']);
+    await shot(page, 'current-details-failed');
+
+    await page.getByRole('button', { name: 'More Actions' }).click();
+    const signalItem = page.getByRole('menuitem', { name: 'Send a Signal' });
+    await signalItem.waitFor();
+    await shot(page, 'actions-menu');
+    await signalItem.click();
+
+    const dialog = page.getByRole('dialog', { name: 'Send a Signal' });
+    await dialog.waitFor();
+    await shot(page, 'signal-dialog');
+    // The signal name: a select listing the handlers the workflow reports (with their descriptions),
+    // plus "Custom" to type any name. Pick retryPhase from the list; type it if the list lacks it.
+    await dialog.getByRole('button', { name: 'Select a signal' }).click();
+    const listed = dialog.getByRole('option', { name: /^retryPhase\b/ });
+    const isListed = await listed.waitFor({ timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
+    await shot(page, 'signal-list');
+    if (isListed) {
+      await listed.click();
+    } else {
+      await dialog.getByRole('option', { name: /^Custom\b/ }).click();
+      await dialog.getByRole('textbox', { name: 'Signal name' }).fill('retryPhase');
+    }
+    // The input: a JSON editor (CodeMirror, a contenteditable textbox labelled "Data").
+    await dialog.getByRole('textbox', { name: 'Data' }).fill('{"phase": 1}');
+    await expect.poll(() => dialog.getByRole('textbox', { name: 'Data' }).innerText(), { timeout: UI_TIMEOUT }).toBe('{"phase": 1}');
+    const submit = dialog.getByRole('button', { name: 'Submit' });
+    await expect.poll(() => submit.isEnabled(), { timeout: UI_TIMEOUT }).toBe(true);
+    await shot(page, 'signal-filled');
+    await submit.click();
+    await dialog.waitFor({ state: 'hidden' });
+    // The UI confirms with a toast that slides in at the bottom right for a few seconds (its text is also
+    // in an off-screen live region for screen readers): wait until one is fully in view, then shoot it.
+    await expect
+      .poll(
+        () =>
+          page.getByText('Workflow signaled.').evaluateAll(
+            (els, view) =>
+              els.some((el) => {
+                const box = el.getBoundingClientRect();
+                return box.width > 10 && box.left >= 0 && box.top >= 0 && box.right <= view.width && box.bottom <= view.height;
+              }),
+            page.viewportSize()!,
+          ),
+        { timeout: UI_TIMEOUT, interval: 100 },
+      )
+      .toBe(true);
+    await shot(page, 'signal-sent');
+
+    // 3. The retry ran phase 1 again, and the run went on to the end.
+    const final = await within(RUN_TIMEOUT, 'the run finishing after the retry', run.finalStatus());
+    expect(final.state).toBe('completed');
+    expect(final.phases['1']!.state).toBe('completed');
+    expect(final.phases['1']!.attempts).toBeGreaterThan(attemptsBefore);
+    expect(final.phases['2']!.state).toBe('completed');
+
+    // The UI shows it too, once reloaded.
+    await page.reload();
+    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    await page.getByRole('heading', { name: 'Current Details' }).waitFor();
+    const doneRow = await phaseRow(page, 'Flaky step', 'completed');
+    expect(await doneRow.getByRole('cell').nth(3).innerText()).toBe(String(final.phases['1']!.attempts));
+    await shot(page, 'run-completed');
+    await page.close();
+  });
+});
