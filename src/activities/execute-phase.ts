@@ -29,6 +29,8 @@ export interface ExecuteOptions {
   heartbeat: (details?: unknown) => void;
   /** The run's workdir on this machine, when it is not where the package says. */
   workdir?: string;
+  /** Which dispatch of this generation (more than 1 when an earlier worker was lost), so files never collide. */
+  dispatch?: number;
 }
 
 export function defaultExecutor(): string {
@@ -93,7 +95,8 @@ async function runCommandPhase(
   label: string,
 ): Promise<PhaseOutputFile> {
   const key = String(pkg.to_phase);
-  const stem = `phase_${key}.g${pkg.generation}.a${opts.attempt}`;
+  const dispatch = opts.dispatch && opts.dispatch > 1 ? `.d${opts.dispatch}` : '';
+  const stem = `phase_${key}.g${pkg.generation}${dispatch}.a${opts.attempt}`;
   let scratch: string | null = null;
   let handoffPath = savedPath;
   if (!handoffPath) {

@@ -30,6 +30,8 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivi
       try {
         return await whileHeartbeating(() => executePhase(parsed.data, {
           attempt,
+          // The workflow names each dispatch `phase-<key>-g<generation>-d<dispatch>`.
+          dispatch: Number(/-d(\d+)$/.exec(ctx.info.activityId)?.[1] ?? 1),
           writeHandoffFiles: parsed.data.execution_instructions.save_handoff,
           handlers,
           executedBy,

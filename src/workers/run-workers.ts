@@ -17,6 +17,8 @@ export interface RunWorkersOptions {
   handlers?: PhaseHandlers;
   /** Overrides the class's configured concurrency. */
   concurrency?: number;
+  /** After SIGTERM, how long phases in flight may take to finish before they are cancelled. */
+  shutdownGraceSeconds?: number;
   settings?: ConnectSettings;
 }
 
@@ -46,6 +48,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<RunningWorker
         resourceClass,
         concurrency: opts.concurrency ?? classDefaults[resourceClass]?.concurrency ?? 4,
         handlers: opts.handlers,
+        ...(opts.shutdownGraceSeconds === undefined ? {} : { shutdownGraceSeconds: opts.shutdownGraceSeconds }),
       }),
     );
   }

@@ -16,6 +16,7 @@ interface WorkerOptions {
   config?: string;
   concurrency?: string;
   handlers?: string;
+  grace?: string;
 }
 
 /** A module whose default export (or `handlers` export) maps handler names to functions. */
@@ -47,6 +48,7 @@ export function registerWorker(program: Command): void {
     .option('-c, --config <file>', 'orchestrator_config.json (declares classes and their concurrency)')
     .option('--concurrency <n>', 'phases this worker runs at once per class (overrides the config)')
     .option('--handlers <module>', 'JS module exporting handler functions for handler phases')
+    .option('--grace <seconds>', 'after SIGTERM, how long phases in flight may take to finish (default 30)')
     .action(
       action(async (opts: WorkerOptions) => {
         // The SDK's INFO lines drown what an operator needs; BATON_LOG_LEVEL=INFO brings them back.
@@ -65,12 +67,18 @@ export function registerWorker(program: Command): void {
           concurrency = Number(opts.concurrency);
           if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number ≥ 1, not "${opts.concurrency}"`);
         }
+        let shutdownGraceSeconds: number | undefined;
+        if (opts.grace !== undefined) {
+          shutdownGraceSeconds = Number(opts.grace);
+          if (!Number.isFinite(shutdownGraceSeconds) || shutdownGraceSeconds < 0) throw new UsageError(`--grace takes a number of seconds, not "${opts.grace}"`);
+        }
         const workers = await runWorkers({
           orchestrator: serveAll || opts.orchestrator === true,
           classes,
           config,
           concurrency,
           handlers: await loadHandlers(opts.handlers),
+          ...(shutdownGraceSeconds === undefined ? {} : { shutdownGraceSeconds }),
         });
         console.log(`baton worker serving ${workers.taskQueues.join(', ')} (pid ${process.pid}); Ctrl-C to stop`);
         await workers.done;
