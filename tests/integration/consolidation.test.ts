@@ -44,7 +44,7 @@ it('runs all 13 phases; 7, 8 and 9 overlap; phase 12 runs on baton-gpu', async (
   expect(status.phases['0']!.context!.context.files).toBeGreaterThan(20);
   const finalReport = status.phases['11']!.context!.artifacts.final_report!;
   const workdir = path.join(example, '.baton/consolidation');
-  expect((await readFile(path.join(workdir, finalReport.path), 'utf8')).length).toBe(finalReport.size);
+  expect((await readFile(path.join(workdir, finalReport.path))).length).toBe(finalReport.size);
 
   // The guide's execution_context.json agrees with the status query.
   const exported = JSON.parse(await readFile(path.join(workdir, 'execution_context.json'), 'utf8')) as RunStatus;

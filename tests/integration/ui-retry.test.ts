@@ -9,7 +9,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/workflows/status.js';
@@ -74,15 +74,21 @@ async function shot(page: Page, name: string, fullPage = false): Promise<void> {
 }
 
 /**
- * The row of the run's current details for one phase. The UI renders the Markdown in an iframe of its own;
+ * The cells of the run's current-details row for one phase. The UI renders the Markdown in an iframe of its own;
  * look in every frame for a table row naming the phase, rather than relying on the iframe's id.
  */
-async function phaseRow(page: Page, phaseName: string, state: string): Promise<Locator> {
+async function phaseRow(page: Page, phaseName: string, state: string): Promise<string[]> {
   const deadline = Date.now() + UI_TIMEOUT;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
       const row = frame.getByRole('row').filter({ hasText: phaseName }).filter({ has: frame.getByRole('cell', { name: state, exact: true }) });
-      if ((await row.count()) > 0) return row.first();
+      // The UI re-renders the details iframe now and then; a frame detached mid-read is just read again.
+      const cells = await row
+        .first()
+        .getByRole('cell')
+        .allInnerTexts()
+        .catch(() => []);
+      if (cells.length > 0) return cells;
     }
     await page.waitForTimeout(250);
   }
@@ -125,8 +131,7 @@ describe('Temporal Web UI', () => {
     // The run's current details, under the "User Metadata" tab: phase 1 failed.
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     await page.getByRole('heading', { name: 'Current Details' }).waitFor();
-    const failedRow = await phaseRow(page, 'Flaky step', 'failed');
-    expect(await failedRow.getByRole('cell').allInnerTexts()).toEqual(['1', 'Flaky step', 'failed', String(attemptsBefore), 'baton-default']);
+    expect(await phaseRow(page, 'Flaky step', 'failed')).toEqual(['1', 'Flaky step', 'failed', String(attemptsBefore), 'baton-default']);
     await shot(page, 'current-details-failed');
 
     await page.getByRole('button', { name: 'More Actions' }).click();
@@ -190,8 +195,7 @@ describe('Temporal Web UI', () => {
     await page.reload();
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     await page.getByRole('heading', { name: 'Current Details' }).waitFor();
-    const doneRow = await phaseRow(page, 'Flaky step', 'completed');
-    expect(await doneRow.getByRole('cell').nth(3).innerText()).toBe(String(final.phases['1']!.attempts));
+    expect((await phaseRow(page, 'Flaky step', 'completed'))[3]).toBe(String(final.phases['1']!.attempts));
     await shot(page, 'run-completed');
     await page.close();
   });
