@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      // Recorded histories against the built workflow bundle (no server needed).
+      { test: { name: 'replay', include: ['tests/replay/**/*.test.ts'], testTimeout: 60_000 } },
       {
         test: {
           name: 'integration',

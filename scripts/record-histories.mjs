@@ -1,0 +1,120 @@
+// Records the histories of representative runs into tests/histories/<name>.json (run id
+// history-<name>, which the replay test reuses), for the replay tests:
+// a workflow change that would break runs in flight then fails CI. Run after `npm run build`:
+//   node scripts/record-histories.mjs
+// Starts its own dev server on free loopback ports and stops it at the end.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Orchestrator } from '../dist/client/orchestrator.js';
+import { BATON_SEARCH_ATTRIBUTES } from '../dist/workflows/search-attributes.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = path.join(ROOT, 'tests/histories');
+const PHASE = path.join(ROOT, 'tests/fixtures/phase.mjs');
+const KEY = 'history-recording-key-0123456789';
+const phase = (id, deps = [], config = {}, extra = {}) => ({ id, name: `Phase ${id}`, depends_on: deps, command: ['node', PHASE], config, ...extra });
+const tmp = () => mkdtemp(path.join(os.tmpdir(), 'baton-record-'));
+
+const binary = execFileSync('bash', [path.join(ROOT, 'temporal-dev.sh'), 'path'], { encoding: 'utf8' }).trim();
+const env = await TestWorkflowEnvironment.createLocal({
+  server: { executable: { type: 'existing-path', path: binary }, ip: '127.0.0.1', searchAttributes: BATON_SEARCH_ATTRIBUTES, extraArgs: ['--log-level', 'error'] },
+});
+const batonEnv = { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', BATON_HANDOFF_KEY: KEY, BATON_LOG_LEVEL: 'ERROR' };
+const worker = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'worker'], { env: batonEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((resolve) => worker.stdout.on('data', (d) => String(d).includes('serving') && resolve()));
+const cli = (args) => execFileSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), ...args], { env: batonEnv, encoding: 'utf8' });
+const orchestrator = new Orchestrator(env.client);
+const until = async (run, test) => {
+  for (let i = 0; i < 300; i++) {
+    const s = await run.status();
+    if (test(s)) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`run ${run.runId} did not get there`);
+};
+const closed = async (run) => {
+  for (let i = 0; i < 300 && (await run.workflow.describe()).status.name === 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 100));
+};
+
+const scenarios = {
+  async consolidation() {
+    const example = path.join(ROOT, 'examples/consolidation');
+    cli(['run', path.join(example, 'plan.json'), '--config', path.join(example, 'orchestrator_config.json'), '--id', 'history-consolidation', '--json']);
+    return 'history-consolidation';
+  },
+  async 'retry-and-override'() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      { name: 'retries', workdir, phases: [phase(0, [], { fail_until_attempt: 2 }, { retries: 1 }), { id: 1, name: 'Needs a GPU', depends_on: [0], command: ['sh', '-c', 'test "$BATON_TASK_QUEUE" = baton-gpu'] }, phase(2, [1])] },
+      {},
+      { runId: 'history-retry-and-override' },
+    );
+    await until(run, (s) => s.state === 'held');
+    await run.workflow.signal('retryPhase', { phase: 1, resource_class: 'gpu' });
+    await run.finalStatus();
+    return run.runId;
+  },
+  async 'agent-and-update'() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      { name: 'agents', workdir, auto_advance: false, phases: [phase(0), phase(1, [0]), phase(2, [1], {}, { use_separate_agent: true, agent_timeout_s: 600 })] },
+      {},
+      { runId: 'history-agent-and-update' },
+    );
+    await run.executePhase(0, { useSeparateAgent: false });
+    await run.executePhase(1, { useSeparateAgent: true });
+    const waiting = await until(run, (s) => s.phases['1'].state === 'awaiting_agent');
+    await run.reportProgress(1, 'half way', 50);
+    cli(['execute-phase', waiting.phases['1'].awaiting.handoff_path]);
+    await until(run, (s) => s.phases['1'].state === 'completed');
+    await run.executePhase(2);
+    const second = await until(run, (s) => s.phases['2'].state === 'awaiting_agent');
+    const out = path.join(workdir, 'result.json');
+    cli(['execute-phase', second.phases['2'].awaiting.handoff_path, '--offline', '--out', out]);
+    cli(['submit', out]);
+    await run.finalStatus();
+    return run.runId;
+  },
+  async 'skip-pause-abort'() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      {
+        name: 'operated',
+        workdir,
+        phases: [
+          { id: 0, name: 'Half done', command: ['sh', '-c', 'exit 1'], compensate: ['sh', '-c', 'true'] },
+          phase(1, [0]),
+          { ...phase(2, [1], { sleep_ms: 20000 }), compensate: ['sh', '-c', 'true'] },
+        ],
+      },
+      {},
+      { runId: 'history-skip-pause-abort' },
+    );
+    await until(run, (s) => s.state === 'held');
+    await run.pause();
+    await run.skip(0);
+    await run.resume();
+    await until(run, (s) => s.phases['2'].state === 'running');
+    await run.abort();
+    await closed(run);
+    return run.runId;
+  },
+};
+
+try {
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    const runId = await scenario();
+    // The Temporal CLI's JSON export: the standard form, readable by every SDK's replayer.
+    const json = execFileSync(binary, ['workflow', 'show', '--workflow-id', runId, '--output', 'json', '--address', env.address], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    await writeFile(path.join(OUT, `${name}.json`), json);
+    console.log(`tests/histories/${name}.json: ${JSON.parse(json).events.length} events`);
+  }
+} finally {
+  worker.kill('SIGTERM');
+  await new Promise((r) => worker.once('exit', r));
+  await env.teardown();
+}

@@ -1,0 +1,40 @@
+/**
+ * Replays recorded histories of real runs against the workflow code as it is now. A change that
+ * would break runs in flight (a different sequence of commands for the same history) fails here;
+ * such a change needs `patched()`. Record new histories with `node scripts/record-histories.mjs`.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+
+const DIR = fileURLToPath(new URL('../histories', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/workflow-bundle.js', import.meta.url));
+
+const files = (await readdir(DIR)).filter((f) => f.endsWith('.json')).sort();
+
+describe('replaying recorded histories', () => {
+  it('has histories to replay', () => {
+    expect(files.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('fails on a history the code did not make (so a breaking change cannot pass)', async () => {
+    const json = JSON.parse(await readFile(path.join(DIR, 'consolidation.json'), 'utf8')) as { events: Array<Record<string, { activityType?: { name: string } }>> };
+    const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes)!;
+    scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'someOtherActivity';
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE }, replayName: 'tampered' }, historyFromJSON(json), 'history-consolidation'),
+    ).rejects.toThrow(/[Nn]ondetermin/);
+  }, 60_000);
+
+  for (const file of files) {
+    it(`replays ${file} deterministically`, async () => {
+      const history = historyFromJSON(JSON.parse(await readFile(path.join(DIR, file), 'utf8')));
+      // The workflow id is the run's execution_id, which the workflow checks results against: replay under the recorded one.
+      const workflowId = `history-${path.basename(file, '.json')}`;
+      await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE }, replayName: file }, history, workflowId);
+    }, 60_000);
+  }
+});
