@@ -3,13 +3,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      { test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/bad-inputs/plans-and-configs.test.ts'] } },
       // Recorded histories against the built workflow bundle (no server needed).
       { test: { name: 'replay', include: ['tests/replay/**/*.test.ts'], testTimeout: 60_000 } },
       {
         test: {
           name: 'integration',
-          include: ['tests/integration/**/*.test.ts'],
+          include: ['tests/integration/**/*.test.ts', 'tests/bad-inputs/run-inputs.test.ts'],
           globalSetup: ['tests/support/global-setup.ts'],
           // One dev server and one set of workers per file; files share the server, so they run one at a time.
           fileParallelism: false,

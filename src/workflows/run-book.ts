@@ -12,6 +12,9 @@ import { phaseKey, type OrchestratorConfig, type Phase, type Plan, type Resume }
 import type { RetryPhaseRequest } from './definitions.js';
 import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.js';
 
+/** Matches the worker side's inline budget: larger values travel as context-store references. */
+const MAX_INLINE_RESULT_CHARS = 256 * 1024;
+
 interface PhaseRecord extends PhaseProgress, PhaseStatus {
   /** With auto_advance off, a phase starts only once requested. */
   requested: boolean;
@@ -284,6 +287,9 @@ export class RunBook {
       return `the result was made from package ${result.package_hash.slice(0, 19)}…, not the one handed out (${rec.awaiting.package_hash.slice(0, 19)}…): run the current package`;
     }
     if (result.outcome === 'completed' && !result.output) return 'a completed result needs an "output"';
+    if (result.output && JSON.stringify(result.output.context).length > MAX_INLINE_RESULT_CHARS) {
+      return `the result's inline context is over ${MAX_INLINE_RESULT_CHARS / 1024} KiB: store large values by reference (baton execute-phase does this), so history stays small`;
+    }
     if (result.outcome === 'failed' && !result.error) return 'a failed result needs an "error" saying what went wrong';
     return undefined;
   }
