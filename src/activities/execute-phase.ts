@@ -11,6 +11,7 @@ import { zodProblems } from '../plan/problems.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
+import { writeFileAtomic } from './handoff-files.js';
 import { collectOutput } from './phase-output.js';
 import { prepareHandoff } from './prepare-handoff.js';
 import { runCommand } from './run-command.js';
@@ -31,6 +32,15 @@ export interface ExecuteOptions {
   workdir?: string;
   /** Which dispatch of this generation (more than 1 when an earlier worker was lost), so files never collide. */
   dispatch?: number;
+}
+
+/**
+ * The same for every attempt and dispatch of one generation of a phase: a phase keys its external
+ * effects on it (an INSERT … ON CONFLICT, an object name, a create-if-absent file) to make them
+ * happen once however often it runs.
+ */
+export function idempotencyKey(pkg: HandoffPackage): string {
+  return `${pkg.execution_id}:${String(pkg.to_phase)}:g${pkg.generation}`;
 }
 
 export function defaultExecutor(): string {
@@ -70,6 +80,12 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   }
 
   const context = await collectOutput(paths.workdir, output, label, input.safe_keys);
+  // The accepted output of the phase, committed in one rename: a retried or re-dispatched phase
+  // never leaves half of one, and there is one per phase whatever ran how often.
+  await writeFileAtomic(
+    path.join(paths.outputs, `phase_${key}.json`),
+    `${JSON.stringify({ execution_id: input.execution_id, phase: input.to_phase, generation: input.generation, attempt: opts.attempt, idempotency_key: idempotencyKey(input), ...context }, null, 2)}\n`,
+  );
   return {
     ...context,
     attempt: opts.attempt,
@@ -140,6 +156,7 @@ async function runCommandWith(
         BATON_ATTEMPT: String(opts.attempt),
         BATON_RUN_ID: pkg.execution_id,
         BATON_TASK_QUEUE: pkg.execution_instructions.task_queue,
+        BATON_IDEMPOTENCY_KEY: idempotencyKey(pkg),
       },
       stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
       stderrPath,

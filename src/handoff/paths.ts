@@ -17,15 +17,28 @@ export function confinedPath(workdir: string, relative: string): string {
     throw new PathEscapeError(`"${relative}" is an absolute path; artifact paths are relative to the workdir`);
   }
   const root = realpathSync(workdir);
-  const candidate = path.resolve(root, relative);
-  let real: string;
-  try {
-    real = realpathSync(candidate);
-  } catch {
-    real = candidate; // a missing file is reported by whoever reads it; only escapes matter here
-  }
+  const real = realpathOfDeepestExisting(path.resolve(root, relative));
   if (real !== root && !real.startsWith(root + path.sep)) {
     throw new PathEscapeError(`"${relative}" resolves to ${real}, outside the workdir ${root}`);
   }
   return real;
+}
+
+/**
+ * The real path of `p`, resolving symlinks in every part that exists. A missing file is fine
+ * (whoever reads it reports that), but a symlinked directory above it must not lead out.
+ */
+function realpathOfDeepestExisting(p: string): string {
+  const missing: string[] = [];
+  let existing = p;
+  for (;;) {
+    try {
+      return path.join(realpathSync(existing), ...missing.reverse());
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return p;
+      missing.push(path.basename(existing));
+      existing = parent;
+    }
+  }
 }

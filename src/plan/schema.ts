@@ -7,7 +7,12 @@
 import { z } from 'zod';
 
 /** Phase ids are integers, as in the guide, or strings. JSON object keys always use `String(id)`. */
-export const PhaseIdSchema = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+export const PhaseIdSchema = z.union([
+  z.number().int().nonnegative(),
+  // Ids name files (handoffs/phase_<id>.json) and appear in scripts, so they are plain words:
+  // no path separators, no shell metacharacters.
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a phase id is a number, or letters, digits, ".", "_" and "-" (it names files and scripts)'),
+]);
 export type PhaseId = z.infer<typeof PhaseIdSchema>;
 
 const resourceClassName = z

@@ -1,0 +1,137 @@
+/**
+ * The security rules, one test each: only the signed command runs; package data never reaches a
+ * shell; ids cannot name paths or shell code; paths stay in the workdir; credentials are refused;
+ * results are bound to their run, phase, generation and package.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Orchestrator } from '../../src/client/orchestrator.js';
+import { confinedPath } from '../../src/handoff/paths.js';
+import { PlanError } from '../../src/plan/problems.js';
+import { checkRun } from '../../src/plan/validate.js';
+import { RunBook } from '../../src/workflows/run-book.js';
+import type { AgentResult } from '../../src/handoff/result.js';
+import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
+
+const KEY = { BATON_HANDOFF_KEY: 'security-test-key-0123456789abcdef' };
+let worker: WorkerProcess;
+let orchestrator: Orchestrator;
+beforeAll(async () => {
+  worker = await startWorker([], KEY);
+  orchestrator = new Orchestrator(await testClient());
+});
+afterAll(async () => {
+  await worker?.stop();
+});
+
+describe('security', () => {
+  it('execute-phase runs only the command in the signed package: a swapped command is refused', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start({ name: 'signed-command', workdir, phases: [fixturePhase(0)] });
+    await run.finalStatus();
+    const file = path.join(workdir, 'handoffs', 'phase_0.json');
+    const pkg = JSON.parse(await readFile(file, 'utf8'));
+    const marker = path.join(workdir, 'pwned');
+    pkg.execution_instructions.command = ['touch', marker];
+    const swapped = path.join(workdir, 'swapped.json');
+    await writeFile(swapped, JSON.stringify(pkg));
+    for (const extra of [[], ['--allow-unsigned']]) {
+      const result = await baton(['execute-phase', swapped, ...extra], { env: KEY });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("content_hash does not match the package's content: it was changed after it was sealed");
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('package data never reaches a shell: metacharacters arrive verbatim and run nothing', async () => {
+    const workdir = await tempDir();
+    const marker = path.join(workdir, 'pwned');
+    const evil = `$(touch ${marker}); \`touch ${marker}\` "; touch ${marker}; #`;
+    const run = await orchestrator.start({
+      name: 'no-shell',
+      workdir,
+      global_context: { note: evil },
+      phases: [{ ...fixturePhase(0, [], { note: evil }), command: ['node', '-e', 'const h=require(process.env.BATON_HANDOFF); require("fs").writeFileSync(process.env.BATON_OUTPUT, JSON.stringify({context:{seen:h.phase_config.note, argv:process.argv.slice(1)}}))', evil] }],
+    });
+    const status = await run.finalStatus();
+    expect(status.phases['0']!.context!.context.seen).toBe(evil);
+    expect(status.phases['0']!.context!.context.argv).toEqual([evil]);
+    const script = await readFile(path.join(workdir, 'handoffs', 'execute_phase_0.sh'), 'utf8');
+    expect(script).not.toContain('touch');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('phase ids cannot carry paths or shell code into file names and scripts', () => {
+    for (const id of ['../../etc/x', 'a;touch x', '$(id)', 'a b', '.hidden', '']) {
+      let message = '';
+      try {
+        checkRun({ name: 'p', phases: [{ id, name: 'x', command: ['true'] }] });
+      } catch (err) {
+        message = (err as PlanError).message;
+      }
+      expect(message, id).toMatch(/phases\[0\]\.id: /);
+    }
+  });
+
+  it('paths cannot escape the workdir: no absolute paths, no .., no symlinks out', async () => {
+    const workdir = await tempDir();
+    const outside = await tempDir();
+    await mkdir(path.join(workdir, 'sub'));
+    await symlink(outside, path.join(workdir, 'sub', 'link'));
+    expect(() => confinedPath(workdir, '/etc/passwd')).toThrow('is an absolute path');
+    expect(() => confinedPath(workdir, '../x')).toThrow('outside the workdir');
+    expect(() => confinedPath(workdir, 'sub/link/file')).toThrow('outside the workdir');
+    expect(confinedPath(workdir, 'sub/file')).toBe(path.join(await import('node:fs').then((fs) => fs.realpathSync(workdir)), 'sub/file'));
+  });
+
+  it('credentials are refused in packages, and named without being echoed', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start({ name: 'creds', workdir, phases: [fixturePhase(0)] });
+    await run.finalStatus();
+    const file = path.join(workdir, 'handoffs', 'phase_0.json');
+    const pkg = JSON.parse(await readFile(file, 'utf8'));
+    const secret = ['-----BEGIN', ' RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----'].join('');
+    pkg.phase_config = { deploy_key: secret };
+    const withKey = path.join(workdir, 'with-key.json');
+    await writeFile(withKey, JSON.stringify(pkg));
+    const result = await baton(['handoff', 'validate', withKey, '--allow-unsigned'], { env: KEY });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('phase_config.deploy_key: a PEM private key');
+    expect(result.stderr).not.toContain('MIIEowIBAAKCAQEA');
+  });
+
+  it('results are bound to their run, phase, generation and package hash', () => {
+    const { plan, config } = checkRun({ name: 'bound', phases: [{ id: 0, name: 'A', command: ['true'], use_separate_agent: true }] });
+    const book = new RunBook('run-1', plan, config, new Date(0));
+    book.startPhase('0', new Date(0), true);
+    const hash = `sha256:${'a'.repeat(64)}`;
+    book.awaitAgent('0', { since: '', deadline: null, package_hash: hash, handoff_path: 'p', script_path: 's' });
+    const good: AgentResult = {
+      schema_version: 1, execution_id: 'run-1', phase: 0, generation: 1, attempt: 1, package_hash: hash, outcome: 'completed',
+      output: { context: {}, artifacts: {} }, error: null,
+      provenance: { host: 'h', user: 'u', agent: null, mode: 'online', started_at: '', finished_at: '' }, content_hash: null, signature: null,
+    };
+    expect(book.agentResultProblem(good)).toBeUndefined();
+    expect(book.agentResultProblem({ ...good, execution_id: 'run-2' })).toMatch(/^the result is for run run-2, but this is run run-1/);
+    expect(book.agentResultProblem({ ...good, phase: 1 })).toMatch(/^the result is for phase 1, which this run does not have/);
+    expect(book.agentResultProblem({ ...good, generation: 2 })).toMatch(/^the result is for generation 2 of phase 0/);
+    expect(book.agentResultProblem({ ...good, package_hash: `sha256:${'b'.repeat(64)}` })).toMatch(/not the one handed out/);
+  });
+
+  it('commits one output per phase, keyed for idempotent effects', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start({
+      name: 'exactly-once',
+      workdir,
+      phases: [{ id: 0, name: 'Effect', retries: 2, command: ['sh', '-c', 'mkdir -p "$BATON_WORKDIR/effects" && (set -C; echo once > "$BATON_WORKDIR/effects/$(echo "$BATON_IDEMPOTENCY_KEY" | tr : _)") ; test "$BATON_ATTEMPT" -ge 2'] }],
+    });
+    const status = await run.finalStatus();
+    expect(status.phases['0']!.attempts).toBe(2);
+    const committed = JSON.parse(await readFile(path.join(workdir, 'outputs', 'phase_0.json'), 'utf8'));
+    expect(committed).toMatchObject({ execution_id: run.runId, phase: 0, generation: 1, attempt: 2, idempotency_key: `${run.runId}:0:g1` });
+    const effects = await import('node:fs/promises').then((fs) => fs.readdir(path.join(workdir, 'effects')));
+    expect(effects).toEqual([`${run.runId}_0_g1`]); // two attempts, one effect
+  });
+});
