@@ -7,10 +7,9 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
+import { Orchestrator } from '../../src/client/orchestrator.js';
 import type { AgentResult } from '../../src/handoff/result.js';
-import type { RunStatus } from '../../src/workflows/status.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
+import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess, until } from '../support/baton.js';
 
 let worker: WorkerProcess;
 let orchestrator: Orchestrator;
@@ -22,14 +21,6 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-async function until(run: RunHandle, what: string, test: (s: RunStatus) => boolean): Promise<RunStatus> {
-  for (let i = 0; i < 200; i++) {
-    const s = await run.status();
-    if (test(s)) return s;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const signal = async (runId: string, name: string, input: string): Promise<void> => {
   await promisify(execFile)(inject('temporalBinary'), ['workflow', 'signal', '--workflow-id', runId, '--name', name, '--input', input, '--address', inject('temporalAddress')]);

@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import { AgentResultSchema, type AgentResult } from '../../src/handoff/result.js';
 import { hmacKeyId, seal } from '../../src/handoff/signing.js';
-import type { RunStatus } from '../../src/workflows/status.js';
-import { baton, batonEnv, findRuns, fixturePhase, startWorker, tempDir, testClient, type CliResult, type WorkerProcess } from '../support/baton.js';
+import { baton, batonEnv, findRuns, fixturePhase, startWorker, tempDir, testClient, type CliResult, type WorkerProcess, until } from '../support/baton.js';
 
 const KEY = 'agents-test-handoff-key-0123456789abcdef';
 const keyed = { BATON_HANDOFF_KEY: KEY };
@@ -26,17 +25,9 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-async function waitFor(run: RunHandle, what: string, test: (s: RunStatus) => boolean): Promise<RunStatus> {
-  for (let i = 0; i < 150; i++) {
-    const status = await run.status();
-    if (test(status)) return status;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify((await run.status()).phases)}`);
-}
 
 const awaiting = (run: RunHandle, ...keys: string[]) =>
-  waitFor(run, `phases ${keys.join(', ')} to await an agent`, (s) => keys.every((k) => s.phases[k]?.state === 'awaiting_agent'));
+  until(run, `phases ${keys.join(', ')} to await an agent`, (s) => keys.every((k) => s.phases[k]?.state === 'awaiting_agent'));
 
 /** An agent: `baton execute-phase` in a working directory of its own, with only the key and its name. */
 async function agent(args: string[], name: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
@@ -218,7 +209,7 @@ describe("the guide's step-by-step example, with Baton's API", () => {
       proc.once('exit', resolve);
     });
     expect(ran).toBe(0);
-    expect((await waitFor(run, 'phase 1', (s) => s.phases['1']!.state === 'completed')).phases['1']!.provenance!.agent).toBe('second-agent');
+    expect((await until(run, 'phase 1', (s) => s.phases['1']!.state === 'completed')).phases['1']!.provenance!.agent).toBe('second-agent');
 
     await expect(run.executePhase(7)).rejects.toThrow('executePhase: the plan has no phase 7; phases are 0, 1, 2');
     expect((await run.executePhase(2)).state).toBe('completed');

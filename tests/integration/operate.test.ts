@@ -9,9 +9,9 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
+import { Orchestrator } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/workflows/status.js';
-import { baton, findRuns, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess } from '../support/baton.js';
+import { baton, findRuns, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess, until } from '../support/baton.js';
 
 let worker: WorkerProcess;
 let orchestrator: Orchestrator;
@@ -31,15 +31,6 @@ async function temporalSignal(runId: string, name: string, input?: unknown): Pro
   await promisify(execFile)(inject('temporalBinary'), args);
 }
 
-async function until(run: RunHandle, what: string, test: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await run.status();
-    if (test(status)) return status;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(status, null, 1)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const shell = (script: string) => ['sh', '-c', script];
 

@@ -7,10 +7,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
+import { Orchestrator } from '../../src/client/orchestrator.js';
 import type { QueueReport } from '../../src/client/queues.js';
-import type { RunStatus } from '../../src/workflows/status.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess } from '../support/baton.js';
+import { baton, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess, until } from '../support/baton.js';
 
 const workers: WorkerProcess[] = [];
 async function worker(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
@@ -22,15 +21,6 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
 });
 
-async function until(run: RunHandle, what: string, test: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await run.status();
-    if (test(status)) return status;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(status.phases)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe('worker pools', () => {
   it('runs gpu phases only on the gpu worker, and shares a fan-out between two default workers', async () => {

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
+import type { RunHandle } from '../../src/client/orchestrator.js';
+import type { RunStatus } from '../../src/workflows/status.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BATON = path.join(ROOT, 'dist/cli/main.js');
@@ -114,5 +116,16 @@ export async function findRuns(client: Client, query: string, expected: string, 
     for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
     if (found.includes(expected) || Date.now() > deadline) return found;
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls a run's status until `test` holds; fails with the last status when it does not in time. */
+export async function until(run: RunHandle, what: string, test: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await run.status();
+    if (test(status)) return status;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(status.phases)}`);
+    await new Promise((r) => setTimeout(r, 150));
   }
 }
