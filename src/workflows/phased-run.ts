@@ -31,6 +31,7 @@ import {
   skipPhaseSignal,
   statusQuery,
 } from './definitions.js';
+import { agentResultProblem, completeFromAgent } from './agent-results.js';
 import { renderDetails } from './details.js';
 import { failureMessage, orchestratorActivities, orchestratorLocalActivities, runCompensation, runPhase } from './phase-driver.js';
 import { RunBook } from './run-book.js';
@@ -107,9 +108,9 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
         throw ApplicationFailure.create({ type: 'ResultRefused', message: failureMessage(err), nonRetryable: true });
       }
       // The phase may have moved while the result was checked (another agent, a timeout).
-      const problem = book.agentResultProblem(result);
+      const problem = agentResultProblem(book, result);
       if (problem) throw ApplicationFailure.create({ type: 'ResultRefused', message: problem, nonRetryable: true });
-      book.completeFromAgent(key, result);
+      completeFromAgent(book, key, result);
       changed();
       return { accepted: true as const, phase: book.phaseStatus(key) };
     },
@@ -120,7 +121,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
         if (!parsed.success) {
           throw ApplicationFailure.create({ type: 'ResultRefused', message: `the result is not valid: ${zodProblems(parsed.error).join('; ')}`, nonRetryable: true });
         }
-        const problem = book.agentResultProblem(parsed.data);
+        const problem = agentResultProblem(book, parsed.data);
         if (problem) throw ApplicationFailure.create({ type: 'ResultRefused', message: problem, nonRetryable: true });
       },
     },

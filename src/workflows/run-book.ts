@@ -3,7 +3,6 @@
  * phase, and what the run's state is. Pure (no Temporal APIs), so it is unit-tested directly
  * and replays deterministically inside the workflow.
  */
-import type { AgentResult } from '../handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
 import { buildHandoffPackage, runWorkdir, type PhaseProgress } from '../handoff/build.js';
 import { downstreamOf } from '../plan/graph.js';
@@ -11,9 +10,6 @@ import { phaseSettings } from '../plan/phase-settings.js';
 import { phaseKey, type OrchestratorConfig, type Phase, type Plan, type Resume } from '../plan/schema.js';
 import type { RetryPhaseRequest } from './definitions.js';
 import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.js';
-
-/** Matches the worker side's inline budget: larger values travel as context-store references. */
-const MAX_INLINE_RESULT_CHARS = 256 * 1024;
 
 interface PhaseRecord extends PhaseProgress, PhaseStatus {
   /** With auto_advance off, a phase starts only once requested. */
@@ -264,67 +260,6 @@ export class RunBook {
     if (rec.state !== 'awaiting_agent') return `agentProgress: phase ${key} is ${rec.state}, not awaiting an agent`;
     rec.progress = { message, at: now.toISOString(), ...(percent === undefined ? {} : { percent }) };
     return undefined;
-  }
-
-  /**
-   * Why an agent's result cannot be accepted for the phase as it stands, or undefined.
-   * Checked before the result is verified and again after, since the phase may move meanwhile.
-   */
-  agentResultProblem(result: AgentResult): string | undefined {
-    if (result.execution_id !== this.executionId) {
-      return `the result is for run ${result.execution_id}, but this is run ${this.executionId}; submit it to its own run`;
-    }
-    const key = phaseKey(result.phase);
-    if (!this.records.has(key)) return `the result is for phase ${key}, which this run does not have (phases: ${this.keys().join(', ')})`;
-    const rec = this.record(key);
-    if (rec.state !== 'awaiting_agent' || !rec.awaiting) {
-      return `phase ${key} is ${rec.state}, not awaiting an agent; nothing to complete`;
-    }
-    if (result.generation !== rec.generation) {
-      return `the result is for generation ${result.generation} of phase ${key}, but the phase is at generation ${rec.generation}: run its current package (handoffs/phase_${key}.json)`;
-    }
-    if (result.package_hash !== rec.awaiting.package_hash) {
-      return `the result was made from package ${result.package_hash.slice(0, 19)}…, not the one handed out (${rec.awaiting.package_hash.slice(0, 19)}…): run the current package`;
-    }
-    if (result.outcome === 'completed' && !result.output) return 'a completed result needs an "output"';
-    if (result.output && JSON.stringify(result.output.context).length > MAX_INLINE_RESULT_CHARS) {
-      return `the result's inline context is over ${MAX_INLINE_RESULT_CHARS / 1024} KiB: store large values by reference (baton execute-phase does this), so history stays small`;
-    }
-    if (result.outcome === 'failed' && !result.error) return 'a failed result needs an "error" saying what went wrong';
-    return undefined;
-  }
-
-  completeFromAgent(key: string, result: AgentResult): void {
-    const rec = this.record(key);
-    const p = result.provenance;
-    const executedBy = `${p.agent ?? p.user}@${p.host}`;
-    rec.provenance = {
-      via: 'agent',
-      executed_by: executedBy,
-      package_hash: result.package_hash,
-      result_hash: result.content_hash,
-      mode: p.mode,
-      host: p.host,
-      user: p.user,
-      agent: p.agent,
-      started_at: p.started_at,
-      finished_at: p.finished_at,
-    };
-    delete rec.awaiting;
-    if (result.outcome === 'completed') {
-      this.completePhase(key, {
-        output: result.output!,
-        attempts: 1,
-        executedBy,
-        startedAt: p.started_at,
-        finishedAt: p.finished_at,
-        contentHash: result.package_hash,
-        handoffPath: rec.handoff_path ?? null,
-        handoffFallback: null,
-      });
-    } else {
-      this.failPhase(key, result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
-    }
   }
 
   /** Records why a phase meant for an agent went to a worker; kept until the phase is retried. */

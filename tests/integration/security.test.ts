@@ -11,6 +11,7 @@ import { Orchestrator } from '../../src/client/orchestrator.js';
 import { confinedPath } from '../../src/handoff/paths.js';
 import { PlanError } from '../../src/plan/problems.js';
 import { checkRun } from '../../src/plan/validate.js';
+import { agentResultProblem } from '../../src/workflows/agent-results.js';
 import { RunBook } from '../../src/workflows/run-book.js';
 import type { AgentResult } from '../../src/handoff/result.js';
 import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
@@ -113,11 +114,11 @@ describe('security', () => {
       output: { context: {}, artifacts: {} }, error: null,
       provenance: { host: 'h', user: 'u', agent: null, mode: 'online', started_at: '', finished_at: '' }, content_hash: null, signature: null,
     };
-    expect(book.agentResultProblem(good)).toBeUndefined();
-    expect(book.agentResultProblem({ ...good, execution_id: 'run-2' })).toMatch(/^the result is for run run-2, but this is run run-1/);
-    expect(book.agentResultProblem({ ...good, phase: 1 })).toMatch(/^the result is for phase 1, which this run does not have/);
-    expect(book.agentResultProblem({ ...good, generation: 2 })).toMatch(/^the result is for generation 2 of phase 0/);
-    expect(book.agentResultProblem({ ...good, package_hash: `sha256:${'b'.repeat(64)}` })).toMatch(/not the one handed out/);
+    expect(agentResultProblem(book, good)).toBeUndefined();
+    expect(agentResultProblem(book, { ...good, execution_id: 'run-2' })).toMatch(/^the result is for run run-2, but this is run run-1/);
+    expect(agentResultProblem(book, { ...good, phase: 1 })).toMatch(/^the result is for phase 1, which this run does not have/);
+    expect(agentResultProblem(book, { ...good, generation: 2 })).toMatch(/^the result is for generation 2 of phase 0/);
+    expect(agentResultProblem(book, { ...good, package_hash: `sha256:${'b'.repeat(64)}` })).toMatch(/not the one handed out/);
   });
 
   it('commits one output per phase, keyed for idempotent effects', async () => {

@@ -1,0 +1,71 @@
+/**
+ * Accepting an external agent's result: whether it fits the phase as it stands, and what it
+ * changes. Pure, like the run book it works on.
+ */
+import type { AgentResult } from '../handoff/result.js';
+import { phaseKey } from '../plan/schema.js';
+import type { RunBook } from './run-book.js';
+
+/** Matches the worker side's inline budget: larger values travel as context-store references. */
+const MAX_INLINE_RESULT_CHARS = 256 * 1024;
+
+/**
+ * Why an agent's result cannot be accepted for the phase as it stands, or undefined.
+ * Checked before the result is verified and again after, since the phase may move meanwhile.
+ */
+export function agentResultProblem(book: RunBook, result: AgentResult): string | undefined {
+  if (result.execution_id !== book.executionId) {
+    return `the result is for run ${result.execution_id}, but this is run ${book.executionId}; submit it to its own run`;
+  }
+  const key = phaseKey(result.phase);
+  if (!book.has(key)) return `the result is for phase ${key}, which this run does not have (phases: ${book.keys().join(', ')})`;
+  const rec = book.record(key);
+  if (rec.state !== 'awaiting_agent' || !rec.awaiting) {
+    return `phase ${key} is ${rec.state}, not awaiting an agent; nothing to complete`;
+  }
+  if (result.generation !== rec.generation) {
+    return `the result is for generation ${result.generation} of phase ${key}, but the phase is at generation ${rec.generation}: run its current package (handoffs/phase_${key}.json)`;
+  }
+  if (result.package_hash !== rec.awaiting.package_hash) {
+    return `the result was made from package ${result.package_hash.slice(0, 19)}…, not the one handed out (${rec.awaiting.package_hash.slice(0, 19)}…): run the current package`;
+  }
+  if (result.outcome === 'completed' && !result.output) return 'a completed result needs an "output"';
+  if (result.output && JSON.stringify(result.output.context).length > MAX_INLINE_RESULT_CHARS) {
+    return `the result's inline context is over ${MAX_INLINE_RESULT_CHARS / 1024} KiB: store large values by reference (baton execute-phase does this), so history stays small`;
+  }
+  if (result.outcome === 'failed' && !result.error) return 'a failed result needs an "error" saying what went wrong';
+  return undefined;
+}
+
+export function completeFromAgent(book: RunBook, key: string, result: AgentResult): void {
+  const rec = book.record(key);
+  const p = result.provenance;
+  const executedBy = `${p.agent ?? p.user}@${p.host}`;
+  rec.provenance = {
+    via: 'agent',
+    executed_by: executedBy,
+    package_hash: result.package_hash,
+    result_hash: result.content_hash,
+    mode: p.mode,
+    host: p.host,
+    user: p.user,
+    agent: p.agent,
+    started_at: p.started_at,
+    finished_at: p.finished_at,
+  };
+  delete rec.awaiting;
+  if (result.outcome === 'completed') {
+    book.completePhase(key, {
+      output: result.output!,
+      attempts: 1,
+      executedBy,
+      startedAt: p.started_at,
+      finishedAt: p.finished_at,
+      contentHash: result.package_hash,
+      handoffPath: rec.handoff_path ?? null,
+      handoffFallback: null,
+    });
+  } else {
+    book.failPhase(key, result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
+  }
+}
