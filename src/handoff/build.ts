@@ -37,6 +37,9 @@ export interface BuildHandoffInput {
 
 export const DEFAULT_WORKDIR_ROOT = '.baton';
 
+/** Plans up to this size list every phase in each package's state_summary; larger ones, a phase's dependencies. */
+export const STATE_SUMMARY_ALL_PHASES = 100;
+
 export function planWorkdir(plan: Plan): string {
   return plan.workdir ?? `${DEFAULT_WORKDIR_ROOT}/${plan.name}`;
 }
@@ -78,8 +81,12 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
   const previous = fromPhase === null ? null : (progress.get(phaseKey(fromPhase))?.output ?? null);
 
   const stateSummary: HandoffPackage['state_summary'] = {};
-  for (const [k, p] of progress) {
-    stateSummary[k] = { name: input.phasesByKey.get(k)?.name ?? k, state: p.state, attempts: p.attempts };
+  const byState: Record<string, number> = {};
+  const summarised = progress.size <= STATE_SUMMARY_ALL_PHASES ? [...progress.keys()] : [...new Set([...contextKeys, ...phase.depends_on.map(phaseKey)])];
+  for (const p of progress.values()) byState[p.state] = (byState[p.state] ?? 0) + 1;
+  for (const k of summarised) {
+    const p = progress.get(k);
+    if (p) stateSummary[k] = { name: input.phasesByKey.get(k)?.name ?? k, state: p.state, attempts: p.attempts };
   }
 
   const separate = input.separateAgent;
@@ -95,6 +102,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
     shared_artifacts: plan.shared_artifacts,
     global_context: plan.global_context,
     state_summary: stateSummary,
+    run_summary: { phases: progress.size, by_state: byState },
     execution_instructions: {
       mode: separate ? 'separate_agent' : 'inline',
       workdir: planWorkdir(plan),

@@ -97,7 +97,14 @@ export const HandoffPackageSchema = z.object({
   dependency_contexts: z.record(z.string(), PhaseContextSchema),
   shared_artifacts: z.record(z.string(), z.string()),
   global_context: z.record(z.string(), z.unknown()),
+  /**
+   * Phase states when the package was made: every phase's, for plans of up to
+   * STATE_SUMMARY_ALL_PHASES phases; for larger plans only the phase's own dependencies'
+   * (with every phase's, each package would grow with the plan and history with its square).
+   */
   state_summary: z.record(z.string(), StateSummaryEntrySchema),
+  /** How many phases are in each state, for the whole run. */
+  run_summary: z.object({ phases: z.number().int().nonnegative(), by_state: z.record(z.string(), z.number().int().nonnegative()) }),
   execution_instructions: ExecutionInstructionsSchema,
   phase_config: z.record(z.string(), z.unknown()),
   /** Keys the plan marks as not secret, for the secret scan. */

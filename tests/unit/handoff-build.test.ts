@@ -80,3 +80,16 @@ describe('buildHandoffPackage for a separate agent', () => {
     expect(pkg.execution_instructions.report).toContain('baton submit result.json');
   });
 });
+
+describe('buildHandoffPackage for a large plan', () => {
+  it('lists only the phase\'s dependencies in state_summary, and counts the rest', () => {
+    const phases = Array.from({ length: 300 }, (_, i) => ({ id: i, name: `P${i}`, command: ['x'], depends_on: i === 0 ? [] : [i - 1] }));
+    const { plan, config } = checkRun({ name: 'big', phases });
+    const phasesByKey = new Map(plan.phases.map((p) => [phaseKey(p.id), p]));
+    const progress = new Map<string, PhaseProgress>(plan.phases.map((p) => [phaseKey(p.id), { state: p.id === 0 ? 'completed' : 'pending', attempts: p.id === 0 ? 1 : 0, ...(p.id === 0 ? { completedSeq: 0, output: output(0) } : {}) }]));
+    const pkg = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('1')!, phasesByKey, progress, generation: 1, now: new Date(0), separateAgent: false });
+    expect(Object.keys(pkg.state_summary)).toEqual(['0']);
+    expect(pkg.run_summary).toEqual({ phases: 300, by_state: { completed: 1, pending: 299 } });
+    expect(JSON.stringify(pkg).length).toBeLessThan(3000);
+  });
+});

@@ -36,6 +36,7 @@ function basePackage(): HandoffPackage {
     shared_artifacts: { inventory: 'data/inventory.csv' },
     global_context: { repo: '.', nested: { list: [1, 'two', null, true], label: 'héllo ✓' } },
     state_summary: { '3': { name: 'Three', state: 'ready', attempts: 0 } },
+    run_summary: { phases: 2, by_state: { completed: 1, running: 1 } },
     execution_instructions: {
       mode: 'separate_agent',
       workdir: 'wd',

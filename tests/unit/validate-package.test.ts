@@ -38,6 +38,7 @@ function unsealed(): HandoffPackage {
     shared_artifacts: {},
     global_context: { repo: '.' },
     state_summary: { '1': { name: 'One', state: 'completed', attempts: 1 }, '2': { name: 'Two', state: 'running', attempts: 0 } },
+    run_summary: { phases: 2, by_state: { completed: 1, running: 1 } },
     execution_instructions: {
       mode: 'inline', workdir, base_dir: null, command: ['true'], handler: null, task_queue: 'baton-default',
       save_handoff: true, on_handoff_failure: 'fail', timeout_s: 60, retries: 0, env: {}, report: 'r',
