@@ -147,12 +147,19 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     },
   );
 
-  // Exports run one after another, each with the status as it is when it runs, so a slow
-  // write can never overwrite a newer one.
+  // Exports run one after another, each with the status as it is when it runs, so a slow write
+  // can never overwrite a newer one; requests made while one is queued share it, so a large
+  // fan-out writes the file a few times, not once per phase.
   let exportChain: Promise<void> = Promise.resolve();
+  let exportQueued = false;
   const exportContext = (final?: RunStatus): Promise<void> => {
+    if (exportQueued && !final) return exportChain;
+    exportQueued = true;
     exportChain = exportChain
-      .then(() => orchestratorActivities.writeExecutionContext(final ?? book.status(null), workdir, baseDir))
+      .then(() => {
+        exportQueued = false;
+        return orchestratorActivities.writeExecutionContext(final ?? book.status(null), workdir, baseDir);
+      })
       // The export is a convenience copy of the status query; failing to write it must not stop the run.
       .catch((err: unknown) => notice(`could not write execution_context.json: ${failureMessage(err)}`));
     return exportChain;
