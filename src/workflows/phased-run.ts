@@ -158,7 +158,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     exportChain = exportChain
       .then(() => {
         exportQueued = false;
-        return orchestratorActivities.writeExecutionContext(final ?? book.status(null), workdir, baseDir);
+        // A local activity: the status (large for big plans) goes to the worker, never into history.
+        return orchestratorLocalActivities.writeExecutionContext(final ?? book.status(null), workdir, baseDir);
       })
       // The export is a convenience copy of the status query; failing to write it must not stop the run.
       .catch((err: unknown) => notice(`could not write execution_context.json: ${failureMessage(err)}`));

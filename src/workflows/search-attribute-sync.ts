@@ -7,6 +7,8 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { BatonAwaitingAgent, BatonPhasesHeld, BatonPhasesRunning, BatonPlan, BatonState } from './search-attributes.js';
 import type { RunStatus } from './status.js';
 
+const MAX_LISTED = 20;
+
 export class SearchAttributeSync {
   private last = '';
 
@@ -14,7 +16,12 @@ export class SearchAttributeSync {
 
   sync(status: RunStatus): void {
     if (this.registered.length === 0) return;
-    const keys = (state: string): string[] => Object.entries(status.phases).filter(([, p]) => p.state === state).map(([k]) => k);
+    // Capped: enough to find a run by a phase, without an upsert of hundreds of ids per change.
+    const keys = (state: string): string[] =>
+      Object.entries(status.phases)
+        .filter(([, p]) => p.state === state)
+        .map(([k]) => k)
+        .slice(0, MAX_LISTED);
     const pairs: SearchAttributeUpdatePair[] = [
       { key: BatonPlan, value: status.plan },
       { key: BatonState, value: status.state },
