@@ -108,6 +108,7 @@ async function runInline(ctx: DriverContext, key: string, handoff: HandoffPackag
         [handoff],
       );
       completeInline(book, key, result);
+      ctx.changed(); // dependants can start now, while the export runs
       return;
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -121,6 +122,7 @@ async function runInline(ctx: DriverContext, key: string, handoff: HandoffPackag
       }
       const details = failureDetails(err);
       book.failPhase(key, failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
+      ctx.changed();
       return;
     }
   }
