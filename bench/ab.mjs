@@ -30,36 +30,58 @@ async function profile(client, batonId, rawId, phases) {
   return { phases, baton, raw };
 }
 
+/** A Baton run that failed: the error, and what its history shows. */
+async function failure(client, err, run) {
+  const message = [err.message, err.cause?.message, err.cause?.cause?.message].filter(Boolean).join(' / ');
+  return { run, error: `${err.name}: ${message}`, ...(await failureEvidence(client, err.workflowId).catch(() => ({}))) };
+}
+
 /**
  * Runs `variant` (Baton) and `baseline` alternately, `runs` measured times after one warm-up,
- * and returns wall times in ms plus the history profile of the last pair.
+ * and returns wall times in ms plus the history profile of the last pair. A Baton run that fails
+ * is recorded (with its error and history) and left out of the statistics; the others go on.
  */
-async function interleave(log, label, runs, variant, baseline) {
+async function interleave(client, log, label, runs, variant, baseline) {
   log(`${label}: warm-up`);
-  await variant();
+  const failures = [];
+  try {
+    await variant();
+  } catch (err) {
+    failures.push(await failure(client, err, 'warm-up'));
+    log(`${label}: warm-up: Baton failed: ${failures.at(-1).error}`);
+  }
   await baseline();
   const samples = [];
   let last;
   for (let i = 0; i < runs; i++) {
-    const b = await variant();
+    let b;
+    try {
+      b = await variant();
+    } catch (err) {
+      failures.push(await failure(client, err, i + 1));
+      log(`${label}: run ${i + 1}/${runs}: Baton failed: ${failures.at(-1).error}`);
+      continue;
+    }
     const r = await baseline();
     samples.push({ baton: b.ms, raw: r.ms, batonCpu: b.cpu, rawCpu: r.cpu });
     last = { batonId: b.workflowId, rawId: r.workflowId };
     log(`${label}: run ${i + 1}/${runs}: Baton ${(b.ms / 1000).toFixed(2)} s, raw ${(r.ms / 1000).toFixed(2)} s`);
   }
-  return { samples, last };
+  if (samples.length === 0) throw new Error(`${label}: every Baton run failed: ${failures.map((f) => f.error).join('; ')}`);
+  return { samples, last, failures };
 }
 
 export async function chainBenchmark({ client, log, phases, runs, config, timeoutMs }) {
   const plan = handlerPlan('bench-chain', phases, chainDeps);
-  const { samples, last } = await interleave(
+  const { samples, last, failures } = await interleave(
+    client,
     log,
     `chain ${phases}`,
     runs,
     () => runBaton(client, plan, config, { timeoutMs }),
     () => runRaw(client, 'rawChain', [phases], { timeoutMs }),
   );
-  return { phases, samples, ...summarize(samples), profile: await profile(client, last.batonId, last.rawId, phases) };
+  return { phases, samples, failures, ...summarize(samples), profile: await profile(client, last.batonId, last.rawId, phases) };
 }
 
 /**
@@ -69,7 +91,8 @@ export async function chainBenchmark({ client, log, phases, runs, config, timeou
 export async function fanOutBenchmark({ client, log, phases, parallelism, runs, config, timeoutMs }) {
   const plan = handlerPlan(`bench-fanout-${phases}`, phases, noDeps);
   const cfg = { ...config, max_parallel_phases: parallelism };
-  const { samples, last } = await interleave(
+  const { samples, last, failures } = await interleave(
+    client,
     log,
     `fan-out ${phases}`,
     runs,
@@ -81,6 +104,7 @@ export async function fanOutBenchmark({ client, log, phases, parallelism, runs, 
     phases,
     parallelism,
     samples,
+    failures,
     ...summarize(samples),
     throughput: {
       baton: stats(throughput.map((t) => t.baton)),

@@ -54,10 +54,11 @@ function summarize(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map(CATEGORIES.map(([name]) => [name, 0]));
   const functions = new Map();
-  let workflowThread = false;
+  // The SDK's native bridge runs on the main thread (with the activities); workflows run on another.
+  let mainThread = false;
   for (let i = 0; i < profile.samples.length; i++) {
     const frame = byId.get(profile.samples[i]).callFrame;
-    if (/workflow-bundle/.test(frame.url)) workflowThread = true;
+    if (/core-bridge/.test(frame.url)) mainThread = true;
     const us = profile.timeDeltas[i] ?? 0;
     const [name] = CATEGORIES.find(([, match]) => match(frame));
     totals.set(name, totals.get(name) + us);
@@ -69,7 +70,7 @@ function summarize(profile) {
   const ms = (us) => us / 1000;
   const busy = [...totals].filter(([k]) => k !== 'idle').reduce((a, [, v]) => a + v, 0);
   return {
-    thread: workflowThread ? 'workflow thread' : 'main thread',
+    thread: mainThread ? 'main thread' : 'workflow thread',
     wallMs: ms(profile.endTime - profile.startTime),
     busyMs: ms(busy),
     categories: Object.fromEntries([...totals].filter(([k, v]) => k !== 'idle' && v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, ms(v)])),

@@ -70,6 +70,23 @@ function machineSection(r) {
   ].join('\n');
 }
 
+/** Failed Baton runs of an A/B series, said plainly: they are left out of the statistics above them. */
+function failuresNote(x) {
+  const failures = x.failures ?? [];
+  if (failures.length === 0) return '';
+  const measured = failures.filter((f) => f.run !== 'warm-up').length;
+  return `
+**${measured} of ${x.samples.length + measured} measured Baton runs${failures.some((f) => f.run === 'warm-up') ? ' (and the warm-up)' : ''} failed** and are left out of the statistics above:
+
+${failures
+  .map(
+    (f) =>
+      `- run ${f.run}: \`${f.error}\`${f.failureEvents?.length ? `; its history: ${[...new Set(f.failureEvents)].map((e) => `\`${e.slice(0, 300)}\``).join('; ')}` : ''}${f.historyEvents ? ` (${f.historyEvents} events, ${f.phasesCompleted} of ${f.phasesScheduled} scheduled phases completed)` : ''}`,
+  )
+  .join('\n')}
+`;
+}
+
 function chainSection(c) {
   const ratio = c.baton.median / c.raw.median;
   const perPhaseB = c.baton.median / c.phases;
@@ -87,7 +104,7 @@ after another. ${c.samples.length} measured A/B pairs after one warm-up of each.
 ${statRow('Baton', c.baton, s)}
 ${statRow('raw baseline', c.raw, s)}
 ${statRow('Baton / raw, per A/B pair', c.pairRatio, x2)}
-
+${failuresNote(c)}
 | result | value | target | |
 | --- | --- | --- | --- |
 | Baton / raw (medians) | **${x2(ratio)}** | ≤ 1.10 | ${verdict(ratio <= 1.1)} |
@@ -207,7 +224,7 @@ ${statRow('raw wall time (s)', f.raw, s)}
 ${statRow('Baton throughput (phases/s)', f.throughput.baton, (v) => v.toFixed(1))}
 ${statRow('raw throughput (activities/s)', f.throughput.raw, (v) => v.toFixed(1))}
 ${statRow('Baton / raw throughput, per A/B pair', f.throughput.pairRatio, x2)}
-
+${failuresNote(f)}
 ${[
   '| result | value | target | |',
   '| --- | --- | --- | --- |',
@@ -241,13 +258,15 @@ took ${s(exp.spanMs)} s of the ${s(wall)} s run, and a phase's slot is only rele
   }
   const c = f.cpu;
   const batonCpu = c.batonNodeMs.median + c.batonServerMs.median;
-  const bound = batonCpu >= 0.8 * f.baton.median * r.machine.cores;
-  parts.push(`${bound ? `the run is CPU-bound on this ${r.machine.cores}-core machine` : `the run is not CPU-bound on this ${r.machine.cores}-core machine`}: per run (medians) Baton's workers used ${s(c.batonNodeMs.median)} s of CPU
-and the server ${s(c.batonServerMs.median)} s, ${s(batonCpu)} s in all during a ${s(f.baton.median)} s run (at most ${s(f.baton.median * r.machine.cores)} s of CPU exist in that time),
-against ${s(c.rawNodeMs.median)} s and ${s(c.rawServerMs.median)} s for the baseline in ${s(f.raw.median)} s. That is ${ms1((c.batonNodeMs.median - c.rawNodeMs.median) / n)} ms more CPU per phase in
-the worker process and ${ms1((c.batonServerMs.median - c.rawServerMs.median) / n)} ms more in the server. Phases wait ${ms1(baton.medianQueueWaitMs)} ms (median) in their queue against
-${ms1(raw.medianQueueWaitMs)} ms, run ${ms1(baton.medianExecutionMs)} ms against ${ms1(raw.medianExecutionMs)} ms, and the workflow's ${baton.workflowTasks} tasks take ${s(baton.totalWorkflowTaskMs)} s in all (median
-${ms1(baton.medianWorkflowTaskMs)} ms each) against ${s(raw.totalWorkflowTaskMs)} s for the baseline's ${raw.workflowTasks}.`);
+  const share = (ms, wallMs) => `${((100 * ms) / (wallMs * r.machine.cores)).toFixed(0)}%`;
+  const paced = baton.totalWorkflowTaskMs / wall;
+  parts.push(`per run (medians), Baton's workers used ${s(c.batonNodeMs.median)} s of CPU and the server ${s(c.batonServerMs.median)} s, ${s(batonCpu)} s in all
+during a ${s(f.baton.median)} s run (${share(batonCpu, f.baton.median)} of the machine's ${r.machine.cores} cores), against ${s(c.rawNodeMs.median)} s and ${s(c.rawServerMs.median)} s for the
+baseline in ${s(f.raw.median)} s: ${ms1((c.batonNodeMs.median - c.rawNodeMs.median) / n)} ms more CPU per phase in the worker process and ${ms1((c.batonServerMs.median - c.rawServerMs.median) / n)} ms more in the server.
+In the profiled run, the workflow's ${baton.workflowTasks} tasks, which a run processes one at a time, took ${s(baton.totalWorkflowTaskMs)} s of the ${s(wall)} s
+(median ${ms1(baton.medianWorkflowTaskMs)} ms each) against ${s(raw.totalWorkflowTaskMs)} s for the baseline's ${raw.workflowTasks}${
+    paced > 0.6 ? `, so the run is paced by its own workflow tasks: while one is being processed, completions queue up and no new phase is scheduled` : ''
+  }; phases waited ${ms1(baton.medianQueueWaitMs)} ms (median) in their queue against ${ms1(raw.medianQueueWaitMs)} ms and ran ${ms1(baton.medianExecutionMs)} ms against ${ms1(raw.medianExecutionMs)} ms.`);
   const prof = r.fanOutProfile;
   if (prof?.ok) {
     const per = (ms) => (ms / (prof.runs * prof.phases)).toFixed(2);
@@ -257,6 +276,7 @@ ${ms1(baton.medianWorkflowTaskMs)} ms each) against ${s(raw.totalWorkflowTaskMs)
         .map(([k, ms]) => row([t.thread, k, per(ms)]))
         .join('\n');
     parts.push(`
+
 Where the worker process's CPU goes: V8 CPU profiles of Baton's two workers alone (\`bench/profile-fanout.mjs\`:
 \`node --cpu-prof\`, its own server, ${prof.runs} runs of ${prof.phases.toLocaleString('en')} phases taking ${prof.runMs.map((m) => s(m)).join(' and ')} s; the profiler adds some
 overhead), self time by category:
@@ -270,6 +290,7 @@ Top functions: ${prof.threads.map((t) => `${t.thread}: ${t.topFunctions.slice(0,
   const pc = r.phaseCosts;
   if (pc) {
     parts.push(`
+
 Outside Temporal, in plain Node (\`bench/phase-costs.mjs\`), Baton's own code costs ${pc.workflow.perPhaseMs.median.toFixed(2)} ms per phase in the
 workflow's main loop at ${pc.phases.toLocaleString('en')} phases (record the completion, find the ready phases, build and serialize the next
 package, the status and the UI details) and, in the activity, ${pc.activity.serialMs.median.toFixed(2)} ms per phase one at a time or
@@ -357,7 +378,7 @@ final status (workflow execution completed), so it adds ${kb(measured[0].addedPe
 `;
 }
 
-function packageSection(p) {
+function packageSection(p, exportsInHistory) {
   return `## 5. Building the package of a phase with ${p.dependencies.toLocaleString('en')} dependencies
 
 In Node, outside Temporal, with the code the workflow runs: a \`RunBook\` (\`dist/workflows/run-book.js\`) for a
@@ -385,7 +406,7 @@ dependencies, a package's lists ${p.fanOut.stateSummaryEntries.toLocaleString('e
 
 Other work the workflow does on every wake-up at this plan size (same book): \`book.status(null)\`
 ${p.perWakeup.statusMs.median.toFixed(3)} ms, with \`renderDetails\` ${p.perWakeup.statusAndDetailsMs.median.toFixed(3)} ms (medians); the status is ${kb(p.perWakeup.statusBytes)} KB of JSON,
-and that is what every \`writeExecutionContext\` export carries into history.
+which each \`execution_context.json\` export carries ${exportsInHistory ? 'into history, as the input of a `writeExecutionContext` activity' : `to the worker as the input of a local activity (not into history)${p.perWakeup.statusBytes > 512 * 1024 ? ", above the SDK's 512 KiB payload warning at this size" : ''}`}.
 `;
 }
 
@@ -420,10 +441,12 @@ ${row([
   batonFan !== undefined ? x2(batonFan / peer.fanOutMs.median) : '—',
 ])}
 
-For scale: the raw Temporal baseline ran the chain in ${s(r.chain.raw.median)} s${fullFan ? ` and the ${peer.fanOutPhases.toLocaleString('en')}-phase fan-out in ${s(fullFan.raw.ms.median)} s` : ''}; Prefect's fan-out throughput
-was ${peer.fanOutThroughput.median.toFixed(0)} tasks/s (min ${peer.fanOutThroughput.min.toFixed(0)}, max ${peer.fanOutThroughput.max.toFixed(0)}); Baton's at ${r.fanOut.phases} phases was ${r.fanOut.throughput.baton.median.toFixed(0)} phases/s.
-${peer.chainMs.max / peer.chainMs.min > 1.5 || peer.fanOutMs.max / peer.fanOutMs.min > 1.5 ? `Prefect's times vary a lot from run to run (its local API server records task-run events in the
-background), so its min and max matter as much as its median. ` : ''}Prefect keeps no durable history of
+For scale: the raw Temporal baseline ran the chain in ${s(r.chain.raw.median)} s${
+  r.fanOut.phases === peer.fanOutPhases ? ` and the ${peer.fanOutPhases.toLocaleString('en')}-phase fan-out in ${s(r.fanOut.raw.median)} s` : fullFan ? ` and the ${peer.fanOutPhases.toLocaleString('en')}-phase fan-out in ${s(fullFan.raw.ms.median)} s` : ''
+}; Prefect's fan-out throughput was ${peer.fanOutThroughput.median.toFixed(0)} tasks/s (min ${peer.fanOutThroughput.min.toFixed(0)}, max ${peer.fanOutThroughput.max.toFixed(0)}); Baton's at
+${r.fanOut.phases.toLocaleString('en')} phases was ${r.fanOut.throughput.baton.median.toFixed(0)} phases/s.
+${peer.chainMs.max / peer.chainMs.min > 1.5 || peer.fanOutMs.max / peer.fanOutMs.min > 1.5 ? `Prefect's times vary a lot from run to run (the same chain took from ${s(peer.chainMs.min)} to ${s(peer.chainMs.max)} s); we did not
+find out why, so its min and max matter as much as its median. ` : ''}Prefect keeps no durable history of
 the kind Temporal does and runs these tasks in threads of the flow's own process, so this says what an
 in-process orchestrator costs on this machine, not that the two do the same job.
 
@@ -464,6 +487,9 @@ ${machineSection(r)}
   gets a fresh absolute workdir under the OS temp directory, removed after the run.
 - **Baseline**: \`bench/baseline-workflows.mjs\` (\`rawChain\`, \`rawFanOut\`), bundled with \`bundleWorkflowCode\`;
   activities are \`async () => ({})\`, \`startToCloseTimeout: '1 hour'\`, timed from \`client.workflow.start\` to \`result()\`.
+- **CPU**: around each run, \`process.cpuUsage()\` of the benchmark process (all its threads: workflows,
+  activities, client) and the server's \`utime + stime\` from \`/proc/<pid>/stat\`. The fan-out's CPU profile
+  comes from a separate child process (\`bench/profile-fanout.mjs\`) with its own server, after the A/B runs.
 - **Runs**: one warm-up of each side, then ${r.settings.runs} measured runs, Baton and baseline alternating (A/B/A/B);
   ratios are of the medians, with the per-pair ratios shown too. Profiles come from the histories of
   the last measured pair (\`bench/lib/history.mjs\`).
@@ -476,7 +502,7 @@ ${historySection(r.history, r.chain, r.fanOut)}
 **Placeholder: measured separately.** Continue-as-new for very large plans is being built in another
 change; this benchmark will be added with it.
 
-${packageSection(r.packageBuild)}
+${packageSection(r.packageBuild, Boolean(r.chain.profile.baton.activities.writeExecutionContext || r.fanOut.profile.baton.activities.writeExecutionContext))}
 ${peerSection(r)}
 ## Summary
 
@@ -497,12 +523,12 @@ function summaryRows(r) {
   const hOk = per.every((b) => b <= 8 * 1024) && Math.max(...per) / Math.min(...per) <= 1.25;
   const p = r.packageBuild;
   const rows = [
-    row(['1', `chain of ${c.phases}: Baton / raw`, '≤ 1.10', x2(chainRatio), verdict(chainRatio <= 1.1)]),
+    row(['1', `chain of ${c.phases}: Baton / raw`, '≤ 1.10', `${x2(chainRatio)}${c.failures?.length ? `; ${c.failures.length} Baton run(s) failed` : ''}`, verdict(chainRatio <= 1.1 && !c.failures?.length)]),
     row([
       '2',
       `fan-out of ${r.settings.fanOutPhases.toLocaleString('en')} at ${f.parallelism}: Baton / raw throughput`,
       '≥ 0.90',
-      fullFailed ? `Baton fails at ${r.settings.fanOutPhases.toLocaleString('en')}; ${x2(fanRatio)} at ${f.phases}` : x2(fanRatio),
+      `${fullFailed ? `Baton fails at ${r.settings.fanOutPhases.toLocaleString('en')}; ${x2(fanRatio)} at ${f.phases}` : x2(fanRatio)}${f.failures?.length ? `; ${f.failures.length} Baton run(s) failed` : ''}`,
       verdict(!fullFailed && fanRatio >= 0.9),
     ]),
     row(['3', 'history per phase, 1 KB / 1 MB / 20 MB outputs', 'flat, ≤ 8 KB', per.map((b) => `${kb(b)} KB`).join(' / '), verdict(hOk)]),
@@ -510,7 +536,8 @@ function summaryRows(r) {
     row(['5', `package of a phase with ${p.dependencies.toLocaleString('en')} dependencies`, '≤ 20 ms, bounded size', `${p.buildAndEncodeMs.median.toFixed(2)} ms, ${kb(p.packageBytes)} KB`, verdict(p.buildAndEncodeMs.median <= 20 && p.packageBytes < 2 * 1024 * 1024)]),
   ];
   if (r.peer.ok) {
-    rows.push(row(['6', `Prefect ${r.peer.prefect}: chain of ${r.peer.chainPhases}, Baton / Prefect`, 'report', x2(c.baton.median / r.peer.chainMs.median), '']));
+    const fanPeer = f.phases === r.peer.fanOutPhases ? `; fan-out of ${r.peer.fanOutPhases.toLocaleString('en')}: ${x2(f.baton.median / r.peer.fanOutMs.median)}` : '';
+    rows.push(row(['6', `Prefect ${r.peer.prefect}: Baton / Prefect wall time (medians)`, 'report', `chain of ${r.peer.chainPhases}: ${x2(c.baton.median / r.peer.chainMs.median)}${fanPeer}`, '']));
   } else {
     rows.push(row(['6', 'Prefect', 'report', 'not run', '']));
   }
