@@ -11,9 +11,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
-import type { RunStatus } from '../../src/workflows/status.js';
-import { fixturePhase, ROOT, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
+import { Orchestrator } from '../../src/client/orchestrator.js';
+import { fixturePhase, ROOT, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
@@ -49,16 +48,6 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-async function waitForStatus(run: RunHandle, done: (s: RunStatus) => boolean, what: string): Promise<RunStatus> {
-  const deadline = Date.now() + RUN_TIMEOUT;
-  let last: RunStatus | undefined;
-  while (Date.now() < deadline) {
-    last = await run.status();
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`run ${run.runId} did not reach ${what} in ${RUN_TIMEOUT / 1000}s; last state: ${last?.state}`);
-}
 
 /** Rejects after `ms` instead of waiting forever. */
 function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
@@ -114,7 +103,7 @@ describe('Temporal Web UI', () => {
       },
       { failed_phase_policy: 'hold' },
     );
-    const held = await waitForStatus(run, (s) => s.state === 'held', 'held');
+    const held = await until(run, 'held', (s) => s.state === 'held', RUN_TIMEOUT);
     expect(held.phases['1']!.state).toBe('failed');
     const attemptsBefore = held.phases['1']!.attempts;
 

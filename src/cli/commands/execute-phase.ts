@@ -13,13 +13,13 @@ import { defaultExecutor, executePhase, PhaseExecutionError } from '../../activi
 import { writeFileAtomic } from '../../activities/handoff-files.js';
 import { agentProvenance, buildAgentResult, type AgentOutcome } from '../../client/agent-result.js';
 import { connectClient } from '../../client/connection.js';
+import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
 import type { HandoffPackage } from '../../handoff/schema.js';
 import { verifyKeysFromEnv } from '../../handoff/signing.js';
 import { validatePackage } from '../../handoff/validate-package.js';
 import { PlanError } from '../../plan/problems.js';
 import { action, UsageError } from '../errors.js';
-import { readJsonFile } from './handoff.js';
 import { loadHandlers } from './worker.js';
 
 interface ExecuteOptions {
@@ -46,7 +46,7 @@ export function registerExecutePhase(program: Command): void {
       action(async (file: string, opts: ExecuteOptions) => {
         if (opts.offline && !opts.out) throw new UsageError('--offline needs --out <file> for the result, to submit later with `baton submit <file>`');
         const workdir = opts.workdir ? path.resolve(opts.workdir) : undefined;
-        const checked = await validatePackage(await readJsonFile(file, 'package'), {
+        const checked = await validatePackage(await readStructuredFile(file, 'the handoff package'), {
           keys: verifyKeysFromEnv(),
           allowUnsigned: opts.allowUnsigned === true,
           ...(workdir ? { workdir } : {}),

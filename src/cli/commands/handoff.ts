@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
+import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
 import { attemptFileName, handoffFileName } from '../../activities/handoff-files.js';
 import { HandoffPackageSchema } from '../../handoff/schema.js';
@@ -21,13 +22,6 @@ async function handoffsDir(runId: string): Promise<string> {
   return dir;
 }
 
-export async function readJsonFile(file: string, what: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`${what} ${file} cannot be read as JSON (${(err as Error).message})`);
-  }
-}
 
 export function registerHandoff(program: Command): void {
   const handoff = program.command('handoff').description("a run's handoff packages");
@@ -43,7 +37,7 @@ export function registerHandoff(program: Command): void {
         const files = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.json')) : [];
         const rows = [];
         for (const file of files) {
-          const pkg = HandoffPackageSchema.parse(await readJsonFile(path.join(dir, file), 'package'));
+          const pkg = HandoffPackageSchema.parse(await readStructuredFile(path.join(dir, file), 'the handoff package'));
           rows.push({
             phase: String(pkg.to_phase),
             name: pkg.phase_name,
@@ -90,7 +84,7 @@ export function registerHandoff(program: Command): void {
     .option('--allow-unsigned', 'accept a package without a signature (its content hash is still checked)')
     .action(
       action(async (file: string, opts: { workdir?: string; allowUnsigned?: boolean }) => {
-        const result = await validatePackage(await readJsonFile(file, 'package'), {
+        const result = await validatePackage(await readStructuredFile(file, 'the handoff package'), {
           keys: verifyKeysFromEnv(),
           allowUnsigned: opts.allowUnsigned === true,
           ...(opts.workdir ? { workdir: path.resolve(opts.workdir) } : {}),

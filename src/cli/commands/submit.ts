@@ -4,11 +4,11 @@
  */
 import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
+import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
 import { AgentResultSchema } from '../../handoff/result.js';
 import { PlanError, zodProblems } from '../../plan/problems.js';
 import { action } from '../errors.js';
-import { readJsonFile } from './handoff.js';
 
 export function registerSubmit(program: Command): void {
   program
@@ -18,7 +18,7 @@ export function registerSubmit(program: Command): void {
     .option('--run <run-id>', "send it to this run instead of the one named in the result's execution_id")
     .action(
       action(async (file: string, opts: { run?: string }) => {
-        const parsed = AgentResultSchema.safeParse(await readJsonFile(file, 'result'));
+        const parsed = AgentResultSchema.safeParse(await readStructuredFile(file, 'the result'));
         if (!parsed.success) throw new PlanError(`the result ${file}`, zodProblems(parsed.error));
         const result = parsed.data;
         const runId = opts.run ?? result.execution_id;
