@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import type { AgentResult } from '../handoff/result.js';
+import { withPreviousContext } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { verifyKeysFromEnv, verifySealed } from '../handoff/signing.js';
 import { contextFileProblems } from '../handoff/validate-package.js';
@@ -15,7 +16,8 @@ import type { AgentHandoff, ResultCheck } from './types.js';
 import { resolveWorkdir } from './workdir.js';
 
 
-export async function handOffToAgent(pkg: HandoffPackage): Promise<AgentHandoff> {
+export async function handOffToAgent(transported: HandoffPackage): Promise<AgentHandoff> {
+  const pkg = withPreviousContext(transported);
   const workdir = resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir);
   const handoffs = path.join(workdir, 'handoffs');
   try {

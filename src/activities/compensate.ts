@@ -7,12 +7,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { withPreviousContext } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { whileHeartbeating } from './keep-alive.js';
 import { runCommand } from './run-command.js';
 import { ensureRunPaths, resolveWorkdir } from './workdir.js';
 
-export async function compensatePhase(handoff: HandoffPackage, argv: string[]): Promise<void> {
+export async function compensatePhase(transported: HandoffPackage, argv: string[]): Promise<void> {
+  const handoff = withPreviousContext(transported);
   const ctx = Context.current();
   const key = String(handoff.to_phase);
   const paths = await ensureRunPaths(resolveWorkdir(handoff.execution_instructions.workdir, handoff.execution_instructions.base_dir));

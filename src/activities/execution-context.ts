@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunStatus } from '../workflows/status.js';
+import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
 import { writeFileAtomic } from './handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
 import { watchQueues } from './queue-watch.js';
@@ -20,8 +21,12 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     async writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void> {
       const dir = resolveWorkdir(workdir, baseDir);
       await mkdir(dir, { recursive: true });
-      await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(status, null, 2)}\n`);
+      // The final file is complete: phases archived by a continue-as-new get their details back.
+      const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir) : status;
+      await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(full, null, 2)}\n`);
     },
+    archivePhases,
+    archivedOutputs,
     handOffToAgent,
     verifyAgentResult,
     registeredSearchAttributes,

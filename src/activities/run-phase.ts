@@ -2,6 +2,7 @@
  * The `runPhase` activity: a phase worker executes one phase from its package.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { withPreviousContext } from '../handoff/build.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
 import { zodProblems } from '../plan/problems.js';
 import { defaultExecutor, executePhase, PhaseExecutionError } from './execute-phase.js';
@@ -18,7 +19,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivi
       const attempt = ctx.info.attempt;
       const executedBy = defaultExecutor();
       const details: PhaseFailureDetails = { attempt, executed_by: executedBy };
-      const parsed = HandoffPackageSchema.safeParse(handoff);
+      const parsed = HandoffPackageSchema.safeParse(withPreviousContext(handoff));
       if (!parsed.success) {
         throw ApplicationFailure.create({
           type: 'InvalidHandoff',

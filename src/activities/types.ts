@@ -4,7 +4,7 @@
  */
 import type { AgentResult } from '../handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
-import type { RunStatus } from '../workflows/status.js';
+import type { PhaseStatus, RunStatus } from '../workflows/status.js';
 
 export interface PhaseRunResult extends PhaseContext {
   /** Temporal's attempt number of the activity that succeeded. */
@@ -57,6 +57,10 @@ export interface QueueWatch {
 /** Served by the orchestrator worker, on the task queue `baton`. */
 export interface OrchestratorActivities {
   writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void>;
+  /** Before a continue-as-new: writes finished phases' full status and output to an archive file; returns its path in the workdir. */
+  archivePhases(executionId: string, segment: number, entries: Record<string, { status: PhaseStatus; output?: PhaseContext }>, workdir: string, baseDir: string | null): Promise<string>;
+  /** Reads archived phases' outputs back, for a package that needs them. */
+  archivedOutputs(archives: string[], keys: string[], workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
   /** Seals, signs and saves a package for an external agent. */
   handOffToAgent(handoff: HandoffPackage): Promise<AgentHandoff>;
   /** Checks an agent's result: signature, reported files, output schema. Throws ResultRefused. */

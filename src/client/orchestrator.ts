@@ -8,6 +8,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, 
 import { handoffFileName } from '../activities/handoff-files.js';
 import type { AgentResult } from '../handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
+import { compactPlan } from '../plan/compact.js';
 import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput, Resume } from '../plan/schema.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../plan/schema.js';
 import { checkRun } from '../plan/validate.js';
@@ -42,7 +43,8 @@ export class Orchestrator {
     const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
       taskQueue: ORCHESTRATOR_TASK_QUEUE,
       workflowId: runId,
-      args: [{ plan: checked.plan, config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) }],
+      // Defaults left out: the workflow puts them back, and large plans must fit Temporal's input limit.
+      args: [{ plan: compactPlan(checked.plan), config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) }],
       staticSummary: `Baton run of plan "${checked.plan.name}" (${checked.plan.phases.length} phases)`,
     });
     return new RunHandle(handle);

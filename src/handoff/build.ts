@@ -29,6 +29,8 @@ export interface BuildHandoffInput {
   phase: Phase;
   phasesByKey: ReadonlyMap<string, Phase>;
   progress: ReadonlyMap<string, PhaseProgress>;
+  /** Phases per state, when the caller keeps count (the run book does): saves a pass over every phase. */
+  stateCounts?: Record<string, number>;
   generation: number;
   now: Date;
   /** Hand the phase to an external agent (the guide's mode 2). */
@@ -81,9 +83,8 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
   const previous = fromPhase === null ? null : (progress.get(phaseKey(fromPhase))?.output ?? null);
 
   const stateSummary: HandoffPackage['state_summary'] = {};
-  const byState: Record<string, number> = {};
   const summarised = progress.size <= STATE_SUMMARY_ALL_PHASES ? [...progress.keys()] : [...new Set([...contextKeys, ...phase.depends_on.map(phaseKey)])];
-  for (const p of progress.values()) byState[p.state] = (byState[p.state] ?? 0) + 1;
+  const byState = input.stateCounts ?? countStates(progress);
   for (const k of summarised) {
     const p = progress.get(k);
     if (p) stateSummary[k] = { name: input.phasesByKey.get(k)?.name ?? k, state: p.state, attempts: p.attempts };
@@ -130,4 +131,28 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
     content_hash: null,
     signature: null,
   };
+}
+
+function countStates(progress: ReadonlyMap<string, PhaseProgress>): Record<string, number> {
+  const byState: Record<string, number> = {};
+  for (const p of progress.values()) byState[p.state] = (byState[p.state] ?? 0) + 1;
+  return byState;
+}
+
+/**
+ * The package as it travels from the workflow to an activity: `previous_phase_context` is always
+ * `from_phase`'s entry of `dependency_contexts`, so it is left out, rather than recorded in history
+ * twice; the activity puts it back with `withPreviousContext` before it seals, saves or runs it.
+ */
+export function forTransport(pkg: HandoffPackage): HandoffPackage {
+  if (pkg.from_phase === null || pkg.previous_phase_context === null) return pkg;
+  if (pkg.dependency_contexts[phaseKey(pkg.from_phase)] !== pkg.previous_phase_context) return pkg;
+  return { ...pkg, previous_phase_context: null };
+}
+
+/** The package an agent or phase reads: `previous_phase_context` filled in again (see `forTransport`). */
+export function withPreviousContext(pkg: HandoffPackage): HandoffPackage {
+  if (pkg.from_phase === null || pkg.previous_phase_context !== null) return pkg;
+  const previous = pkg.dependency_contexts[phaseKey(pkg.from_phase)];
+  return previous ? { ...pkg, previous_phase_context: previous } : pkg;
 }

@@ -83,7 +83,8 @@ export const OrchestratorConfigSchema = z.object({
   agent_handoff_enabled: z.boolean().default(true),
   /** The guide's mode 2: hand every phase to an external agent and wait for its result. */
   use_separate_agents: z.boolean().default(false),
-  max_parallel_phases: z.number().int().positive().default(4),
+  // Temporal refuses more than 2,000 pending activities per workflow; refusing here says so up front.
+  max_parallel_phases: z.number().int().positive().max(2000, 'max_parallel_phases is at most 2000 (Temporal allows 2,000 pending activities per workflow)').default(4),
   /** `hold` keeps the run open for an operator to retry or skip a failed phase; `fail` ends it. */
   failed_phase_policy: z.enum(['hold', 'fail']).default('hold'),
   on_handoff_failure: z.enum(['fail', 'inline']).default('inline'),
@@ -100,6 +101,11 @@ export const OrchestratorConfigSchema = z.object({
   /** Phase defaults when neither the phase nor its class sets them. */
   default_timeout_s: z.number().positive().default(3600),
   default_retries: z.number().int().nonnegative().default(0),
+  /**
+   * Continue as new after this many phases finish in one segment of the run, besides whenever
+   * Temporal suggests it (history of about 4,000 events or 4 MB). For tuning and tests.
+   */
+  continue_as_new_after_phases: z.number().int().positive().optional(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
 export type OrchestratorConfigInput = z.input<typeof OrchestratorConfigSchema>;
@@ -121,11 +127,35 @@ export const ResumeSchema = z.object({
 });
 export type Resume = z.infer<typeof ResumeSchema>;
 
+/**
+ * What a run carries into the run it continues as (set by the run itself, never by hand): the
+ * state of every phase, small enough for Temporal's 2 MiB input limit at 10,000 phases because
+ * finished phases travel as tuples and their details stay in archive files under the workdir.
+ */
+export const ContinuedSchema = z.object({
+  /** How many times the run has continued as new. */
+  segment: z.number().int().positive(),
+  started_at: z.string(),
+  paused: z.boolean(),
+  notices: z.array(z.string()),
+  completed_count: z.number().int().nonnegative(),
+  compensations_due: z.array(z.string()),
+  refresh_due: z.array(z.string()),
+  /** Phases the run still works on, or whose outputs it may still hand on: their whole record. */
+  phases: z.record(z.string(), z.looseObject({ state: z.enum(['pending', 'ready', 'running', 'awaiting_agent', 'completed', 'failed', 'skipped']) })),
+  /** Finished phases whose details are archived: [key, state, attempts, generation, completion order]. */
+  archived: z.array(z.tuple([z.string(), z.enum(['completed', 'skipped']), z.number().int(), z.number().int(), z.number().int().nullable()])),
+  /** Archive files, relative to the workdir, oldest first. */
+  archives: z.array(z.string()),
+});
+export type Continued = z.infer<typeof ContinuedSchema>;
+
 /** The workflow input: plain JSON, so `temporal workflow start --input-file run.json` works. */
 export const RunInputSchema = z.object({
   plan: PlanSchema,
   config: OrchestratorConfigSchema.optional(),
   resume: ResumeSchema.optional(),
+  continued: ContinuedSchema.optional(),
 });
 export type RunInput = z.input<typeof RunInputSchema>;
 

@@ -45,6 +45,19 @@ export interface DriverContext {
 
 export async function runPhase(ctx: DriverContext, key: string): Promise<void> {
   const { book } = ctx;
+  const archived = book.archivedInputs(key);
+  if (archived.length > 0) {
+    // Outputs that an earlier segment of a continued run archived: read back for this package.
+    try {
+      const outputs = await orchestratorActivities.archivedOutputs(book.archives, archived, planWorkdir(book.plan), book.plan.base_dir ?? null);
+      for (const [dep, output] of Object.entries(outputs)) book.restoreOutput(dep, output);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      book.startPhase(key, new Date(), false);
+      book.failPhase(key, failureMessage(err), 0, undefined, new Date());
+      return;
+    }
+  }
   if (book.refreshDue.delete(key)) {
     try {
       const refreshed = await orchestratorActivities.refreshArtifacts(book.dependencyOutputs(key), book.plan.workdir ?? planWorkdir(book.plan), book.plan.base_dir ?? null);
@@ -176,10 +189,23 @@ async function runWithAgent(ctx: DriverContext, key: string): Promise<void> {
   const since = new Date();
   book.awaitAgent(key, { since: since.toISOString(), deadline: new Date(since.getTime() + timeoutSeconds * 1000).toISOString(), ...handed });
   ctx.changed();
+  return awaitAgent(ctx, key);
+}
+
+/**
+ * Waits for the agent's result until the phase's deadline, then applies on_agent_timeout.
+ * Also how a run that continued as new picks up the phases its predecessor had handed out.
+ */
+export async function awaitAgent(ctx: DriverContext, key: string): Promise<void> {
+  const { book } = ctx;
+  const { config } = book;
+  const phase = book.phasesByKey.get(key)!;
+  const timeoutSeconds = phase.agent_timeout_s ?? config.agent_timeout_s;
   const rec = book.record(key);
   const generation = rec.generation;
+  const deadline = rec.awaiting?.deadline ? Date.parse(rec.awaiting.deadline) : Date.now() + timeoutSeconds * 1000;
   // Durable: a timer in history, so the wait survives worker restarts and lasts days if need be.
-  const reported = await condition(() => rec.state !== 'awaiting_agent' || rec.generation !== generation, timeoutSeconds * 1000);
+  const reported = await condition(() => rec.state !== 'awaiting_agent' || rec.generation !== generation, Math.max(1, deadline - Date.now()));
   if (reported) return;
 
   const why = `no agent reported phase ${key} within ${timeoutSeconds}s`;

@@ -8,8 +8,10 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -18,8 +20,9 @@ import {
 } from '@temporalio/workflow';
 import { AgentResultSchema, type AgentResult } from '../handoff/result.js';
 import { planWorkdir } from '../handoff/build.js';
+import { compactPlan } from '../plan/compact.js';
 import { PlanError, zodProblems } from '../plan/problems.js';
-import { phaseKey, type RunInput } from '../plan/schema.js';
+import { ContinuedSchema, phaseKey, type Continued, type RunInput } from '../plan/schema.js';
 import { checkRun } from '../plan/validate.js';
 import {
   agentProgressSignal,
@@ -33,15 +36,28 @@ import {
 } from './definitions.js';
 import { agentResultProblem, completeFromAgent } from './agent-results.js';
 import { renderDetails } from './details.js';
-import { failureMessage, orchestratorActivities, orchestratorLocalActivities, runCompensation, runPhase } from './phase-driver.js';
+import { awaitAgent, failureMessage, orchestratorActivities, orchestratorLocalActivities, runCompensation, runPhase } from './phase-driver.js';
 import { RunBook } from './run-book.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
 import { parseRetryRequest } from './signal-input.js';
 import type { RunStatus } from './status.js';
+import { boundedStatus, memoStatus } from './status-size.js';
+
+/**
+ * Runs recorded before these changes replay their old path: an export per finished phase, no
+ * continue-as-new. New runs export on a 2-second cadence and continue as new when Temporal
+ * suggests it (see `continueDue`).
+ */
+export const LARGE_PLANS_PATCH = 'baton-large-plans-1';
+/** How often, at most, a run rewrites execution_context.json while it is busy. */
+const EXPORT_INTERVAL_MS = 2_000;
 
 export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const { plan, config } = parseInput(input);
-  const book = new RunBook(workflowInfo().workflowId, plan, config, new Date());
+  const continued = parseContinued(input);
+  const largePlans = patched(LARGE_PLANS_PATCH);
+  const book = new RunBook(workflowInfo().workflowId, plan, config, continued ? new Date(continued.started_at) : new Date());
+  if (continued) book.restore(continued);
   let changes = 0;
   const changed = (): void => {
     changes++;
@@ -55,7 +71,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const workdir = planWorkdir(plan);
   const baseDir = plan.base_dir ?? null;
 
-  setHandler(statusQuery, () => book.status(null), { description: 'The run and every phase: state, attempts, task queue, times, output, provenance.' });
+  setHandler(statusQuery, () => boundedStatus(book.status(null)), { description: 'The run and every phase: state, attempts, task queue, times, output, provenance.' });
   setHandler(pauseSignal, () => {
     book.paused = true;
     changed();
@@ -166,15 +182,34 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     return exportChain;
   };
 
+  // Exports on a cadence (new runs): the status of a large plan is big, and a local activity holds
+  // its workflow task open, so exporting after every phase would slow every phase down.
+  let exportDue = false;
+  const exportOnCadence = async (): Promise<void> => {
+    let last = Number.NEGATIVE_INFINITY;
+    try {
+      for (;;) {
+        await condition(() => exportDue);
+        const wait = last + EXPORT_INTERVAL_MS - Date.now();
+        if (wait > 0) await sleep(wait);
+        exportDue = false;
+        last = Date.now();
+        await exportContext();
+      }
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+    }
+  };
+
   const searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes());
-  const publish = (status: RunStatus): void => {
-    setCurrentDetails(renderDetails(status));
-    searchAttributes.sync(status);
+  const publish = (): void => {
+    setCurrentDetails(renderDetails(book));
+    searchAttributes.sync(book.overview());
   };
   /** The final status, shown and exported, and kept in the memo so it outlives the run whatever its end. */
   const close = async (): Promise<RunStatus> => {
     const final = book.status(new Date());
-    publish(final);
+    publish();
     upsertMemo({ status: memoStatus(final) });
     await exportContext(final);
     return final;
@@ -182,7 +217,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
 
   const driver = { book, changed, notice };
   void watchQueues(book, changed);
-  const inFlight = new Set<Promise<void>>();
+  if (largePlans) void exportOnCadence();
+  const inFlight = new Map<string, Promise<void>>();
   /** Rollbacks: they do not hold a phase slot, but the run waits for them before it ends. */
   const rollbacks = new Set<Promise<void>>();
   const compensate = (key: string): void => {
@@ -192,35 +228,59 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     });
     rollbacks.add(promise);
   };
-  if (input.resume) book.reuse(input.resume);
+  if (input.resume && !continued) book.reuse(input.resume);
+
+  const track = (key: string, work: Promise<void>): void => {
+    const promise = work
+      .catch((err: unknown) => {
+        // Aborted: the main loop winds the run down. Anything else is a bug, and failing the
+        // workflow task (to retry after a fix) is the right thing: rethrow.
+        if (!isCancellation(err)) throw err;
+        book.abandon(key, new Date());
+      })
+      .finally(() => {
+        inFlight.delete(key);
+        exportDue = true;
+        changed(); // the loop may be waiting for in-flight work to drain
+      });
+    inFlight.set(key, promise);
+  };
+  // A run that continued as new takes over the waits for agents its predecessor had started.
+  for (const key of book.keysIn('awaiting_agent')) track(key, awaitAgent(driver, key));
+
+  /**
+   * Continue as new when Temporal suggests it (history near its limits), or after the configured
+   * number of phases: how a plan of 10,000 phases completes as one run.
+   */
+  const continueDue = (): boolean =>
+    largePlans &&
+    (workflowInfo().continueAsNewSuggested ||
+      (config.continue_as_new_after_phases !== undefined && book.finishedThisSegment >= config.continue_as_new_after_phases));
+  /** Only waits for agents are left in flight: those carry over to the next run. */
+  const drained = (): boolean => rollbacks.size === 0 && [...inFlight.keys()].every((k) => book.record(k).state === 'awaiting_agent');
 
   let seen = -1;
+  let continuing = false;
   try {
     while (!book.allDone() || book.compensationsDue.length > 0 || rollbacks.size > 0) {
       for (const key of book.compensationsDue.splice(0)) compensate(key);
       if (book.allDone()) {
         // Only rollbacks left to finish.
-      } else if (config.failed_phase_policy === 'fail' && book.failedKeys().length > 0) {
+      } else if (config.failed_phase_policy === 'fail' && book.count('failed') > 0) {
         if (inFlight.size === 0 && rollbacks.size === 0) break;
+      } else if (continueDue()) {
+        // Start nothing new; continue once the phases in flight have finished.
+        if (drained()) {
+          continuing = true;
+          break;
+        }
       } else if (!book.paused) {
         for (const key of book.readyPhases()) {
           if (book.running() >= config.max_parallel_phases) break;
-          const promise = runPhase(driver, key)
-            .then(() => exportContext())
-            .catch((err: unknown) => {
-              // Aborted: the main loop winds the run down. Anything else is a bug, and failing the
-              // workflow task (to retry after a fix) is the right thing: rethrow.
-              if (!isCancellation(err)) throw err;
-              book.abandon(key, new Date());
-            })
-            .finally(() => {
-              inFlight.delete(promise);
-              changed(); // the loop may be waiting for in-flight work to drain
-            });
-          inFlight.add(promise);
+          track(key, largePlans ? runPhase(driver, key) : runPhase(driver, key).then(() => exportContext()));
         }
       }
-      publish(book.status(null));
+      publish();
       seen = changes;
       await condition(() => changes !== seen);
     }
@@ -230,7 +290,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     // flight are cancelled; what is left to do must not be cancelled in turn.
     book.cancelled = true;
     await CancellationScope.nonCancellable(async () => {
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled(inFlight.values());
       // Roll back what the abort abandoned: phases that were in flight, or had failed.
       for (const key of [...book.compensationsDue.splice(0), ...book.dueOnAbort()]) compensate(key);
       await Promise.allSettled(rollbacks);
@@ -239,14 +299,43 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     throw err;
   }
 
+  if (continuing) {
+    await condition(allHandlersFinished);
+    // Signals may change the run while the archive is written: carry what is current.
+    for (;;) {
+      const before = changes;
+      const { continued: next, archive } = book.carry();
+      const archives = Object.keys(archive).length === 0
+        ? next.archives
+        : [...next.archives, await orchestratorLocalActivities.archivePhases(book.executionId, next.segment, archive, workdir, baseDir)];
+      await exportChain;
+      if (changes !== before) continue;
+      log.info(`continuing as new (segment ${next.segment}): ${book.count('completed')} of ${book.keys().length} phases completed`);
+      return continueAsNew<typeof phasedRun>({ plan: compactPlan(plan), config, continued: { ...next, archives } });
+    }
+  }
+
   // Let every phase's bookkeeping (its execution_context.json export) finish before the run closes.
-  await Promise.all(inFlight);
+  await Promise.all(inFlight.values());
   const final = await close();
   await condition(allHandlersFinished);
   if (final.state === 'failed') {
-    throw ApplicationFailure.create({ type: 'PhaseFailed', message: final.held_reason ?? 'a phase failed', nonRetryable: true, details: [final] });
+    throw ApplicationFailure.create({ type: 'PhaseFailed', message: final.held_reason ?? 'a phase failed', nonRetryable: true, details: [boundedStatus(final)] });
   }
-  return final;
+  return boundedStatus(final);
+}
+
+function parseContinued(input: RunInput): Continued | undefined {
+  if (input.continued === undefined) return undefined;
+  const parsed = ContinuedSchema.safeParse(input.continued);
+  if (!parsed.success) {
+    throw ApplicationFailure.create({
+      type: 'InvalidPlan',
+      message: `the input's "continued" is not valid (${zodProblems(parsed.error).join('; ')}); it is written by a run that continues as new: start runs without it`,
+      nonRetryable: true,
+    });
+  }
+  return parsed.data;
 }
 
 function parseInput(input: RunInput): ReturnType<typeof checkRun> {
@@ -269,25 +358,6 @@ function requestedPhase(request: unknown, name: string): string | { error: strin
   const phase = request && typeof request === 'object' ? (request as { phase?: unknown }).phase : undefined;
   if (typeof phase === 'number' || (typeof phase === 'string' && phase.length > 0)) return phaseKey(phase);
   return { error: `${name}: expected {"phase": <id>}, got ${JSON.stringify(request) ?? 'nothing'}` };
-}
-
-const MEMO_BUDGET_CHARS = 256 * 1024;
-
-/**
- * The memo shares Temporal's payload limit, so it keeps the status less phase outputs (those are
- * in history and in execution_context.json) and, for very large plans, only the unfinished phases.
- */
-function memoStatus(status: RunStatus): RunStatus {
-  const phases: RunStatus['phases'] = {};
-  for (const [key, phase] of Object.entries(status.phases)) {
-    const { context: _context, ...rest } = phase;
-    phases[key] = rest;
-  }
-  const slim = { ...status, phases };
-  if (JSON.stringify(slim).length <= MEMO_BUDGET_CHARS) return slim;
-  const unfinished = Object.fromEntries(Object.entries(phases).filter(([, p]) => p.state !== 'completed' && p.state !== 'skipped'));
-  const omitted = Object.keys(phases).length - Object.keys(unfinished).length;
-  return { ...slim, phases: unfinished, notices: [...slim.notices, `${omitted} completed or skipped phases are left out of this memo for size; see execution_context.json`] };
 }
 
 /**

@@ -3,11 +3,11 @@
  * phase, and what the run's state is. Pure (no Temporal APIs), so it is unit-tested directly
  * and replays deterministically inside the workflow.
  */
-import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
-import { buildHandoffPackage, runWorkdir, type PhaseProgress } from '../handoff/build.js';
-import { downstreamOf } from '../plan/graph.js';
+import { PHASE_STATES, type HandoffPackage, type PhaseContext, type PhaseState } from '../handoff/schema.js';
+import { buildHandoffPackage, forTransport, runWorkdir, type PhaseProgress } from '../handoff/build.js';
+import { downstreamOf, transitiveDependencies } from '../plan/graph.js';
 import { phaseSettings } from '../plan/phase-settings.js';
-import { phaseKey, type OrchestratorConfig, type Phase, type Plan, type Resume } from '../plan/schema.js';
+import { phaseKey, type Continued, type OrchestratorConfig, type Phase, type Plan, type Resume } from '../plan/schema.js';
 import type { RetryPhaseRequest } from './definitions.js';
 import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.js';
 
@@ -16,6 +16,30 @@ interface PhaseRecord extends PhaseProgress, PhaseStatus {
   requested: boolean;
   /** Activities dispatched for the current generation (more than one when a worker was lost). */
   dispatches: number;
+}
+
+/** A phase's finished state, kept when its details moved to an archive file at a continue-as-new. */
+export type ArchivedPhase = Continued['archived'][number];
+
+export interface RunOverview {
+  plan: string;
+  state: RunState;
+  paused: boolean;
+  held_reason?: string;
+  total: number;
+  counts: Record<string, number>;
+  /** Phase keys in each state that needs eyes, in plan order. */
+  running: string[];
+  awaiting_agent: string[];
+  failed: string[];
+  ready: string[];
+}
+
+/** What a run hands to the run it continues as: see `carry`. */
+export interface Carried {
+  continued: Continued;
+  /** Full status and output of the phases archived now, for the archive file. */
+  archive: Record<string, { status: PhaseStatus; output?: PhaseContext }>;
 }
 
 export interface PhaseCompletion {
@@ -30,10 +54,28 @@ export interface PhaseCompletion {
   handoffFallback: string | null;
 }
 
+/** Notices carried into a continued run: the latest, enough to explain what happened lately. */
+const CARRIED_NOTICES = 50;
+
 export class RunBook {
   readonly phasesByKey = new Map<string, Phase>();
   private readonly records = new Map<string, PhaseRecord>();
   private completedCount = 0;
+  /**
+   * Indexes kept in step with every state change, so each workflow task costs what changed,
+   * not the size of the plan: a 10,000-phase run does thousands of them.
+   */
+  private readonly planOrder = new Map<string, number>();
+  private readonly dependants = new Map<string, string[]>();
+  private readonly byState = new Map<PhaseState, Set<string>>(PHASE_STATES.map((s) => [s, new Set<string>()]));
+  /** Every pending, requested phase whose dependencies are done is in here (and maybe others: checked when read). */
+  private readonly candidates = new Set<string>();
+  /** Archive files (relative to the workdir) of earlier segments of the run, oldest first. */
+  readonly archives: string[] = [];
+  /** Times this run has continued as new. */
+  segment = 0;
+  /** Phases finished in this segment: what `continue_as_new_after_phases` counts. */
+  finishedThisSegment = 0;
   paused = false;
   cancelled = false;
   readonly notices: string[] = [];
@@ -48,9 +90,17 @@ export class RunBook {
     readonly config: OrchestratorConfig,
     readonly startedAt: Date,
   ) {
-    for (const phase of plan.phases) {
+    for (const [index, phase] of plan.phases.entries()) {
       const key = phaseKey(phase.id);
       this.phasesByKey.set(key, phase);
+      this.planOrder.set(key, index);
+      for (const dep of phase.depends_on) {
+        const list = this.dependants.get(phaseKey(dep));
+        if (list) list.push(key);
+        else this.dependants.set(phaseKey(dep), [key]);
+      }
+      this.byState.get('pending')!.add(key);
+      if (plan.auto_advance) this.candidates.add(key);
       this.records.set(key, {
         id: phase.id,
         name: phase.name,
@@ -84,10 +134,30 @@ export class RunBook {
     return [...this.records.keys()];
   }
 
+  /** Phases holding a slot: running on a worker, or awaiting an agent. */
   running(): number {
-    let n = 0;
-    for (const rec of this.records.values()) if (rec.state === 'running' || rec.state === 'awaiting_agent') n++;
-    return n;
+    return this.count('running') + this.count('awaiting_agent');
+  }
+
+  count(state: PhaseState): number {
+    return this.byState.get(state)!.size;
+  }
+
+  /** Every state change goes through here, so the indexes never drift from the records. */
+  private setState(key: string, rec: PhaseRecord, state: PhaseState): void {
+    if (rec.state === state) return;
+    this.byState.get(rec.state)!.delete(key);
+    this.byState.get(state)!.add(key);
+    rec.state = state;
+    if (state === 'pending') this.candidates.add(key);
+    if (state === 'completed' || state === 'skipped') {
+      this.finishedThisSegment += 1;
+      for (const dependant of this.dependants.get(key) ?? []) this.candidates.add(dependant);
+    }
+  }
+
+  private inPlanOrder(keys: Iterable<string>): string[] {
+    return [...keys].sort((a, b) => this.planOrder.get(a)! - this.planOrder.get(b)!);
   }
 
   private depsDone(key: string): boolean {
@@ -100,12 +170,15 @@ export class RunBook {
   /** Pending, requested phases whose dependencies are all completed or skipped, in plan order. */
   readyPhases(): string[] {
     const ready: string[] = [];
-    for (const [key, rec] of this.records) {
-      if ((rec.state !== 'pending' && rec.state !== 'ready') || !rec.requested) continue;
-      if (this.depsDone(key)) {
-        rec.state = 'ready';
-        ready.push(key);
+    for (const key of this.inPlanOrder(this.candidates)) {
+      const rec = this.records.get(key)!;
+      if ((rec.state !== 'pending' && rec.state !== 'ready') || !rec.requested || !this.depsDone(key)) {
+        // Comes back when it is put back to pending, requested, or a dependency finishes.
+        this.candidates.delete(key);
+        continue;
       }
+      this.setState(key, rec, 'ready');
+      ready.push(key);
     }
     return ready;
   }
@@ -124,6 +197,7 @@ export class RunBook {
   request(key: string, separateAgent: boolean | undefined): void {
     const rec = this.record(key);
     rec.requested = true;
+    this.candidates.add(key);
     if (separateAgent !== undefined) rec.separate_agent = separateAgent;
   }
 
@@ -132,7 +206,8 @@ export class RunBook {
     const rec = this.record(key);
     rec.generation += 1;
     rec.dispatches = 0;
-    rec.state = 'running';
+    delete rec.archived;
+    this.setState(key, rec, 'running');
     rec.scheduled_at = now.toISOString();
     rec.started_at = rec.scheduled_at;
     rec.finished_at = null;
@@ -145,17 +220,18 @@ export class RunBook {
 
   /** The package of the phase's current generation, as the phase (or its rollback) would get it. */
   packageFor(key: string, now: Date, separateAgent = false): HandoffPackage {
-    return buildHandoffPackage({
+    return forTransport(buildHandoffPackage({
       executionId: this.executionId,
       plan: this.plan,
       config: this.config,
       phase: this.phasesByKey.get(key)!,
       phasesByKey: this.phasesByKey,
       progress: this.records,
+      stateCounts: this.stateCounts(),
       generation: Math.max(1, this.record(key).generation),
       now,
       separateAgent,
-    });
+    }));
   }
 
   /** A phase whose output an earlier run produced (checked by hash by the client): completed without running. */
@@ -175,6 +251,109 @@ export class RunBook {
         handoffFallback: null,
       });
     }
+  }
+
+  /**
+   * The state to continue as new with. Phases never touched are left out (the plan rebuilds
+   * them); finished phases that no unfinished phase depends on are archived (their details go
+   * to a file, a tuple stays); everything else travels whole.
+   */
+  carry(): Carried {
+    const phases: Record<string, PhaseRecord> = {};
+    const archived: ArchivedPhase[] = [];
+    const archive: Carried['archive'] = {};
+    for (const [key, rec] of this.records) {
+      if (rec.archived) {
+        archived.push([key, rec.state as ArchivedPhase[1], rec.attempts, rec.generation, rec.completedSeq ?? null]);
+      } else if (this.archivable(key, rec)) {
+        archive[key] = { status: this.phaseStatus(key), ...(rec.output ? { output: rec.output } : {}) };
+        archived.push([key, rec.state as ArchivedPhase[1], rec.attempts, rec.generation, rec.completedSeq ?? null]);
+      } else if (!this.untouched(key, rec)) {
+        phases[key] = rec;
+      }
+    }
+    return {
+      continued: {
+        segment: this.segment + 1,
+        started_at: this.startedAt.toISOString(),
+        paused: this.paused,
+        notices: this.notices.slice(-CARRIED_NOTICES),
+        completed_count: this.completedCount,
+        compensations_due: [...this.compensationsDue],
+        refresh_due: [...this.refreshDue],
+        phases: phases as unknown as Continued['phases'],
+        archived,
+        archives: [...this.archives],
+      },
+      archive,
+    };
+  }
+
+  /** Takes up where the run this one continues left off. */
+  restore(continued: Continued): void {
+    this.segment = continued.segment;
+    this.paused = continued.paused;
+    this.notices.push(...continued.notices);
+    this.completedCount = continued.completed_count;
+    this.compensationsDue.push(...continued.compensations_due);
+    for (const key of continued.refresh_due) this.refreshDue.add(key);
+    this.archives.push(...continued.archives);
+    for (const [key, state, attempts, generation, seq] of continued.archived) {
+      if (!this.records.has(key)) continue;
+      const rec = this.record(key);
+      this.setState(key, rec, state);
+      rec.attempts = attempts;
+      rec.generation = generation;
+      if (seq !== null) rec.completedSeq = seq;
+      rec.archived = true;
+    }
+    for (const [key, saved] of Object.entries(continued.phases)) {
+      if (!this.records.has(key)) continue;
+      const rec = this.record(key);
+      const { state, ...rest } = saved as unknown as PhaseRecord;
+      Object.assign(rec, rest);
+      this.setState(key, rec, state);
+      this.candidates.add(key);
+      if (rec.override) this.override(key, { phase: rec.id, ...rec.override });
+    }
+    this.finishedThisSegment = 0;
+  }
+
+  /** Finished, with every phase that depends on it finished too, and nothing left to do for it. */
+  private archivable(key: string, rec: PhaseRecord): boolean {
+    if (rec.state !== 'completed' && rec.state !== 'skipped') return false;
+    if (rec.override || rec.compensation?.state === 'running' || this.refreshDue.has(key) || this.compensationsDue.includes(key)) return false;
+    return (this.dependants.get(key) ?? []).every((d) => {
+      const state = this.records.get(d)!.state;
+      return state === 'completed' || state === 'skipped';
+    });
+  }
+
+  private untouched(key: string, rec: PhaseRecord): boolean {
+    const phase = this.phasesByKey.get(key)!;
+    return (
+      rec.state === 'pending' &&
+      rec.generation === 0 &&
+      rec.attempts === 0 &&
+      rec.requested === this.plan.auto_advance &&
+      rec.separate_agent === (phase.use_separate_agent || this.config.use_separate_agents) &&
+      !rec.override &&
+      !rec.reused_from
+    );
+  }
+
+  /** Dependencies whose outputs a phase's package needs but which were archived, so must be read back first. */
+  archivedInputs(key: string): string[] {
+    const phase = this.phasesByKey.get(key)!;
+    const keys = phase.transitive_context ? transitiveDependencies(this.phasesByKey, key) : phase.depends_on.map(phaseKey);
+    return keys.filter((k) => {
+      const rec = this.records.get(k);
+      return rec?.archived === true && rec.state === 'completed' && !rec.output;
+    });
+  }
+
+  restoreOutput(key: string, output: PhaseContext): void {
+    this.record(key).output = output;
   }
 
   /** Applies a retryPhase's overrides to the phase from now on, or says why it cannot. */
@@ -248,7 +427,7 @@ export class RunBook {
 
   awaitAgent(key: string, awaiting: AwaitingAgent): void {
     const rec = this.record(key);
-    rec.state = 'awaiting_agent';
+    this.setState(key, rec, 'awaiting_agent');
     rec.awaiting = awaiting;
     rec.content_hash = awaiting.package_hash;
     rec.handoff_path = awaiting.handoff_path;
@@ -269,7 +448,7 @@ export class RunBook {
 
   completePhase(key: string, result: PhaseCompletion): void {
     const rec = this.record(key);
-    rec.state = 'completed';
+    this.setState(key, rec, 'completed');
     delete rec.waiting_for_workers;
     rec.attempts += result.attempts;
     rec.output = result.output;
@@ -296,7 +475,7 @@ export class RunBook {
 
   failPhase(key: string, error: string, attempts: number, executedBy: string | undefined, now: Date): void {
     const rec = this.record(key);
-    rec.state = 'failed';
+    this.setState(key, rec, 'failed');
     delete rec.waiting_for_workers;
     rec.attempts += attempts;
     rec.error = error;
@@ -331,8 +510,9 @@ export class RunBook {
     for (const k of keys) {
       const r = this.record(k);
       if (r.state === 'running' || r.state === 'awaiting_agent') continue;
-      r.state = 'pending';
       r.requested = true;
+      this.setState(k, r, 'pending');
+      this.candidates.add(k);
       delete r.error;
       delete r.agent_fallback;
     }
@@ -347,18 +527,18 @@ export class RunBook {
     }
     // Skipping a phase that failed part way abandons its partial work: roll it back.
     if (rec.state === 'failed' && this.phasesByKey.get(key)!.compensate) this.compensationsDue.push(key);
-    rec.state = 'skipped';
+    this.setState(key, rec, 'skipped');
     delete rec.output;
     return undefined;
   }
 
   allDone(): boolean {
-    for (const rec of this.records.values()) if (rec.state !== 'completed' && rec.state !== 'skipped') return false;
-    return true;
+    return this.count('completed') + this.count('skipped') === this.records.size;
   }
 
-  keysIn(state: PhaseStatus['state']): string[] {
-    return [...this.records].filter(([, r]) => r.state === state).map(([k]) => k);
+  /** The phases in a state, in plan order. */
+  keysIn(state: PhaseState): string[] {
+    return this.inPlanOrder(this.byState.get(state)!);
   }
 
   failedKeys(): string[] {
@@ -368,7 +548,7 @@ export class RunBook {
   runState(): RunState {
     if (this.cancelled) return 'cancelled';
     if (this.allDone()) return 'completed';
-    if (this.failedKeys().length > 0) {
+    if (this.count('failed') > 0) {
       if (this.config.failed_phase_policy === 'fail') return 'failed';
       // Held once nothing else can move: an operator must retry or skip.
       if (this.running() === 0 && !this.anyStartable()) return 'held';
@@ -377,7 +557,11 @@ export class RunBook {
   }
 
   private anyStartable(): boolean {
-    return [...this.records].some(([key, rec]) => (rec.state === 'pending' || rec.state === 'ready') && rec.requested && this.depsDone(key));
+    // Every startable phase is a candidate (see `candidates`), so the rest need not be looked at.
+    return [...this.candidates].some((key) => {
+      const rec = this.records.get(key)!;
+      return (rec.state === 'pending' || rec.state === 'ready') && rec.requested && this.depsDone(key);
+    });
   }
 
   heldReason(): string | undefined {
@@ -385,6 +569,34 @@ export class RunBook {
     if (failed.length === 0) return undefined;
     const parts = failed.map((k) => `phase ${k} (${this.record(k).name}) failed: ${this.record(k).error ?? 'unknown error'}`);
     return `${parts.join('; ')}. Send retryPhase {"phase": ${JSON.stringify(this.record(failed[0]!).id)}} to run it again, or skipPhase to move on.`;
+  }
+
+  /** How many phases are in each state, in the order of PHASE_STATES, leaving out the empty ones. */
+  stateCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [state, keys] of this.byState) if (keys.size > 0) counts[state] = keys.size;
+    return counts;
+  }
+
+  /**
+   * What the UI's details and the search attributes show, built from the indexes: it is
+   * published on every workflow task, so it must not cost the size of the plan.
+   */
+  overview(): RunOverview {
+    const state = this.runState();
+    const held = state === 'held' || state === 'failed' ? this.heldReason() : undefined;
+    return {
+      plan: this.plan.name,
+      state,
+      paused: this.paused,
+      ...(held ? { held_reason: held } : {}),
+      total: this.records.size,
+      counts: this.stateCounts(),
+      running: this.keysIn('running'),
+      awaiting_agent: this.keysIn('awaiting_agent'),
+      failed: this.keysIn('failed'),
+      ready: this.keysIn('ready'),
+    };
   }
 
   phaseStatus(key: string): PhaseStatus {
@@ -408,6 +620,7 @@ export class RunBook {
       notices: [...this.notices],
       phases,
     };
+    if (this.segment > 0) status.continued = { segment: this.segment, archives: [...this.archives] };
     const held = state === 'held' || state === 'failed' ? this.heldReason() : undefined;
     if (held) status.held_reason = held;
     return status;

@@ -5,7 +5,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { BatonAwaitingAgent, BatonPhasesHeld, BatonPhasesRunning, BatonPlan, BatonState } from './search-attributes.js';
-import type { RunStatus } from './status.js';
+import type { RunOverview } from './run-book.js';
 
 const MAX_LISTED = 20;
 
@@ -14,20 +14,16 @@ export class SearchAttributeSync {
 
   constructor(private readonly registered: readonly string[]) {}
 
-  sync(status: RunStatus): void {
+  sync(overview: RunOverview): void {
     if (this.registered.length === 0) return;
     // Capped: enough to find a run by a phase, without an upsert of hundreds of ids per change.
-    const keys = (state: string): string[] =>
-      Object.entries(status.phases)
-        .filter(([, p]) => p.state === state)
-        .map(([k]) => k)
-        .slice(0, MAX_LISTED);
+    const listed = (keys: string[]): string[] => keys.slice(0, MAX_LISTED);
     const pairs: SearchAttributeUpdatePair[] = [
-      { key: BatonPlan, value: status.plan },
-      { key: BatonState, value: status.state },
-      { key: BatonPhasesRunning, value: keys('running') },
-      { key: BatonPhasesHeld, value: keys('failed') },
-      { key: BatonAwaitingAgent, value: keys('awaiting_agent') },
+      { key: BatonPlan, value: overview.plan },
+      { key: BatonState, value: overview.state },
+      { key: BatonPhasesRunning, value: listed(overview.running) },
+      { key: BatonPhasesHeld, value: listed(overview.failed) },
+      { key: BatonAwaitingAgent, value: listed(overview.awaiting_agent) },
     ].filter((pair) => this.registered.includes(pair.key.name)) as SearchAttributeUpdatePair[];
     const snapshot = JSON.stringify(pairs.map((p) => p.value));
     if (snapshot === this.last) return;

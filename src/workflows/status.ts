@@ -50,6 +50,11 @@ export interface PhaseStatus {
   reused_from?: string;
   /** What a retryPhase changed for this phase (resource class, timeout, retries, config). */
   override?: Record<string, unknown>;
+  /**
+   * Finished in an earlier segment of a run that continued as new: this entry keeps the state,
+   * and the full status and output are in the archive file (see RunStatus.continued).
+   */
+  archived?: true;
   /** The phase's rollback, once it was abandoned. */
   compensation?: { state: 'running' | 'completed' | 'failed'; at: string; error?: string };
 }
@@ -90,7 +95,11 @@ export interface RunStatus {
   held_reason?: string;
   /** Signals the run refused (unknown phase, wrong state), newest last, so an operator sees why nothing happened. */
   notices: string[];
+  /** Set once the run has continued as new: how often, and the archive files (under the workdir) of finished phases. */
+  continued?: { segment: number; archives: string[] };
   phases: Record<string, PhaseStatus>;
+  /** Finished phases left out of `phases` to keep this status within Temporal's size limits. */
+  omitted_phases?: number;
 }
 
 export const TERMINAL_RUN_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];

@@ -1,0 +1,77 @@
+/**
+ * Archive files of a run that continues as new: the full status and output of the phases it
+ * finished, kept under the workdir so the state it carries stays small. Read back when a phase
+ * needs an archived output (a retry, a transitive context) and when the final
+ * execution_context.json is written.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PhaseContext } from '../handoff/schema.js';
+import type { PhaseStatus, RunStatus } from '../workflows/status.js';
+import { writeFileAtomic } from './handoff-files.js';
+import { resolveWorkdir } from './workdir.js';
+
+export type ArchiveEntries = Record<string, { status: PhaseStatus; output?: PhaseContext }>;
+
+export const ARCHIVE_DIR = 'archive';
+
+/** Writes one segment's archive and returns its path relative to the workdir. */
+export async function archivePhases(executionId: string, segment: number, entries: ArchiveEntries, workdir: string, baseDir: string | null): Promise<string> {
+  const dir = resolveWorkdir(workdir, baseDir);
+  // The run id names a directory: keep it to a plain file name whatever characters it has.
+  const relative = path.join(ARCHIVE_DIR, executionId.replace(/[^A-Za-z0-9._-]/g, '_'), `segment-${segment}.json`);
+  await mkdir(path.dirname(path.join(dir, relative)), { recursive: true });
+  await writeFileAtomic(path.join(dir, relative), JSON.stringify({ execution_id: executionId, segment, phases: entries }));
+  return relative;
+}
+
+async function readArchive(dir: string, relative: string): Promise<ArchiveEntries> {
+  const file = path.resolve(dir, relative);
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { phases: ArchiveEntries }).phases;
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: 'ArchiveUnavailable',
+      message: `cannot read the run's archive ${file}: ${(err as Error).message}; the orchestrator worker needs the run's workdir as it was`,
+      nonRetryable: false,
+    });
+  }
+}
+
+/** The archived outputs of the given phases, newest archive first (a phase may be archived twice). */
+export async function archivedOutputs(archives: string[], keys: string[], workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>> {
+  const dir = resolveWorkdir(workdir, baseDir);
+  const wanted = new Set(keys);
+  const found: Record<string, PhaseContext> = {};
+  for (const relative of [...archives].reverse()) {
+    if (wanted.size === 0) break;
+    const entries = await readArchive(dir, relative);
+    for (const key of [...wanted]) {
+      const output = entries[key]?.output;
+      if (output) {
+        found[key] = output;
+        wanted.delete(key);
+      }
+    }
+  }
+  if (wanted.size > 0) {
+    throw ApplicationFailure.create({ type: 'ArchiveUnavailable', message: `no archived output for phase ${[...wanted].join(', ')}`, nonRetryable: true });
+  }
+  return found;
+}
+
+/** The status with every archived phase's full entry put back, for the final execution_context.json. */
+export async function withArchivedDetails(status: RunStatus, workdir: string, baseDir: string | null): Promise<RunStatus> {
+  const archives = status.continued?.archives ?? [];
+  if (archives.length === 0) return status;
+  const dir = resolveWorkdir(workdir, baseDir);
+  const phases = { ...status.phases };
+  for (const relative of archives) {
+    for (const [key, entry] of Object.entries(await readArchive(dir, relative))) {
+      // Only phases still archived: one run again since carries its newer status.
+      if (phases[key]?.archived) phases[key] = { ...entry.status, ...(entry.output ? { context: entry.output } : {}), archived: true };
+    }
+  }
+  return { ...status, phases };
+}
