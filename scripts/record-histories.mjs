@@ -1,7 +1,10 @@
 // Records the histories of representative runs into tests/histories/<name>.json (run id
 // history-<name>, which the replay test reuses), for the replay tests:
 // a workflow change that would break runs in flight then fails CI. Run after `npm run build`:
-//   node scripts/record-histories.mjs
+//   node scripts/record-histories.mjs [scenario…]
+// Name scenarios to record only those: histories of runs made by earlier code must be kept, not
+// re-recorded, since runs like them may still be in flight somewhere.
+// A file <name>.<variant>.json replays under the workflow id history-<name>.
 // Starts its own dev server on free loopback ports and stops it at the end.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -79,6 +82,33 @@ const scenarios = {
     await run.finalStatus();
     return run.runId;
   },
+  // The consolidation example under the large-plans patch (exports on a cadence).
+  async 'consolidation.large-plans-1'() {
+    return scenarios.consolidation();
+  },
+  // A run that continues as new twice, with an agent's wait carried across; the last run's history.
+  async 'continue-as-new'() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      {
+        name: 'continued',
+        workdir,
+        phases: [phase(0), phase(1, [], {}, { use_separate_agent: true, agent_timeout_s: 600 }), phase(2, [0]), phase(3, [2]), phase(4, [3], {}, { transitive_context: true }), phase(5, [4, 1])],
+      },
+      { max_parallel_phases: 2, continue_as_new_after_phases: 2 },
+      { runId: 'history-continue-as-new' },
+    );
+    const waiting = await until(run, (s) => s.phases['1'].state === 'awaiting_agent' && (s.continued?.segment ?? 0) >= 1);
+    cli(['execute-phase', waiting.phases['1'].awaiting.handoff_path]);
+    await run.finalStatus();
+    return run.runId;
+  },
+  // The first run of the same chain: the one that ends by continuing as new.
+  async 'continue-as-new.first'() {
+    const runs = JSON.parse(execFileSync(binary, ['workflow', 'list', '--query', `WorkflowId = 'history-continue-as-new'`, '--output', 'json', '--address', env.address], { encoding: 'utf8' }));
+    const first = runs.map((r) => r.execution.runId).at(-1);
+    return { runId: 'history-continue-as-new', execution: first };
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(
@@ -106,10 +136,14 @@ const scenarios = {
 };
 
 try {
+  const wanted = process.argv.slice(2);
+  for (const name of wanted) if (!(name in scenarios)) throw new Error(`no scenario ${name}; scenarios: ${Object.keys(scenarios).join(', ')}`);
   for (const [name, scenario] of Object.entries(scenarios)) {
-    const runId = await scenario();
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    const recorded = await scenario();
+    const { runId, execution } = typeof recorded === 'string' ? { runId: recorded } : recorded;
     // The Temporal CLI's JSON export: the standard form, readable by every SDK's replayer.
-    const json = execFileSync(binary, ['workflow', 'show', '--workflow-id', runId, '--output', 'json', '--address', env.address], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const json = execFileSync(binary, ['workflow', 'show', '--workflow-id', runId, ...(execution ? ['--run-id', execution] : []), '--output', 'json', '--address', env.address], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     await writeFile(path.join(OUT, `${name}.json`), json);
     console.log(`tests/histories/${name}.json: ${JSON.parse(json).events.length} events`);
   }

@@ -32,8 +32,9 @@ describe('replaying recorded histories', () => {
   for (const file of files) {
     it(`replays ${file} deterministically`, async () => {
       const history = historyFromJSON(JSON.parse(await readFile(path.join(DIR, file), 'utf8')));
-      // The workflow id is the run's execution_id, which the workflow checks results against: replay under the recorded one.
-      const workflowId = `history-${path.basename(file, '.json')}`;
+      // The workflow id is the run's execution_id, which the workflow checks results against: replay under the recorded one
+      // (<name>.<variant>.json was recorded as history-<name>).
+      const workflowId = `history-${path.basename(file, '.json').split('.')[0]!}`;
       await Worker.runReplayHistory({ workflowBundle: { codePath: BUNDLE }, replayName: file }, history, workflowId);
     }, 60_000);
   }
