@@ -55,7 +55,9 @@ function workflowSide(phases, parallelism) {
       running.push(key);
       next++;
     }
-    renderDetails(book.status(null));
+    // What the main loop publishes on each wake-up: the UI's details and the search attributes' overview.
+    renderDetails(book);
+    book.overview();
     perPhase.push(performance.now() - t);
   }
   if (next !== phases - parallelism) throw new Error(`started ${next} phases after the first ${parallelism}, expected ${phases - parallelism}`);

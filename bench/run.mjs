@@ -9,6 +9,7 @@ import path from 'node:path';
 import { chainBenchmark, fanOutAttempt, fanOutBenchmark } from './ab.mjs';
 import handlers from './handlers.mjs';
 import { historyGrowth } from './history-growth.mjs';
+import { largePlan } from './large-plan.mjs';
 import { ROOT, startServer, startWorkers, temporalVersion } from './lib/env.mjs';
 import { cpuAccounting, WORK_ROOT } from './lib/runs.mjs';
 import { phaseCosts } from './phase-costs.mjs';
@@ -29,6 +30,8 @@ const settings = {
   fanOutAttempts: quick ? [] : [1000, 500],
   fanOutFallbackPhases: quick ? 40 : 200,
   historyPhases: quick ? 3 : 10,
+  // Item 4: 100 layers of 100 phases (quick: 5 of 20), one run, continuing as new when the server suggests it.
+  largePlan: quick ? { layers: 5, width: 20 } : { layers: 100, width: 100 },
   packageDependencies: 1000,
   packageIterations: 20,
   // A Baton run takes 10-30 s here; one still going after 2 minutes is stuck, and is recorded as failed.
@@ -96,6 +99,9 @@ async function main() {
     await server.stop();
     await rm(WORK_ROOT, { recursive: true, force: true });
   }
+
+  // Its own server, and the orchestrator worker in a process of its own, for its peak memory.
+  results.largePlan = await largePlan({ log, ...settings.largePlan, parallelism: PARALLELISM });
 
   // Its own server and workers, in a child process under the V8 profiler.
   results.fanOutProfile = await profileFanOut({ log, phases: results.fanOut.phases, parallelism: PARALLELISM, timeoutMs: 10 * 60_000 });

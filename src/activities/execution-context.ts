@@ -4,6 +4,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { statusQuery } from '../workflows/definitions.js';
 import type { RunStatus } from '../workflows/status.js';
 import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
 import { writeFileAtomic } from './handoff-files.js';
@@ -24,6 +26,10 @@ export function createOrchestratorActivities(): OrchestratorActivities {
       // The final file is complete: phases archived by a continue-as-new get their details back.
       const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir) : status;
       await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(full, null, 2)}\n`);
+    },
+    async exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null): Promise<void> {
+      const status = await Context.current().client.workflow.getHandle(workflowId).query(statusQuery);
+      await this.writeExecutionContext(status, workdir, baseDir);
     },
     archivePhases,
     archivedOutputs,

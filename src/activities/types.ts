@@ -57,6 +57,8 @@ export interface QueueWatch {
 /** Served by the orchestrator worker, on the task queue `baton`. */
 export interface OrchestratorActivities {
   writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void>;
+  /** Writes execution_context.json from the run's `status` query (so the status never enters history). */
+  exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null): Promise<void>;
   /** Before a continue-as-new: writes finished phases' full status and output to an archive file; returns its path in the workdir. */
   archivePhases(executionId: string, segment: number, entries: Record<string, { status: PhaseStatus; output?: PhaseContext }>, workdir: string, baseDir: string | null): Promise<string>;
   /** Reads archived phases' outputs back, for a package that needs them. */

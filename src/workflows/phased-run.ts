@@ -174,7 +174,17 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     exportChain = exportChain
       .then(() => {
         exportQueued = false;
+        if (largePlans && !final) {
+          // While phases run, a regular activity that asks the run for its status: a local activity
+          // holds the workflow task open while it writes, and phases finishing meanwhile pile up as
+          // buffered events until the server force-closes the task.
+          return orchestratorActivities.exportExecutionContext.executeWithOptions(
+            { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: 'Write execution_context.json' },
+            [book.executionId, workdir, baseDir],
+          );
+        }
         // A local activity: the status (large for big plans) goes to the worker, never into history.
+        // Safe for the final export: nothing is in flight any more.
         return orchestratorLocalActivities.writeExecutionContext(final ?? book.status(null), workdir, baseDir);
       })
       // The export is a convenience copy of the status query; failing to write it must not stop the run.
@@ -216,7 +226,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   };
 
   const driver = { book, changed, notice };
-  void watchQueues(book, changed);
+  void watchQueues(book, changed, largePlans);
   if (largePlans) void exportOnCadence();
   const inFlight = new Map<string, Promise<void>>();
   /** Rollbacks: they do not hold a phase slot, but the run waits for them before it ends. */
@@ -365,7 +375,7 @@ function requestedPhase(request: unknown, name: string): string | { error: strin
  * less often, up to every 5 minutes) whether each has been picked up, and say when one waits for
  * workers that are not there. Local activities and timers keep its cost in history small.
  */
-async function watchQueues(book: RunBook, changed: () => void): Promise<void> {
+async function watchQueues(book: RunBook, changed: () => void, asActivity: boolean): Promise<void> {
   const inlineRunning = (): string[] => book.keysIn('running').filter((k) => !book.record(k).separate_agent);
   let delayMs = 5_000;
   let watched = '';
@@ -379,7 +389,13 @@ async function watchQueues(book: RunBook, changed: () => void): Promise<void> {
       delayMs = ids === watched ? Math.min(delayMs * 2, 300_000) : 5_000;
       watched = ids;
       const queues = [...new Set(running.map((k) => book.record(k).task_queue))];
-      const watch = await orchestratorLocalActivities.watchQueues(book.executionId, queues);
+      // New runs use a regular activity: a local one holds the workflow task open (see exportContext).
+      const watch = asActivity
+        ? await orchestratorActivities.watchQueues.executeWithOptions(
+            { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: 'Look whether running phases have workers' },
+            [book.executionId, queues],
+          )
+        : await orchestratorLocalActivities.watchQueues(book.executionId, queues);
       book.noteQueues(watch);
       changed();
     }
