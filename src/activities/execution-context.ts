@@ -18,18 +18,20 @@ import { resolveWorkdir } from './workdir.js';
 
 export const EXECUTION_CONTEXT_FILE = 'execution_context.json';
 
+async function writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void> {
+  const dir = resolveWorkdir(workdir, baseDir);
+  await mkdir(dir, { recursive: true });
+  // The final file is complete: phases archived by a continue-as-new get their details back.
+  const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir) : status;
+  await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(full, null, 2)}\n`);
+}
+
 export function createOrchestratorActivities(): OrchestratorActivities {
   return {
-    async writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void> {
-      const dir = resolveWorkdir(workdir, baseDir);
-      await mkdir(dir, { recursive: true });
-      // The final file is complete: phases archived by a continue-as-new get their details back.
-      const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir) : status;
-      await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(full, null, 2)}\n`);
-    },
+    writeExecutionContext,
     async exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null): Promise<void> {
       const status = await Context.current().client.workflow.getHandle(workflowId).query(statusQuery);
-      await this.writeExecutionContext(status, workdir, baseDir);
+      await writeExecutionContext(status, workdir, baseDir);
     },
     archivePhases,
     archivedOutputs,

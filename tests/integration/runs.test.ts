@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { HandoffPackageSchema } from '../../src/handoff/schema.js';
-import { baton, FIXTURES, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess } from '../support/baton.js';
+import { baton, FIXTURES, fixturePhase, startWorker, tempDir, testClient, until, writeJson, type WorkerProcess } from '../support/baton.js';
 
 let worker: WorkerProcess;
 let orchestrator: Orchestrator;
@@ -46,6 +46,23 @@ describe('phasedRun', () => {
     }
     const exported = JSON.parse(await readFile(path.join(workdir, 'execution_context.json'), 'utf8'));
     expect(exported.phases['3'].context).toEqual(status.phases['3']!.context);
+  });
+
+  it('keeps execution_context.json current while the run is busy, not only at the end', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start({ name: 'exports', workdir, phases: [fixturePhase(0), fixturePhase(1, [0], { sleep_ms: 4000 })] });
+    await until(run, 'phase 1 to run', (s) => s.phases['1']!.state === 'running');
+    const file = path.join(workdir, 'execution_context.json');
+    let exported: { execution_id?: string; phases?: Record<string, { state: string }> } = {};
+    for (let i = 0; i < 60 && exported.phases?.['0']?.state !== 'completed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (existsSync(file)) exported = JSON.parse(await readFile(file, 'utf8'));
+    }
+    expect(exported.execution_id).toBe(run.runId);
+    expect(exported.phases?.['0']?.state).toBe('completed');
+    expect(exported.phases?.['1']?.state).toBe('running');
+    const status = await run.finalStatus();
+    expect(status.notices).toEqual([]); // no export failed
   });
 
   it('runs a fan-out in parallel: the phases overlap in time', async () => {
