@@ -74,7 +74,7 @@ function summarize(profile) {
     wallMs: ms(profile.endTime - profile.startTime),
     busyMs: ms(busy),
     categories: Object.fromEntries([...totals].filter(([k, v]) => k !== 'idle' && v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, ms(v)])),
-    topFunctions: [...functions].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => ({ fn: k, ms: ms(v) })),
+    topFunctions: [...functions].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 8)).map(([k, v]) => ({ fn: k, ms: ms(v) })),
   };
 }
 

@@ -2,7 +2,7 @@
  * Executes one phase from its handoff package. Knows nothing of Temporal, so the same code
  * serves the `runPhase` activity and `baton execute-phase` on a machine with no worker.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../handoff/schema.js';
@@ -11,6 +11,7 @@ import { zodProblems } from '../plan/problems.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
+import { ensureDir } from './ensure-dir.js';
 import { writeFileAtomic } from './handoff-files.js';
 import { collectOutput } from './phase-output.js';
 import { prepareHandoff } from './prepare-handoff.js';
@@ -139,7 +140,7 @@ async function runCommandWith(
   const key = String(pkg.to_phase);
   const outputPath = path.join(paths.outputs, `${stem}.json`);
   const stderrPath = path.join(paths.logs, `${stem}.stderr.log`);
-  await mkdir(paths.outputs, { recursive: true });
+  await ensureDir(paths.outputs);
   await rm(outputPath, { force: true });
   let outcome;
   try {

@@ -4,10 +4,11 @@
  * `execute_phase_<id>.sh` beside them, so the phase can be run by hand on any machine.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HandoffPackage } from '../handoff/schema.js';
+import { ensureDir, forgetDir, unlessDoneRecently } from './ensure-dir.js';
 
 export function handoffFileName(phaseKey: string): string {
   return `phase_${phaseKey}.json`;
@@ -20,7 +21,15 @@ export function attemptFileName(phaseKey: string, generation: number, attempt: n
 /** Writes via a temporary file and rename, so a reader never sees half a file. */
 export async function writeFileAtomic(file: string, data: string, mode?: number): Promise<void> {
   const tmp = `${file}.${randomUUID()}.tmp`; // unique: several writers may race for one file
-  await writeFile(tmp, data, mode === undefined ? undefined : { mode });
+  try {
+    await writeFile(tmp, data, mode === undefined ? undefined : { mode });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The directory went away after ensureDir made it (a cleaned-up workdir): make it again.
+    forgetDir(path.dirname(file));
+    await ensureDir(path.dirname(file));
+    await writeFile(tmp, data, mode === undefined ? undefined : { mode });
+  }
   await rename(tmp, file);
 }
 
@@ -28,13 +37,21 @@ export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage
   const key = String(pkg.to_phase);
   const text = `${JSON.stringify(pkg, null, 2)}\n`;
   const attempts = path.join(handoffsDir, 'attempts');
-  await mkdir(attempts, { recursive: true });
-  await writeFileAtomic(path.join(attempts, attemptFileName(key, pkg.generation, pkg.attempt)), text);
+  await ensureDir(attempts);
+  const attemptFile = path.join(attempts, attemptFileName(key, pkg.generation, pkg.attempt));
+  await writeFileAtomic(attemptFile, text);
+  // The latest package is a copy of this attempt's (a copy, not a link: the attempt's file must stay
+  // as it was whatever is done to the latest one); one copy request costs less than a second write.
   const file = path.join(handoffsDir, handoffFileName(key));
-  await writeFileAtomic(file, text);
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  await copyFile(attemptFile, tmp);
+  await rename(tmp, file);
   const script = path.join(handoffsDir, `execute_phase_${key}.sh`);
-  await writeFileAtomic(script, executeScript(key), 0o755);
-  await chmod(script, 0o755);
+  // Its content depends only on the phase and this install, so it need not be rewritten per attempt.
+  await unlessDoneRecently(`script:${script}`, async () => {
+    await writeFileAtomic(script, executeScript(key), 0o755);
+    await chmod(script, 0o755); // whatever the umask
+  });
   return file;
 }
 

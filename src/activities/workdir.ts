@@ -1,8 +1,8 @@
 /**
  * Where a run's files live, and keeping every path a phase names inside it.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ensureDir } from './ensure-dir.js';
 
 /** Absolute workdir: a relative workdir resolves against the plan's directory, else this process's cwd. */
 export function resolveWorkdir(workdir: string, baseDir: string | null): string {
@@ -24,7 +24,7 @@ export async function ensureRunPaths(workdir: string): Promise<RunPaths> {
     outputs: path.join(workdir, 'outputs'),
   };
   // handoffs/ is made when a package is saved: failing to save one is a handoff failure, with its own policy.
-  await Promise.all([paths.logs, paths.outputs].map((dir) => mkdir(dir, { recursive: true })));
+  await Promise.all([paths.logs, paths.outputs].map(ensureDir));
   return paths;
 }
 

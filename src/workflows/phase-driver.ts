@@ -43,7 +43,22 @@ export interface DriverContext {
   notice: (message: string) => void;
 }
 
-export async function runPhase(ctx: DriverContext, key: string): Promise<void> {
+export function runPhase(ctx: DriverContext, key: string): Promise<void> {
+  const { book } = ctx;
+  // The common case goes straight to the phase: every promise workflow code creates costs a
+  // stack-trace capture in the SDK, and at thousands of phases that adds up.
+  if (!book.refreshDue.has(key) && book.archivedInputs(key).length === 0) return dispatch(ctx, key);
+  return prepareInputsAndRun(ctx, key);
+}
+
+function dispatch(ctx: DriverContext, key: string): Promise<void> {
+  const { book } = ctx;
+  if (book.record(key).separate_agent) return runWithAgent(ctx, key);
+  return runInline(ctx, key, book.startPhase(key, new Date(), false));
+}
+
+/** Reads archived outputs back, or refreshes dependencies' files, before the phase runs. */
+async function prepareInputsAndRun(ctx: DriverContext, key: string): Promise<void> {
   const { book } = ctx;
   const archived = book.archivedInputs(key);
   if (archived.length > 0) {
@@ -69,8 +84,7 @@ export async function runPhase(ctx: DriverContext, key: string): Promise<void> {
       return;
     }
   }
-  if (book.record(key).separate_agent) return runWithAgent(ctx, key);
-  return runInline(ctx, key, book.startPhase(key, new Date(), false));
+  return dispatch(ctx, key);
 }
 
 /** Runs an abandoned phase's rollback on its own queue; the outcome is recorded, never thrown. */

@@ -241,6 +241,21 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   if (input.resume && !continued) book.reuse(input.resume);
 
   const track = (key: string, work: Promise<void>): void => {
+    const settled = (): void => {
+      inFlight.delete(key);
+      exportDue = true;
+      changed(); // the loop may be waiting for in-flight work to drain
+    };
+    if (largePlans) {
+      // One promise per phase rather than three (see runPhase on why that matters).
+      const promise = work.then(settled, (err: unknown) => {
+        if (isCancellation(err)) book.abandon(key, new Date());
+        settled();
+        if (!isCancellation(err)) throw err;
+      });
+      inFlight.set(key, promise);
+      return;
+    }
     const promise = work
       .catch((err: unknown) => {
         // Aborted: the main loop winds the run down. Anything else is a bug, and failing the
@@ -248,11 +263,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
         if (!isCancellation(err)) throw err;
         book.abandon(key, new Date());
       })
-      .finally(() => {
-        inFlight.delete(key);
-        exportDue = true;
-        changed(); // the loop may be waiting for in-flight work to drain
-      });
+      .finally(settled);
     inFlight.set(key, promise);
   };
   // A run that continued as new takes over the waits for agents its predecessor had started.
