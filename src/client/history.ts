@@ -59,26 +59,49 @@ function time(event: HistoryEvent): Date {
   return new Date(Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6));
 }
 
+/** The histories of every run in the chain (a run that continued as new), oldest first. */
+async function chainHistories(client: Client, runId: string): Promise<HistoryEvent[][]> {
+  const chain: HistoryEvent[][] = [];
+  let execution: string | undefined;
+  for (;;) {
+    const events = (await client.workflow.getHandle(runId, execution).fetchHistory()).events ?? [];
+    chain.unshift(events);
+    execution = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+    if (!execution) return chain;
+  }
+}
+
 export async function readHistory(client: Client, runId: string): Promise<RunHistory> {
-  const history = await client.workflow.getHandle(runId).fetchHistory();
-  const events = history.events ?? [];
-  const start = events[0] ? time(events[0]) : new Date();
+  const chain = await chainHistories(client, runId);
+  const first = chain[0]?.[0];
+  const start = first ? time(first) : new Date();
   const entries: HistoryEntry[] = [];
   const attempts: PhaseAttempt[] = [];
-  const scheduled = new Map<string, { type: string; pkg?: HandoffPackage; queue: string; attempt?: PhaseAttempt }>();
   const add = (event: HistoryEvent, kind: string, text: string, phase?: string): void => {
     const at = time(event);
     entries.push({ at: at.toISOString(), offset_s: (at.getTime() - start.getTime()) / 1000, kind, text, ...(phase === undefined ? {} : { phase }) });
   };
+  for (const events of chain) readEvents(events, add, attempts);
+  return { run: runId, entries, attempts };
+}
 
+type AddEntry = (event: HistoryEvent, kind: string, text: string, phase?: string) => void;
+
+/** One run's events into timeline entries and phase attempts (event ids are per run). */
+function readEvents(events: HistoryEvent[], add: AddEntry, attempts: PhaseAttempt[]): void {
+  const scheduled = new Map<string, { type: string; pkg?: HandoffPackage; queue: string; attempt?: PhaseAttempt }>();
   for (const event of events) {
     const id = String(event.eventId ?? '');
     switch (event.eventType) {
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
-        const input = decode<{ plan?: { name?: string; phases?: unknown[] } }>(event.workflowExecutionStartedEventAttributes?.input);
-        add(event, 'run', `run started: plan "${input?.plan?.name ?? '?'}" with ${input?.plan?.phases?.length ?? '?'} phases`);
+        const input = decode<{ plan?: { name?: string; phases?: unknown[] }; continued?: { segment?: number } }>(event.workflowExecutionStartedEventAttributes?.input);
+        const what = input?.continued ? `run continued as new (segment ${input.continued.segment ?? '?'})` : 'run started';
+        add(event, 'run', `${what}: plan "${input?.plan?.name ?? '?'}" with ${input?.plan?.phases?.length ?? '?'} phases`);
         break;
       }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        add(event, 'run', 'continuing as new: history near its limits (or continue_as_new_after_phases); state carried to the next run');
+        break;
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const a = event.activityTaskScheduledEventAttributes!;
         const type = a.activityType?.name ?? '?';
@@ -196,7 +219,6 @@ export async function readHistory(client: Client, runId: string): Promise<RunHis
         break;
     }
   }
-  return { run: runId, entries, attempts };
 }
 
 export function renderHistory(history: RunHistory): string {

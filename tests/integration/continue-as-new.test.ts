@@ -71,5 +71,14 @@ describe('continue-as-new', () => {
     }
     expect(exported.phases['0'].archived).toBe(true);
     expect(exported.phases['8'].provenance.via).toBe('agent');
+
+    // The audit trail spans the chain: `baton history` reads every run of it, oldest first.
+    const history = await baton(['history', run.runId, '--json']);
+    expect(history.code, history.stderr).toBe(0);
+    const timeline = JSON.parse(history.stdout) as { entries: Array<{ text: string }>; attempts: Array<{ phase: string; outcome: string }> };
+    expect(timeline.entries[0]!.text).toMatch(/^run started/);
+    expect(timeline.entries.filter((e) => e.text.startsWith('continuing as new'))).toHaveLength(status.continued!.segment);
+    const ranOnWorkers = timeline.attempts.filter((a) => a.outcome === 'completed').map((a) => a.phase).sort((a, b) => Number(a) - Number(b));
+    expect(ranOnWorkers).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '9', '10', '11']); // 8 ran on an agent
   }, 120_000);
 });
