@@ -16,9 +16,10 @@ const ORPHAN_GRACE_MS = 1000;
 /** How often to look whether anything in the group is still alive while it is being stopped. */
 const POLL_MS = 100;
 
-// Signals to the worker's process group (Ctrl-C in a terminal, a supervisor's SIGTERM) are for the
-// worker to act on: it cancels the phase over the channel, or dies and the channel closes. Dying
-// on them here instead would orphan the command, the very thing this process prevents.
+// Runs in a session of its own (runCommand forks it detached), so signals to the worker's process
+// group do not reach it; any that are sent here directly are still for the worker to act on: it
+// cancels the phase over the channel, or dies and the channel closes. Dying on them here instead
+// would orphan the command, the very thing this process prevents.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
 
 let command: ChildProcess | undefined;

@@ -72,7 +72,9 @@ function guarded(run: CommandRun, stdoutFd: number, stderrFd: number): Promise<O
     // The guardian writes to the command's log files (its own errors included, which belong there),
     // gets no execArgv (no --inspect port clash) and an empty environment: the command's goes over
     // the channel, so nothing in it (NODE_OPTIONS, say) changes how the guardian itself runs.
-    const guardian = fork(GUARDIAN, [], { execArgv: [], env: {}, stdio: ['ignore', stdoutFd, stderrFd, 'ipc'] });
+    // detached: a SIGKILL to this process's whole group (`kill -9 -<pgid>`) must not take the
+    // guardian with it, or the command, in a group of its own, would be orphaned after all.
+    const guardian = fork(GUARDIAN, [], { execArgv: [], env: {}, stdio: ['ignore', stdoutFd, stderrFd, 'ipc'], detached: true });
     let commandPid: number | undefined;
     let settled = false;
     const send = (msg: ToGuardian): void => {

@@ -28,8 +28,9 @@ afterAll(() => {
   }
 });
 
+/** The parent leads a process group of its own, so that the test can kill that whole group. */
 function startParent(workdir: string, argv: string[], abortAfterMs?: number) {
-  const proc = spawn(process.execPath, [PARENT, workdir, JSON.stringify(argv), ...(abortAfterMs ? [String(abortAfterMs)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [PARENT, workdir, JSON.stringify(argv), ...(abortAfterMs ? [String(abortAfterMs)] : [])], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   let stdout = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -48,8 +49,14 @@ async function treePids(pidFile: string): Promise<{ command: number; grandchild:
 }
 
 describe('a command whose worker is killed', () => {
-  for (const mode of ['honours-term', 'ignore-term']) {
-    it(`is stopped with its grandchild soon after the worker's SIGKILL (grandchild ${mode === 'ignore-term' ? 'ignores' : 'honours'} SIGTERM)`, async () => {
+  const cases = [
+    { mode: 'honours-term', target: 'the worker', what: 'grandchild honours SIGTERM' },
+    { mode: 'ignore-term', target: 'the worker', what: 'grandchild ignores SIGTERM' },
+    // A supervisor's `kill -9 -<pgid>`: the guardian is in a session of its own, so it survives to act.
+    { mode: 'honours-term', target: "the worker's process group", what: 'whole group killed' },
+  ];
+  for (const { mode, target, what } of cases) {
+    it(`is stopped with its grandchild soon after SIGKILL to ${target} (${what})`, async () => {
       const workdir = await tempDir('baton-orphan-');
       const pidFile = path.join(workdir, 'pids.json');
       const parent = startParent(workdir, [process.execPath, TREE, pidFile, mode]);
@@ -57,11 +64,11 @@ describe('a command whose worker is killed', () => {
       expect(isAlive(pids.command) && isAlive(pids.grandchild)).toBe(true);
 
       const killedAt = Date.now();
-      parent.proc.kill('SIGKILL');
+      process.kill(target === 'the worker' ? parent.proc.pid! : -parent.proc.pid!, 'SIGKILL');
       await parent.exited;
       const alive = await waitForDeath([pids.command, pids.grandchild], BOUND_MS + 2000);
       const tookMs = Date.now() - killedAt;
-      console.log(`orphaned command (grandchild ${mode}): dead ${tookMs} ms after its worker's SIGKILL`);
+      console.log(`orphaned command (${what}): dead ${tookMs} ms after SIGKILL to ${target}`);
       expect(alive).toEqual([]);
       expect(tookMs).toBeLessThan(BOUND_MS);
     });
