@@ -10,7 +10,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { withPreviousContext } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { whileHeartbeating } from './keep-alive.js';
-import { runCommand } from './run-command.js';
+import { GuardianLostError, runCommand } from './run-command.js';
 import { ensureRunPaths, resolveWorkdir } from './workdir.js';
 
 export async function compensatePhase(transported: HandoffPackage, argv: string[]): Promise<void> {
@@ -45,6 +45,7 @@ export async function compensatePhase(transported: HandoffPackage, argv: string[
     }
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
+    if (err instanceof GuardianLostError) throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} was stopped: ${err.message}`, nonRetryable: false });
     throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} could not run ${JSON.stringify(argv)}: ${(err as Error).message}`, nonRetryable: true });
   } finally {
     await rm(scratch, { recursive: true, force: true });

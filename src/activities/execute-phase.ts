@@ -15,7 +15,7 @@ import { ensureDir } from './ensure-dir.js';
 import { writeFileAtomic } from './handoff-files.js';
 import { collectOutput } from './phase-output.js';
 import { prepareHandoff } from './prepare-handoff.js';
-import { runCommand } from './run-command.js';
+import { GuardianLostError, runCommand } from './run-command.js';
 import type { PhaseRunResult } from './types.js';
 import { ensureRunPaths, resolveWorkdir, type RunPaths } from './workdir.js';
 
@@ -164,6 +164,8 @@ async function runCommandWith(
       signal: opts.signal,
     });
   } catch (err) {
+    // The command did start, and was killed with its guardian: another attempt may well succeed.
+    if (err instanceof GuardianLostError) throw new PhaseExecutionError(`${label} was stopped: ${err.message} (full log: ${stderrPath})`, 'PhaseCommandFailed', true);
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'ENOENT' ? `: "${argv[0]}" was not found; check the command and the worker's PATH` : '';
     throw new PhaseExecutionError(`${label} could not start ${JSON.stringify(argv)}${hint} (${(err as Error).message})`, 'CommandNotStarted', false);
