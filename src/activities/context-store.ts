@@ -14,10 +14,15 @@ import { isContextRef, type ContextRef, type HandoffPackage, type PhaseContext }
 import { writeFileAtomic } from './handoff-files.js';
 import { confinedPath } from '../handoff/paths.js';
 
-/** A value larger than this, serialized, is stored by reference. */
-export const INLINE_LIMIT_BYTES = 32 * 1024;
-/** And the inline part of one output stays under this, so results stay far below Temporal's 2 MiB payload limit. */
-export const INLINE_BUDGET_BYTES = 256 * 1024;
+/**
+ * What of an output stays inline, serialized: each value up to 1 KiB, and 1 KiB in all (the
+ * largest values go first). An inline value is recorded about three times in history (the phase's
+ * result, each dependant's package, the run's final status) beside ~4.5 KB of fixed cost per
+ * phase, so this bound is what keeps history at most 8 KB per phase whatever phases output.
+ * Counts, flags, ids and short strings stay inline; the rest is stored once and referenced.
+ */
+export const INLINE_LIMIT_BYTES = 1024;
+export const INLINE_BUDGET_BYTES = 1024;
 
 export class ContextUnavailableError extends Error {
   override name = 'ContextUnavailableError';

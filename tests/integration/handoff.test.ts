@@ -99,6 +99,18 @@ describe('handoff packages', () => {
     expect(added).toBeLessThan(8 * 1024);
   });
 
+  it('keep mid-size outputs by reference too, so no output costs history more than the inline budget', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start({ name: 'mid', workdir, phases: [fixturePhase(0, [], { output_bytes: 30_000 }), fixturePhase(1, [0])] });
+    const status = await run.finalStatus();
+    expect(status.phases['1']!.context!.context.dependency_blob_lengths).toEqual({ '0': 30_000 });
+    // In the status (and history) phase 0's blob is a reference; the small values beside it stay inline.
+    const out = status.phases['0']!.context!.context;
+    expect(out.blob).toMatchObject({ $baton_ref: { size: 30_002 } });
+    expect(out.phase).toBe('0');
+    expect(JSON.stringify(out).length).toBeLessThan(1024 + 200);
+  });
+
   it('with agent_handoff_enabled false, write no files and still run; doctor says why', async () => {
     const workdir = await tempDir();
     const run = await orchestrator.start({ name: 'no-files', workdir, phases: [fixturePhase(0), fixturePhase(1, [0])] }, { agent_handoff_enabled: false });
