@@ -124,6 +124,8 @@ export function analyzeHistory(history, workActivity) {
     bytesByEventType,
     activities,
     workflowTasks: byType.WORKFLOW_TASK_COMPLETED ?? 0,
+    // Tasks the server failed (force-closed when too many events buffered while one was open) or that timed out.
+    failedWorkflowTasks: (byType.WORKFLOW_TASK_FAILED ?? 0) + (byType.WORKFLOW_TASK_TIMED_OUT ?? 0),
     medianWorkflowTaskMs: median(wftRun),
     totalWorkflowTaskMs: wftRun.reduce((a, b) => a + b, 0),
     workCount: work.length,

@@ -32,7 +32,9 @@ export function renderStatusTable(status: RunStatus): string {
   const header = ['  phase', 'name', 'state', 'attempts', 'queue', 'time'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const lines = [`run ${status.execution_id} · plan ${status.plan} · ${status.state}${status.paused ? ' (paused)' : ''}`, line(header), ...rows.map(line)];
+  const continued = status.continued ? ` · continued as new ${status.continued.segment}×` : '';
+  const lines = [`run ${status.execution_id} · plan ${status.plan} · ${status.state}${status.paused ? ' (paused)' : ''}${continued}`, line(header), ...rows.map(line)];
+  if (status.omitted_phases) lines.push(`  … and ${status.omitted_phases} completed or skipped phases (all of them are in ${status.workdir}/execution_context.json)`);
   for (const [key, p] of Object.entries(status.phases)) if (p.error) lines.push(`  phase ${key} error: ${p.error}`);
   if (status.held_reason && status.state === 'held') lines.push(`held: ${status.held_reason}`);
   for (const n of status.notices) lines.push(`notice: ${n}`);

@@ -59,6 +59,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const book = new RunBook(workflowInfo().workflowId, plan, config, continued ? new Date(continued.started_at) : new Date());
   if (continued) book.restore(continued);
   let changes = 0;
+  /** executePhase calls waiting for their phase: the run does not continue as new under them. */
+  let requestsWaiting = 0;
   const changed = (): void => {
     changes++;
   };
@@ -150,7 +152,12 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       book.request(key, request.use_separate_agent);
       changed();
       const rec = book.record(key);
-      await condition(() => ['completed', 'failed', 'skipped'].includes(rec.state) || (rec.separate_agent && rec.state === 'awaiting_agent'));
+      requestsWaiting += 1;
+      try {
+        await condition(() => ['completed', 'failed', 'skipped'].includes(rec.state) || (rec.separate_agent && rec.state === 'awaiting_agent'));
+      } finally {
+        requestsWaiting -= 1;
+      }
       return book.phaseStatus(key);
     },
     {
@@ -275,6 +282,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
    */
   const continueDue = (): boolean =>
     largePlans &&
+    requestsWaiting === 0 &&
     (workflowInfo().continueAsNewSuggested ||
       (config.continue_as_new_after_phases !== undefined && book.finishedThisSegment >= config.continue_as_new_after_phases));
   /** Only waits for agents are left in flight: those carry over to the next run. */
@@ -283,27 +291,47 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   let seen = -1;
   let continuing = false;
   try {
-    while (!book.allDone() || book.compensationsDue.length > 0 || rollbacks.size > 0) {
-      for (const key of book.compensationsDue.splice(0)) compensate(key);
-      if (book.allDone()) {
-        // Only rollbacks left to finish.
-      } else if (config.failed_phase_policy === 'fail' && book.count('failed') > 0) {
-        if (inFlight.size === 0 && rollbacks.size === 0) break;
-      } else if (continueDue()) {
-        // Start nothing new; continue once the phases in flight have finished.
-        if (drained()) {
-          continuing = true;
-          break;
+    for (;;) {
+      while (!book.allDone() || book.compensationsDue.length > 0 || rollbacks.size > 0) {
+        for (const key of book.compensationsDue.splice(0)) compensate(key);
+        if (book.allDone()) {
+          // Only rollbacks left to finish.
+        } else if (config.failed_phase_policy === 'fail' && book.count('failed') > 0) {
+          if (inFlight.size === 0 && rollbacks.size === 0) break;
+        } else if (continueDue()) {
+          // Start nothing new; continue once the phases in flight have finished.
+          if (drained()) {
+            continuing = true;
+            break;
+          }
+        } else if (!book.paused) {
+          for (const key of book.readyPhases()) {
+            if (book.running() >= config.max_parallel_phases) break;
+            track(key, largePlans ? runPhase(driver, key) : runPhase(driver, key).then(() => exportContext()));
+          }
         }
-      } else if (!book.paused) {
-        for (const key of book.readyPhases()) {
-          if (book.running() >= config.max_parallel_phases) break;
-          track(key, largePlans ? runPhase(driver, key) : runPhase(driver, key).then(() => exportContext()));
+        publish();
+        seen = changes;
+        await condition(() => changes !== seen);
+      }
+      if (!continuing) break;
+      // Continue as new once no handler is busy; an executePhase call arriving meanwhile waits for a
+      // phase, so the run goes back to running phases instead.
+      await condition(() => allHandlersFinished() || requestsWaiting > 0);
+      if (requestsWaiting === 0) {
+        const before = changes;
+        const { continued: next, archive } = book.carry();
+        const archives = Object.keys(archive).length === 0
+          ? next.archives
+          : [...next.archives, await orchestratorLocalActivities.archivePhases(book.executionId, next.segment, archive, workdir, baseDir)];
+        await exportChain;
+        if (changes === before) {
+          log.info(`continuing as new (segment ${next.segment}): ${book.count('completed')} of ${book.keys().length} phases completed`);
+          return await continueAsNew<typeof phasedRun>({ plan: compactPlan(plan), config, continued: { ...next, archives } });
         }
       }
-      publish();
-      seen = changes;
-      await condition(() => changes !== seen);
+      // A signal or update changed the run meanwhile: look again, and carry what is current.
+      continuing = false;
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -318,22 +346,6 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       await close();
     });
     throw err;
-  }
-
-  if (continuing) {
-    await condition(allHandlersFinished);
-    // Signals may change the run while the archive is written: carry what is current.
-    for (;;) {
-      const before = changes;
-      const { continued: next, archive } = book.carry();
-      const archives = Object.keys(archive).length === 0
-        ? next.archives
-        : [...next.archives, await orchestratorLocalActivities.archivePhases(book.executionId, next.segment, archive, workdir, baseDir)];
-      await exportChain;
-      if (changes !== before) continue;
-      log.info(`continuing as new (segment ${next.segment}): ${book.count('completed')} of ${book.keys().length} phases completed`);
-      return continueAsNew<typeof phasedRun>({ plan: compactPlan(plan), config, continued: { ...next, archives } });
-    }
   }
 
   // Let every phase's bookkeeping (its execution_context.json export) finish before the run closes.

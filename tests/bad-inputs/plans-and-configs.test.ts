@@ -56,6 +56,8 @@ const configCases: Array<[string, unknown, RegExp]> = [
   ['a bad class name', { resource_classes: { 'Big Box': {} } }, /resource_classes/],
   ['a negative heartbeat timeout', { heartbeat_timeout_s: -1 }, /heartbeat_timeout_s: /],
   ['an unknown on_handoff_failure', { on_handoff_failure: 'ignore' }, /on_handoff_failure: /],
+  ['more parallel phases than Temporal allows pending activities', { max_parallel_phases: 5000 }, /max_parallel_phases: max_parallel_phases is at most 2000 \(Temporal allows 2,000 pending activities per workflow\)/],
+  ['continue_as_new_after_phases of zero', { continue_as_new_after_phases: 0 }, /continue_as_new_after_phases: /],
 ];
 
 describe('bad plans are refused before anything starts', () => {

@@ -107,4 +107,17 @@ describe('bad input to a live run', () => {
     expect(final.phases.last!.state).toBe('completed');
     expect(path.isAbsolute(final.workdir)).toBe(true);
   });
+
+  it('refuses a hand-made "continued" input (the state a run carries when it continues as new) before any phase runs', async () => {
+    const workdir = await tempDir();
+    const handle = await orchestrator.client.workflow.start('phasedRun', {
+      taskQueue: 'baton',
+      workflowId: `forged-continued-${Date.now()}`,
+      args: [{ plan: { name: 'forged', workdir, phases: [fixturePhase(0)] }, continued: { segment: 'two', phases: {} } }],
+    });
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: { type: 'InvalidPlan', message: expect.stringMatching(/^the input's "continued" is not valid \(segment: .*\); it is written by a run that continues as new: start runs without it$/) },
+    });
+    expect((await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runPhase')).toBe(false);
+  });
 });

@@ -81,4 +81,20 @@ describe('continue-as-new', () => {
     const ranOnWorkers = timeline.attempts.filter((a) => a.outcome === 'completed').map((a) => a.phase).sort((a, b) => Number(a) - Number(b));
     expect(ranOnWorkers).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '9', '10', '11']); // 8 ran on an agent
   }, 120_000);
+
+  it('answers executePhase across continue-as-new boundaries, step by step (auto_advance false)', async () => {
+    const workdir = await tempDir();
+    const run = await orchestrator.start(
+      { name: 'stepwise', workdir, auto_advance: false, phases: [fixturePhase(0), fixturePhase(1, [0]), fixturePhase(2, [1])] },
+      { continue_as_new_after_phases: 1 },
+    );
+    for (const id of [0, 1, 2]) {
+      const phase = await run.executePhase(id, { useSeparateAgent: false });
+      expect(phase.state, `phase ${id}`).toBe('completed');
+    }
+    const status = await run.finalStatus();
+    expect(status.state).toBe('completed');
+    expect(status.continued!.segment).toBeGreaterThanOrEqual(1);
+    expect(status.phases['2']!.context!.context.dependency_values).toEqual({ '1': 2 });
+  }, 60_000);
 });
