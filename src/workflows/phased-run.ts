@@ -186,7 +186,9 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
           // holds the workflow task open while it writes, and phases finishing meanwhile pile up as
           // buffered events until the server force-closes the task.
           return orchestratorActivities.exportExecutionContext.executeWithOptions(
-            { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: 'Write execution_context.json' },
+            // Short: writing a file takes well under a second, and an export lost with a killed
+            // orchestrator worker must not hold up the ones after it (the final one included).
+            { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Write execution_context.json' },
             [book.executionId, workdir, baseDir],
           );
         }
@@ -415,7 +417,7 @@ async function watchQueues(book: RunBook, changed: () => void, asActivity: boole
       // New runs use a regular activity: a local one holds the workflow task open (see exportContext).
       const watch = asActivity
         ? await orchestratorActivities.watchQueues.executeWithOptions(
-            { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: 'Look whether running phases have workers' },
+            { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Look whether running phases have workers' },
             [book.executionId, queues],
           )
         : await orchestratorLocalActivities.watchQueues(book.executionId, queues);

@@ -11,7 +11,7 @@ import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, expect, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
+import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/workflows/status.js';
 import { freePort } from '../support/ports.js';
 import { BATON, FIXTURES, ROOT, tempDir } from '../support/baton.js';
@@ -179,7 +179,7 @@ it('a 50-phase run survives 20 phase-worker kills, 2 orchestrator kills and a se
 
   let status: RunStatus | undefined;
   for (;;) {
-    if (Date.now() - started > DEADLINE_MS) throw new Error(`the run did not complete in time: ${JSON.stringify(status?.phases)}`);
+    if (Date.now() - started > DEADLINE_MS) throw new Error(`the run did not complete in time: ${await stuckEvidence(run)}`);
     try {
       const description = await run.workflow.describe();
       if (description.status.name !== 'RUNNING') {
@@ -256,3 +256,16 @@ it('a 50-phase run survives 20 phase-worker kills, 2 orchestrator kills and a se
   for (const p of processes) p.kill('SIGKILL');
   await connection.close();
 });
+
+/** Why a run did not finish: its state per phase, and the last workflow task failure in its history. */
+async function stuckEvidence(run: RunHandle): Promise<string> {
+  const states = await run.status().then(
+    (s) => JSON.stringify(Object.fromEntries(Object.entries(s.phases).map(([k, p]) => [k, p.state]))),
+    (err: unknown) => `status query failed: ${(err as Error).message}`,
+  );
+  const events = (await run.workflow.fetchHistory().catch(() => undefined))?.events ?? [];
+  const failed = events.filter((e) => e.workflowTaskFailedEventAttributes).at(-1)?.workflowTaskFailedEventAttributes;
+  const lastFailure = failed ? `last workflow task failure (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}` : 'no workflow task failed';
+  return `${states}; ${events.length} events; ${lastFailure}`;
+}
+
