@@ -205,15 +205,16 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   // its workflow task open, so exporting after every phase would slow every phase down.
   let exportDue = false;
   const exportOnCadence = async (): Promise<void> => {
-    let last = Number.NEGATIVE_INFINITY;
     try {
       for (;;) {
         await condition(() => exportDue);
-        const wait = last + EXPORT_INTERVAL_MS - Date.now();
-        if (wait > 0) await sleep(wait);
         exportDue = false;
-        last = Date.now();
         await exportContext();
+        // Then a pause: a timer, never a reading of the clock, decides when the next export may
+        // run. Workflow time can differ between a task's first execution and its replay (a task
+        // retried after its worker died), and a branch on it chose a timer one time and an
+        // activity the other: a nondeterminism error, found by the chaos test.
+        await sleep(EXPORT_INTERVAL_MS);
       }
     } catch (err) {
       if (!isCancellation(err)) throw err;

@@ -263,7 +263,10 @@ async function stuckEvidence(run: RunHandle): Promise<string> {
     (s) => JSON.stringify(Object.fromEntries(Object.entries(s.phases).map(([k, p]) => [k, p.state]))),
     (err: unknown) => `status query failed: ${(err as Error).message}`,
   );
-  const events = (await run.workflow.fetchHistory().catch(() => undefined))?.events ?? [];
+  const history = await run.workflow.fetchHistory().catch(() => undefined);
+  const events = history?.events ?? [];
+  // Kept for a post-mortem: replay it with Worker.runReplayHistory to see where the code and history part.
+  if (history) await writeFile(path.join(ROOT, 'test-results', 'chaos-stuck-history.json'), JSON.stringify(history)).catch(() => {});
   const failed = events.filter((e) => e.workflowTaskFailedEventAttributes).at(-1)?.workflowTaskFailedEventAttributes;
   const lastFailure = failed ? `last workflow task failure (cause ${String(failed.cause)}): ${failed.failure?.message ?? ''}` : 'no workflow task failed';
   return `${states}; ${events.length} events; ${lastFailure}`;
