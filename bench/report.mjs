@@ -269,7 +269,7 @@ In the profiled run, the workflow's ${baton.workflowTasks} tasks, which a run pr
     paced > 0.6 ? `, so the run is paced by its own workflow tasks: while one is being processed, completions queue up and no new phase is scheduled` : ''
   }; phases waited ${ms1(baton.medianQueueWaitMs)} ms (median) in their queue against ${ms1(raw.medianQueueWaitMs)} ms and ran ${ms1(baton.medianExecutionMs)} ms against ${ms1(raw.medianExecutionMs)} ms.${
     baton.failedWorkflowTasks
-      ? ` ${baton.failedWorkflowTasks} of Baton's workflow tasks (against ${raw.failedWorkflowTasks ?? 0} of the baseline's) were failed by the server: while a task is open, finishing phases are buffered, and past 100 buffered events the server force-closes the task and sends a new one, so a slow task costs twice.`
+      ? ` ${baton.failedWorkflowTasks} of Baton's workflow tasks (against ${raw.failedWorkflowTasks ?? 0} of the baseline's) ${baton.failedWorkflowTasks === 1 ? 'was' : 'were'} failed by the server: while a task is open, finishing phases are buffered, and past 100 buffered events the server force-closes the task and sends a new one, so a slow task costs twice.`
       : ''
   }`);
   const prof = r.fanOutProfile;

@@ -67,10 +67,7 @@ async function prepareInputsAndRun(ctx: DriverContext, key: string): Promise<voi
       const outputs = await orchestratorActivities.archivedOutputs(book.archives, archived, planWorkdir(book.plan), book.plan.base_dir ?? null);
       for (const [dep, output] of Object.entries(outputs)) book.restoreOutput(dep, output);
     } catch (err) {
-      if (isCancellation(err)) throw err;
-      book.startPhase(key, new Date(), false);
-      book.failPhase(key, failureMessage(err), 0, undefined, new Date());
-      return;
+      return failUnprepared(book, key, err);
     }
   }
   if (book.refreshDue.delete(key)) {
@@ -78,13 +75,17 @@ async function prepareInputsAndRun(ctx: DriverContext, key: string): Promise<voi
       const refreshed = await orchestratorActivities.refreshArtifacts(book.dependencyOutputs(key), book.plan.workdir ?? planWorkdir(book.plan), book.plan.base_dir ?? null);
       for (const [dep, output] of Object.entries(refreshed)) book.replaceOutput(dep, output);
     } catch (err) {
-      if (isCancellation(err)) throw err;
-      book.startPhase(key, new Date(), false);
-      book.failPhase(key, failureMessage(err), 0, undefined, new Date());
-      return;
+      return failUnprepared(book, key, err);
     }
   }
   return dispatch(ctx, key);
+}
+
+/** The phase's inputs could not be prepared: it fails without running (an abort goes on up). */
+function failUnprepared(book: RunBook, key: string, err: unknown): void {
+  if (isCancellation(err)) throw err;
+  book.startPhase(key, new Date(), false);
+  book.failPhase(key, failureMessage(err), 0, undefined, new Date());
 }
 
 /** Runs an abandoned phase's rollback on its own queue; the outcome is recorded, never thrown. */

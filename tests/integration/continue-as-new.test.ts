@@ -5,26 +5,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { describe, expect, it } from 'vitest';
+import { baton, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
 
 const KEY = 'continue-test-handoff-key-0123456789abc';
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-
-beforeAll(async () => {
-  worker = await startWorker([], { BATON_HANDOFF_KEY: KEY });
-  orchestrator = new Orchestrator(await testClient());
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const env = workerForFile([], { BATON_HANDOFF_KEY: KEY });
 
 describe('continue-as-new', () => {
   it('carries a run across several segments without losing a phase, an output or an agent', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start(
+    const run = await env.orchestrator.start(
       {
         name: 'continued',
         workdir,
@@ -84,7 +74,7 @@ describe('continue-as-new', () => {
 
   it('answers executePhase across continue-as-new boundaries, step by step (auto_advance false)', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start(
+    const run = await env.orchestrator.start(
       { name: 'stepwise', workdir, auto_advance: false, phases: [fixturePhase(0), fixturePhase(1, [0]), fixturePhase(2, [1])] },
       { continue_as_new_after_phases: 1 },
     );

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { inject } from 'vitest';
-import type { RunHandle } from '../../src/client/orchestrator.js';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/workflows/status.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -128,4 +128,20 @@ export async function until(run: RunHandle, what: string, test: (s: RunStatus) =
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(status.phases)}`);
     await new Promise((r) => setTimeout(r, 150));
   }
+}
+
+/**
+ * A `baton worker` and an Orchestrator for the tests of one file: started before them, the worker
+ * stopped after them. Read the fields inside tests (they are set once `beforeAll` has run).
+ */
+export function workerForFile(args: string[] = [], env: NodeJS.ProcessEnv = {}): { readonly worker: WorkerProcess; readonly orchestrator: Orchestrator } {
+  const context = {} as { worker: WorkerProcess; orchestrator: Orchestrator };
+  beforeAll(async () => {
+    context.worker = await startWorker(args, env);
+    context.orchestrator = new Orchestrator(await testClient());
+  });
+  afterAll(async () => {
+    await context.worker?.stop();
+  });
+  return context;
 }
