@@ -56,8 +56,7 @@ function workflowSide(phases, parallelism) {
       next++;
     }
     // What the main loop publishes on each wake-up: the UI's details and the search attributes' overview.
-    renderDetails(book);
-    book.overview();
+    renderDetails(book.overview(), book);
     perPhase.push(performance.now() - t);
   }
   if (next !== phases - parallelism) throw new Error(`started ${next} phases after the first ${parallelism}, expected ${phases - parallelism}`);

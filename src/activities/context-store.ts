@@ -8,9 +8,10 @@
  * into each dependant's package. References keep the workflow and its history small.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isContextRef, type ContextRef, type HandoffPackage, type PhaseContext } from '../handoff/schema.js';
+import { ensureDir } from './ensure-dir.js';
 import { writeFileAtomic } from './handoff-files.js';
 import { confinedPath } from '../handoff/paths.js';
 
@@ -55,7 +56,7 @@ async function storeValue(workdir: string, json: string): Promise<ContextRef> {
   const file = path.join(workdir, relative);
   const existing = await stat(file).catch(() => undefined);
   if (existing?.size !== bytes.length) {
-    await mkdir(path.dirname(file), { recursive: true });
+    await ensureDir(path.dirname(file));
     await writeFileAtomic(file, json);
   }
   return { $baton_ref: { sha256, size: bytes.length, path: relative } };

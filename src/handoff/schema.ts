@@ -5,11 +5,11 @@
  * files. Pure module: the workflow builds packages with it.
  */
 import { z } from 'zod';
-import { PhaseIdSchema } from '../plan/schema.js';
+import { PHASE_STATES, PhaseIdSchema } from '../plan/schema.js';
 
 export const HANDOFF_SCHEMA_VERSION = 1;
 
-export const PHASE_STATES = ['pending', 'ready', 'running', 'awaiting_agent', 'completed', 'failed', 'skipped'] as const;
+export { PHASE_STATES };
 export const PhaseStateSchema = z.enum(PHASE_STATES);
 export type PhaseState = z.infer<typeof PhaseStateSchema>;
 

@@ -127,6 +127,9 @@ export const ResumeSchema = z.object({
 });
 export type Resume = z.infer<typeof ResumeSchema>;
 
+/** A phase's states, here rather than with the package so the run's carried state can name them too. */
+export const PHASE_STATES = ['pending', 'ready', 'running', 'awaiting_agent', 'completed', 'failed', 'skipped'] as const;
+
 /**
  * What a run carries into the run it continues as (set by the run itself, never by hand): the
  * state of every phase, small enough for Temporal's 2 MiB input limit at 10,000 phases because
@@ -142,7 +145,7 @@ export const ContinuedSchema = z.object({
   compensations_due: z.array(z.string()),
   refresh_due: z.array(z.string()),
   /** Phases the run still works on, or whose outputs it may still hand on: their whole record. */
-  phases: z.record(z.string(), z.looseObject({ state: z.enum(['pending', 'ready', 'running', 'awaiting_agent', 'completed', 'failed', 'skipped']) })),
+  phases: z.record(z.string(), z.looseObject({ state: z.enum(PHASE_STATES) })),
   /** Finished phases whose details are archived: [key, state, attempts, generation, completion order]. */
   archived: z.array(z.tuple([z.string(), z.enum(['completed', 'skipped']), z.number().int(), z.number().int(), z.number().int().nullable()])),
   /** Archive files, relative to the workdir, oldest first. */

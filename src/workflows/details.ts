@@ -6,15 +6,13 @@ import type { PhaseStatus } from './status.js';
 
 const MAX_ROWS = 60;
 
-/** What the details are made from: the run book, or anything that answers the same. */
+/** Where the rows come from: the run book, or anything that answers the same. */
 export interface DetailsSource {
-  overview(): RunOverview;
   keys(): string[];
   phaseStatus(key: string): PhaseStatus;
 }
 
-export function renderDetails(source: DetailsSource): string {
-  const overview = source.overview();
+export function renderDetails(overview: RunOverview, source: DetailsSource): string {
   const lines = [`**${overview.plan}** · ${overview.state}${overview.paused ? ' (paused)' : ''}`, ''];
   if (overview.held_reason) lines.push(`> ${overview.held_reason}`, '');
   let shown: string[];

@@ -47,8 +47,9 @@ export function runPhase(ctx: DriverContext, key: string): Promise<void> {
   const { book } = ctx;
   // The common case goes straight to the phase: every promise workflow code creates costs a
   // stack-trace capture in the SDK, and at thousands of phases that adds up.
-  if (!book.refreshDue.has(key) && book.archivedInputs(key).length === 0) return dispatch(ctx, key);
-  return prepareInputsAndRun(ctx, key);
+  const archived = book.archivedInputs(key);
+  if (!book.refreshDue.has(key) && archived.length === 0) return dispatch(ctx, key);
+  return prepareInputsAndRun(ctx, key, archived);
 }
 
 function dispatch(ctx: DriverContext, key: string): Promise<void> {
@@ -58,9 +59,8 @@ function dispatch(ctx: DriverContext, key: string): Promise<void> {
 }
 
 /** Reads archived outputs back, or refreshes dependencies' files, before the phase runs. */
-async function prepareInputsAndRun(ctx: DriverContext, key: string): Promise<void> {
+async function prepareInputsAndRun(ctx: DriverContext, key: string, archived: string[]): Promise<void> {
   const { book } = ctx;
-  const archived = book.archivedInputs(key);
   if (archived.length > 0) {
     // Outputs that an earlier segment of a continued run archived: read back for this package.
     try {

@@ -223,8 +223,9 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
 
   const searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes());
   const publish = (): void => {
-    setCurrentDetails(renderDetails(book));
-    searchAttributes.sync(book.overview());
+    const overview = book.overview();
+    setCurrentDetails(renderDetails(overview, book));
+    searchAttributes.sync(overview);
   };
   /** The final status, shown and exported, and kept in the memo so it outlives the run whatever its end. */
   const close = async (): Promise<RunStatus> => {
