@@ -6,6 +6,7 @@ import { checkRun } from '../dist/plan/validate.js';
 import { RunBook } from '../dist/workflows/run-book.js';
 import { renderDetails } from '../dist/workflows/details.js';
 import { stats } from './lib/runs.mjs';
+import { completeByHand } from './lib/synthetic.mjs';
 
 const hex = (n) => n.toString(16).padStart(64, '0');
 
@@ -47,17 +48,7 @@ function fanOutSizes(n, parallelism = 100) {
   for (let i = 0; i < n; i++) {
     const key = String(i);
     book.startPhase(key, new Date());
-    const now = new Date().toISOString();
-    book.completePhase(key, {
-      output: { context: {}, artifacts: {} },
-      attempts: 1,
-      executedBy: 'bench-host:12345',
-      startedAt: now,
-      finishedAt: now,
-      contentHash: `sha256:${hex(i)}`,
-      handoffPath: `/tmp/bench-fanout/handoffs/phase_${i}.json`,
-      handoffFallback: null,
-    });
+    completeByHand(book, key, { executedBy: 'bench-host:12345', contentHash: `sha256:${hex(i)}`, workdir: '/tmp/bench-fanout' });
   }
   return {
     phases: n,
@@ -86,17 +77,7 @@ export function packageBuild({ log, dependencies, runs, iterations }) {
   for (let i = 0; i < n; i++) {
     const key = String(i);
     book.startPhase(key, new Date());
-    const now = new Date().toISOString();
-    book.completePhase(key, {
-      output: dependencyOutput(i),
-      attempts: 1,
-      executedBy: 'bench:1',
-      startedAt: now,
-      finishedAt: now,
-      contentHash: `sha256:${hex(i)}`,
-      handoffPath: `/tmp/bench-package/handoffs/phase_${i}.json`,
-      handoffFallback: null,
-    });
+    completeByHand(book, key, { output: dependencyOutput(i), executedBy: 'bench:1', contentHash: `sha256:${hex(i)}`, workdir: '/tmp/bench-package' });
   }
   const joinKey = String(n);
   const input = () => ({
