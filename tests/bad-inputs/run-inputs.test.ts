@@ -6,20 +6,11 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
+import { describe, expect, inject, it } from 'vitest';
 import type { AgentResult } from '../../src/handoff/result.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess, until } from '../support/baton.js';
+import { baton, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
 
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-beforeAll(async () => {
-  worker = await startWorker([], { BATON_HANDOFF_KEY: 'bad-inputs-test-key-0123456789' });
-  orchestrator = new Orchestrator(await testClient());
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const setup = workerForFile([], { BATON_HANDOFF_KEY: 'bad-inputs-test-key-0123456789' });
 
 
 const signal = async (runId: string, name: string, input: string): Promise<void> => {
@@ -32,7 +23,7 @@ const writeOutput = (value: string) => node(`require('fs').writeFileSync(process
 describe('bad input to a live run', () => {
   it('refuses each with a clear message, and the run still completes', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'bad-inputs',
       workdir,
       phases: [
@@ -110,7 +101,7 @@ describe('bad input to a live run', () => {
 
   it('refuses a hand-made "continued" input (the state a run carries when it continues as new) before any phase runs', async () => {
     const workdir = await tempDir();
-    const handle = await orchestrator.client.workflow.start('phasedRun', {
+    const handle = await setup.orchestrator.client.workflow.start('phasedRun', {
       taskQueue: 'baton',
       workflowId: `forged-continued-${Date.now()}`,
       args: [{ plan: { name: 'forged', workdir, phases: [fixturePhase(0)] }, continued: { segment: 'two', phases: {} } }],

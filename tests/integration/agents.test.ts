@@ -6,24 +6,15 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
+import { describe, expect, it } from 'vitest';
+import type { RunHandle } from '../../src/client/orchestrator.js';
 import { AgentResultSchema, type AgentResult } from '../../src/handoff/result.js';
 import { hmacKeyId, seal } from '../../src/handoff/signing.js';
-import { baton, batonEnv, findRuns, fixturePhase, startWorker, tempDir, testClient, type CliResult, type WorkerProcess, until } from '../support/baton.js';
+import { baton, batonEnv, type CliResult, findRuns, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
 
 const KEY = 'agents-test-handoff-key-0123456789abcdef';
 const keyed = { BATON_HANDOFF_KEY: KEY };
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-
-beforeAll(async () => {
-  worker = await startWorker([], keyed);
-  orchestrator = new Orchestrator(await testClient());
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const setup = workerForFile([], keyed);
 
 
 const awaiting = (run: RunHandle, ...keys: string[]) =>
@@ -37,7 +28,7 @@ async function agent(args: string[], name: string, env: NodeJS.ProcessEnv = {}):
 describe('separate agents', () => {
   it('mode 2 online: the run waits durably, the agent runs the package and reports; provenance is recorded', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'agent-online',
       workdir,
       phases: [fixturePhase(0), fixturePhase(1, [0], {}, { use_separate_agent: true }), fixturePhase(2, [1])],
@@ -49,7 +40,7 @@ describe('separate agents', () => {
     expect(waiting.phases['1']!.separate_agent).toBe(true);
 
     // Findable as awaiting an agent, from the UI's filter or `temporal workflow list --query`.
-    expect(await findRuns(orchestrator.client, `BatonAwaitingAgent = '1' AND BatonPlan = 'agent-online'`, run.runId)).toContain(run.runId);
+    expect(await findRuns(setup.orchestrator.client, `BatonAwaitingAgent = '1' AND BatonPlan = 'agent-online'`, run.runId)).toContain(run.runId);
 
     const ran = await agent([handed.handoff_path], 'claude-code');
     expect(ran.code, ran.stderr).toBe(0);
@@ -66,7 +57,7 @@ describe('separate agents', () => {
   });
 
   it('offline: the agent writes a sealed result with no Temporal in reach; baton submit delivers it later', async () => {
-    const run = await orchestrator.start({ name: 'agent-offline', workdir: await tempDir(), phases: [fixturePhase(0, [], {}, { use_separate_agent: true })] });
+    const run = await setup.orchestrator.start({ name: 'agent-offline', workdir: await tempDir(), phases: [fixturePhase(0, [], {}, { use_separate_agent: true })] });
     const handed = (await awaiting(run, '0')).phases['0']!.awaiting!;
     const out = path.join(await tempDir(), 'result.json');
     const ran = await agent([handed.handoff_path, '--offline', '--out', out], 'offline-box', { TEMPORAL_ADDRESS: '127.0.0.1:9' });
@@ -81,7 +72,7 @@ describe('separate agents', () => {
   });
 
   it('refuses bad results with a clear reason, keeps waiting, then accepts a good one', async () => {
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'agent-refusals',
       workdir: await tempDir(),
       phases: [fixturePhase(0, [], {}, {
@@ -127,7 +118,7 @@ describe('separate agents', () => {
   });
 
   it('falls back to a worker when no agent reports in time, and then refuses the late result', async () => {
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'agent-timeout',
       workdir: await tempDir(),
       phases: [
@@ -151,7 +142,7 @@ describe('separate agents', () => {
   });
 
   it('hands 7, 8 and 9 to three agents at once; they finish in any order', async () => {
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'agents-parallel',
       workdir: await tempDir(),
       phases: [
@@ -178,7 +169,7 @@ describe('separate agents', () => {
 describe("the guide's step-by-step example, with Baton's API", () => {
   it('runs phase 0 normally, hands phase 1 to a separate agent, loads the handoff', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'guide-example',
       workdir,
       auto_advance: false,

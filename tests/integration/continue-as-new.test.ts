@@ -9,12 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { baton, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
 
 const KEY = 'continue-test-handoff-key-0123456789abc';
-const env = workerForFile([], { BATON_HANDOFF_KEY: KEY });
+const setup = workerForFile([], { BATON_HANDOFF_KEY: KEY });
 
 describe('continue-as-new', () => {
   it('carries a run across several segments without losing a phase, an output or an agent', async () => {
     const workdir = await tempDir();
-    const run = await env.orchestrator.start(
+    const run = await setup.orchestrator.start(
       {
         name: 'continued',
         workdir,
@@ -74,7 +74,7 @@ describe('continue-as-new', () => {
 
   it('answers executePhase across continue-as-new boundaries, step by step (auto_advance false)', async () => {
     const workdir = await tempDir();
-    const run = await env.orchestrator.start(
+    const run = await setup.orchestrator.start(
       { name: 'stepwise', workdir, auto_advance: false, phases: [fixturePhase(0), fixturePhase(1, [0]), fixturePhase(2, [1])] },
       { continue_as_new_after_phases: 1 },
     );

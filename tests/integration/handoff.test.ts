@@ -6,33 +6,23 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import proto from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
+import { describe, expect, it } from 'vitest';
 import { HandoffPackageSchema } from '../../src/handoff/schema.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
+import { baton, fixturePhase, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = 'integration-test-handoff-key-0123456789';
 const signed = { BATON_HANDOFF_KEY: KEY };
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-
-beforeAll(async () => {
-  worker = await startWorker([], signed);
-  orchestrator = new Orchestrator(await testClient());
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const setup = workerForFile([], signed);
 
 async function historyBytes(runId: string): Promise<number> {
-  const history = await orchestrator.client.workflow.getHandle(runId).fetchHistory();
+  const history = await setup.orchestrator.client.workflow.getHandle(runId).fetchHistory();
   return proto.temporal.api.history.v1.History.encode(history).finish().length;
 }
 
 describe('handoff packages', () => {
   it('are signed, kept for every attempt, listed, shown, validated, and run by hand', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'signed',
       workdir,
       phases: [fixturePhase(0), fixturePhase(1, [0], { fail_until_attempt: 2 }, { retries: 1 })],
@@ -89,8 +79,8 @@ describe('handoff packages', () => {
       workdir: '',
       phases: [fixturePhase(0, [], bytes ? { output_bytes: bytes } : {}), fixturePhase(1, [0])],
     });
-    const baseline = await orchestrator.start({ ...plan(0), workdir: await tempDir() });
-    const big = await orchestrator.start({ ...plan(20_000_000), workdir: await tempDir() });
+    const baseline = await setup.orchestrator.start({ ...plan(0), workdir: await tempDir() });
+    const big = await setup.orchestrator.start({ ...plan(20_000_000), workdir: await tempDir() });
     const [baseStatus, bigStatus] = await Promise.all([baseline.finalStatus(), big.finalStatus()]);
     expect(bigStatus.state).toBe('completed');
     expect(bigStatus.phases['1']!.context!.context.dependency_blob_lengths).toEqual({ '0': 20_000_000 });
@@ -101,7 +91,7 @@ describe('handoff packages', () => {
 
   it('keep mid-size outputs by reference too, so no output costs history more than the inline budget', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({ name: 'mid', workdir, phases: [fixturePhase(0, [], { output_bytes: 30_000 }), fixturePhase(1, [0])] });
+    const run = await setup.orchestrator.start({ name: 'mid', workdir, phases: [fixturePhase(0, [], { output_bytes: 30_000 }), fixturePhase(1, [0])] });
     const status = await run.finalStatus();
     expect(status.phases['1']!.context!.context.dependency_blob_lengths).toEqual({ '0': 30_000 });
     // In the status (and history) phase 0's blob is a reference; the small values beside it stay inline.
@@ -113,7 +103,7 @@ describe('handoff packages', () => {
 
   it('with agent_handoff_enabled false, write no files and still run; doctor says why', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({ name: 'no-files', workdir, phases: [fixturePhase(0), fixturePhase(1, [0])] }, { agent_handoff_enabled: false });
+    const run = await setup.orchestrator.start({ name: 'no-files', workdir, phases: [fixturePhase(0), fixturePhase(1, [0])] }, { agent_handoff_enabled: false });
     const status = await run.finalStatus();
     expect(status.state).toBe('completed');
     expect(status.phases['1']!.context!.context.dependency_keys).toEqual(['0']);
@@ -125,7 +115,7 @@ describe('handoff packages', () => {
   it('fall back to inline when the package cannot be saved, and record why', async () => {
     const workdir = await tempDir();
     await writeFile(path.join(workdir, 'handoffs'), 'a file where the handoffs directory should be');
-    const run = await orchestrator.start({ name: 'fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'inline' });
+    const run = await setup.orchestrator.start({ name: 'fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'inline' });
     const status = await run.finalStatus();
     expect(status.state).toBe('completed');
     expect(status.phases['0']!.handoff_fallback).toMatch(/^the package of phase 0 \(Phase 0\) could not be sealed and saved: .*; ran inline from memory instead \(on_handoff_failure: inline\)$/);
@@ -134,7 +124,7 @@ describe('handoff packages', () => {
   it('fail the phase with the reason under on_handoff_failure "fail"', async () => {
     const workdir = await tempDir();
     await writeFile(path.join(workdir, 'handoffs'), 'not a directory');
-    const run = await orchestrator.start({ name: 'no-fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'fail', failed_phase_policy: 'fail' });
+    const run = await setup.orchestrator.start({ name: 'no-fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'fail', failed_phase_policy: 'fail' });
     const status = await run.finalStatus();
     expect(status.state).toBe('failed');
     expect(status.phases['0']!.error).toMatch(/^the package of phase 0 \(Phase 0\) could not be sealed and saved/);
@@ -143,7 +133,7 @@ describe('handoff packages', () => {
 
   it('refuse to run a phase on a dependency file that changed after it was recorded', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'changed-input',
       workdir,
       phases: [
@@ -160,7 +150,7 @@ describe('handoff packages', () => {
 
   it('doctor explains a phase waiting on a failed one and a file gone missing', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'doctor',
       workdir,
       phases: [fixturePhase(0, [], { output_bytes: 100_000 }), fixturePhase(1, [0], { fail_always: 'broken on purpose' }), fixturePhase(2, [1])],

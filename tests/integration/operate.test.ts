@@ -8,21 +8,11 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
+import { describe, expect, inject, it } from 'vitest';
 import type { RunStatus } from '../../src/workflows/status.js';
-import { baton, findRuns, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess, until } from '../support/baton.js';
+import { baton, findRuns, fixturePhase, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
 
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-
-beforeAll(async () => {
-  worker = await startWorker([]);
-  orchestrator = new Orchestrator(await testClient());
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const setup = workerForFile();
 
 /** `temporal workflow signal`, exactly as a user types it. */
 async function temporalSignal(runId: string, name: string, input?: unknown): Promise<void> {
@@ -36,7 +26,7 @@ const shell = (script: string) => ['sh', '-c', script];
 
 describe('operating a run', () => {
   it('pause stops new phases while those in flight finish; resume continues', async () => {
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'pausing',
       workdir: await tempDir(),
       phases: [fixturePhase(0, [], { sleep_ms: 1500 }), fixturePhase(1, [], { sleep_ms: 1500 }), fixturePhase(2, [0, 1])],
@@ -55,7 +45,7 @@ describe('operating a run', () => {
   });
 
   it('a failed phase holds the run; retryPhase with another resource class completes it', async () => {
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'retry-gpu',
       workdir: await tempDir(),
       phases: [
@@ -68,7 +58,7 @@ describe('operating a run', () => {
     expect(held.held_reason).toContain('phase 1 (Needs a GPU) failed: phase 1 (Needs a GPU) exited with code 1: no GPU on baton-default');
 
     // Findable by state, as in the UI's filter.
-    expect(await findRuns(orchestrator.client, `BatonState = 'held' AND BatonPhasesHeld = '1'`, run.runId)).toContain(run.runId);
+    expect(await findRuns(setup.orchestrator.client, `BatonState = 'held' AND BatonPhasesHeld = '1'`, run.runId)).toContain(run.runId);
 
     await temporalSignal(run.runId, 'retryPhase', { phase: 1, resource_class: 'gpu' });
     const status = await run.finalStatus();
@@ -77,7 +67,7 @@ describe('operating a run', () => {
   });
 
   it('retryPhase with a longer timeout and changed config', async () => {
-    const run = await orchestrator.start({ name: 'retry-timeout', workdir: await tempDir(), phases: [fixturePhase(0, [], { sleep_ms: 4000 }, { timeout_s: 1 })] });
+    const run = await setup.orchestrator.start({ name: 'retry-timeout', workdir: await tempDir(), phases: [fixturePhase(0, [], { sleep_ms: 4000 }, { timeout_s: 1 })] });
     const held = await until(run, 'the timeout', (s) => s.state === 'held');
     expect(held.phases['0']!.error).toMatch(/timeout/i);
     await baton(['retry', run.runId, '0']); // no override: times out again
@@ -88,7 +78,7 @@ describe('operating a run', () => {
   });
 
   it('refuses a bad signal with a notice and carries on', async () => {
-    const run = await orchestrator.start({ name: 'bad-signals', workdir: await tempDir(), phases: [fixturePhase(0, [], { fail_always: 'nope' })] });
+    const run = await setup.orchestrator.start({ name: 'bad-signals', workdir: await tempDir(), phases: [fixturePhase(0, [], { fail_always: 'nope' })] });
     await until(run, 'hold', (s) => s.state === 'held');
     await temporalSignal(run.runId, 'retryPhase', 'oops');
     await temporalSignal(run.runId, 'retryPhase', { phase: 42 });
@@ -106,7 +96,7 @@ describe('operating a run', () => {
 
   it('skipping a failed phase runs its rollback and lets its dependants run', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'skip-rollback',
       workdir,
       phases: [
@@ -127,7 +117,7 @@ describe('operating a run', () => {
 
   it('abort cancels the phase in flight, rolls it back, and the run ends cancelled with its status', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'abort-rollback',
       workdir,
       phases: [fixturePhase(0), { ...fixturePhase(1, [0], { sleep_ms: 20_000 }), compensate: shell('touch "$BATON_WORKDIR/undone"') }],
@@ -147,7 +137,7 @@ describe('operating a run', () => {
 
   it('re-runs a completed phase pinned to its inputs by hash, unless asked to refresh them', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'rerun',
       workdir,
       phases: [fixturePhase(0, [], { artifact: 'report' }), fixturePhase(1, [0]), fixturePhase('hold-open', [], {}, { use_separate_agent: true })],
@@ -207,7 +197,7 @@ describe('operating a run', () => {
   });
 
   it('baton history renders the audit trail from Temporal history', async () => {
-    const run = await orchestrator.start({ name: 'audited', workdir: await tempDir(), phases: [fixturePhase(0, [], { fail_until_attempt: 2 }, { retries: 1 }), fixturePhase(1, [0], { fail_always: 'x' })] });
+    const run = await setup.orchestrator.start({ name: 'audited', workdir: await tempDir(), phases: [fixturePhase(0, [], { fail_until_attempt: 2 }, { retries: 1 }), fixturePhase(1, [0], { fail_always: 'x' })] });
     await until(run, 'hold', (s) => s.state === 'held');
     await temporalSignal(run.runId, 'skipPhase', { phase: 1 });
     await run.finalStatus();

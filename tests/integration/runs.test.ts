@@ -4,27 +4,16 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
+import { describe, expect, it } from 'vitest';
 import { HandoffPackageSchema } from '../../src/handoff/schema.js';
-import { baton, FIXTURES, fixturePhase, startWorker, tempDir, testClient, until, writeJson, type WorkerProcess } from '../support/baton.js';
+import { baton, fixturePhase, FIXTURES, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
 
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-
-beforeAll(async () => {
-  worker = await startWorker(['--handlers', path.join(FIXTURES, 'handlers.mjs')]);
-  orchestrator = new Orchestrator(await testClient());
-});
-
-afterAll(async () => {
-  await worker?.stop();
-});
+const setup = workerForFile(['--handlers', path.join(FIXTURES, 'handlers.mjs')]);
 
 describe('phasedRun', () => {
   it('runs a diamond, each phase seeing exactly its dependencies', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'diamond',
       workdir,
       phases: [fixturePhase(0), fixturePhase(1, [0]), fixturePhase(2, [0]), fixturePhase(3, [1, 2])],
@@ -50,7 +39,7 @@ describe('phasedRun', () => {
 
   it('keeps execution_context.json current while the run is busy, not only at the end', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({ name: 'exports', workdir, phases: [fixturePhase(0), fixturePhase(1, [0], { sleep_ms: 4000 })] });
+    const run = await setup.orchestrator.start({ name: 'exports', workdir, phases: [fixturePhase(0), fixturePhase(1, [0], { sleep_ms: 4000 })] });
     await until(run, 'phase 1 to run', (s) => s.phases['1']!.state === 'running');
     const file = path.join(workdir, 'execution_context.json');
     let exported: { execution_id?: string; phases?: Record<string, { state: string }> } = {};
@@ -67,7 +56,7 @@ describe('phasedRun', () => {
 
   it('runs a fan-out in parallel: the phases overlap in time', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start(
+    const run = await setup.orchestrator.start(
       {
         name: 'fanout',
         workdir,
@@ -85,7 +74,7 @@ describe('phasedRun', () => {
 
   it('respects max_parallel_phases', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start(
+    const run = await setup.orchestrator.start(
       { name: 'serial', workdir, phases: [1, 2, 3].map((i) => fixturePhase(i, [], { sleep_ms: 300 })) },
       { max_parallel_phases: 1 },
     );
@@ -97,7 +86,7 @@ describe('phasedRun', () => {
 
   it('retries a failing phase until it succeeds, counting attempts', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({ name: 'flaky', workdir, phases: [fixturePhase(0, [], { fail_until_attempt: 2 }, { retries: 2 })] });
+    const run = await setup.orchestrator.start({ name: 'flaky', workdir, phases: [fixturePhase(0, [], { fail_until_attempt: 2 }, { retries: 2 })] });
     const status = await run.finalStatus();
     expect(status.state).toBe('completed');
     expect(status.phases['0']!.attempts).toBe(2);
@@ -107,7 +96,7 @@ describe('phasedRun', () => {
   });
 
   it('runs handler phases registered with the worker', async () => {
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'handlers',
       workdir: await tempDir(),
       phases: [
@@ -134,7 +123,7 @@ describe('phasedRun', () => {
     expect(status.state).toBe('held');
     expect(status.phases['1'].attempts).toBe(2);
     expect(status.phases['2'].state).toBe('pending');
-    await orchestrator.run(status.execution_id).abort();
+    await setup.orchestrator.run(status.execution_id).abort();
   });
 
   it('ends the run failed under failed_phase_policy "fail", with --json status', async () => {

@@ -6,31 +6,22 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
+import { describe, expect, it } from 'vitest';
 import { confinedPath } from '../../src/handoff/paths.js';
 import { PlanError } from '../../src/plan/problems.js';
 import { checkRun } from '../../src/plan/validate.js';
 import { agentResultProblem } from '../../src/workflows/agent-results.js';
 import { RunBook } from '../../src/workflows/run-book.js';
 import type { AgentResult } from '../../src/handoff/result.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, type WorkerProcess } from '../support/baton.js';
+import { baton, fixturePhase, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = { BATON_HANDOFF_KEY: 'security-test-key-0123456789abcdef' };
-let worker: WorkerProcess;
-let orchestrator: Orchestrator;
-beforeAll(async () => {
-  worker = await startWorker([], KEY);
-  orchestrator = new Orchestrator(await testClient());
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const setup = workerForFile([], KEY);
 
 describe('security', () => {
   it('execute-phase runs only the command in the signed package: a swapped command is refused', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({ name: 'signed-command', workdir, phases: [fixturePhase(0)] });
+    const run = await setup.orchestrator.start({ name: 'signed-command', workdir, phases: [fixturePhase(0)] });
     await run.finalStatus();
     const file = path.join(workdir, 'handoffs', 'phase_0.json');
     const pkg = JSON.parse(await readFile(file, 'utf8'));
@@ -50,7 +41,7 @@ describe('security', () => {
     const workdir = await tempDir();
     const marker = path.join(workdir, 'pwned');
     const evil = `$(touch ${marker}); \`touch ${marker}\` "; touch ${marker}; #`;
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'no-shell',
       workdir,
       global_context: { note: evil },
@@ -89,7 +80,7 @@ describe('security', () => {
 
   it('credentials are refused in packages, and named without being echoed', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({ name: 'creds', workdir, phases: [fixturePhase(0)] });
+    const run = await setup.orchestrator.start({ name: 'creds', workdir, phases: [fixturePhase(0)] });
     await run.finalStatus();
     const file = path.join(workdir, 'handoffs', 'phase_0.json');
     const pkg = JSON.parse(await readFile(file, 'utf8'));
@@ -123,7 +114,7 @@ describe('security', () => {
 
   it('commits one output per phase, keyed for idempotent effects', async () => {
     const workdir = await tempDir();
-    const run = await orchestrator.start({
+    const run = await setup.orchestrator.start({
       name: 'exactly-once',
       workdir,
       phases: [{ id: 0, name: 'Effect', retries: 2, command: ['sh', '-c', 'mkdir -p "$BATON_WORKDIR/effects" && (set -C; echo once > "$BATON_WORKDIR/effects/$(echo "$BATON_IDEMPOTENCY_KEY" | tr : _)") ; test "$BATON_ATTEMPT" -ge 2'] }],
