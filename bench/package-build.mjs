@@ -1,10 +1,10 @@
 // Measurement 5: building the package of a phase with 1,000 dependencies, in plain Node, with the
 // same code the workflow runs (RunBook's records as the progress map, buildHandoffPackage), and
 // the package's size as the activity input would carry it (JSON bytes).
-import { buildHandoffPackage } from '../dist/handoff/build.js';
-import { checkRun } from '../dist/plan/validate.js';
-import { RunBook } from '../dist/workflows/run-book.js';
-import { renderDetails } from '../dist/workflows/details.js';
+import { buildHandoffPackage } from '../dist/core/handoff/build.js';
+import { checkRun } from '../dist/core/plan/validate.js';
+import { RunBook } from '../dist/core/workflows/run-book.js';
+import { renderDetails } from '../dist/core/workflows/details.js';
 import { stats } from './lib/runs.mjs';
 import { completeByHand } from './lib/synthetic.mjs';
 

@@ -7,10 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { executePhase } from '../dist/activities/execute-phase.js';
-import { checkRun } from '../dist/plan/validate.js';
-import { renderDetails } from '../dist/workflows/details.js';
-import { RunBook } from '../dist/workflows/run-book.js';
+import { executePhase } from '../dist/runner/execute-phase.js';
+import { checkRun } from '../dist/core/plan/validate.js';
+import { renderDetails } from '../dist/core/workflows/details.js';
+import { RunBook } from '../dist/core/workflows/run-book.js';
 import { noop } from './handlers.mjs';
 import { stats } from './lib/runs.mjs';
 import { completeByHand } from './lib/synthetic.mjs';

@@ -4,7 +4,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const workflowsPath = fileURLToPath(new URL('../dist/workflows/index.js', import.meta.url));
+const workflowsPath = fileURLToPath(new URL('../dist/core/workflows/index.js', import.meta.url));
 const out = fileURLToPath(new URL('../dist/workflow-bundle.js', import.meta.url));
 const { code } = await bundleWorkflowCode({ workflowsPath, logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} } });
 await writeFile(out, code);

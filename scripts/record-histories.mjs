@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Orchestrator } from '../dist/client/orchestrator.js';
-import { BATON_SEARCH_ATTRIBUTES } from '../dist/workflows/search-attributes.js';
+import { BATON_SEARCH_ATTRIBUTES } from '../dist/core/api/search-attributes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = path.join(ROOT, 'tests/histories');

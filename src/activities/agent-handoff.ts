@@ -3,17 +3,17 @@
  * and checking what the agent reports before the workflow accepts it.
  */
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../core/api/failures.js';
 import { z } from 'zod';
-import type { AgentResult } from '../handoff/result.js';
-import { withPreviousContext } from '../handoff/build.js';
-import type { HandoffPackage } from '../handoff/schema.js';
-import { verifyKeysFromEnv, verifySealed } from '../handoff/signing.js';
-import { contextFileProblems } from '../handoff/validate-package.js';
-import { hydrateContext } from './context-store.js';
-import { sealAndSave } from './prepare-handoff.js';
+import type { AgentResult } from '../core/handoff/result.js';
+import { withPreviousContext } from '../core/handoff/build.js';
+import type { HandoffPackage } from '../core/handoff/schema.js';
+import { verifyKeysFromEnv, verifySealed } from '../runner/signing.js';
+import { contextFileProblems } from '../runner/validate-package.js';
+import { hydrateContext } from '../runner/context-store.js';
+import { sealAndSave } from '../runner/prepare-handoff.js';
 import type { AgentHandoff, ResultCheck } from './types.js';
-import { resolveWorkdir } from './workdir.js';
+import { resolveWorkdir } from '../runner/workdir.js';
 
 
 export async function handOffToAgent(transported: HandoffPackage): Promise<AgentHandoff> {
@@ -25,11 +25,7 @@ export async function handOffToAgent(transported: HandoffPackage): Promise<Agent
     const { pkg: sealed, savedPath } = await sealAndSave(pkg, handoffs, true);
     return { package_hash: sealed.content_hash!, handoff_path: savedPath!, script_path: path.join(handoffs, `execute_phase_${String(pkg.to_phase)}.sh`) };
   } catch (err) {
-    throw ApplicationFailure.create({
-      type: 'HandoffFailed',
-      message: `the package of phase ${String(pkg.to_phase)} (${pkg.phase_name}) could not be written for an agent: ${(err as Error).message}`,
-      nonRetryable: true,
-    });
+    throw failure('HandoffFailed', `the package of phase ${String(pkg.to_phase)} (${pkg.phase_name}) could not be written for an agent: ${(err as Error).message}`);
   }
 }
 
@@ -47,12 +43,7 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
     if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result, check.output_schema)));
   }
   if (problems.length > 0) {
-    throw ApplicationFailure.create({
-      type: 'ResultRefused',
-      message: `the result for phase ${String(result.phase)} was refused: ${problems.join('; ')}. The phase keeps waiting for a good result.`,
-      nonRetryable: true,
-      details: [problems],
-    });
+    throw failure('ResultRefused', `the result for phase ${String(result.phase)} was refused: ${problems.join('; ')}. The phase keeps waiting for a good result.`, problems);
   }
 }
 

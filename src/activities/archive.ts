@@ -6,11 +6,11 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
-import type { PhaseContext } from '../handoff/schema.js';
-import type { PhaseStatus, RunStatus } from '../workflows/status.js';
-import { writeFileAtomic } from './handoff-files.js';
-import { resolveWorkdir } from './workdir.js';
+import { failure } from '../core/api/failures.js';
+import type { PhaseContext } from '../core/handoff/schema.js';
+import type { PhaseStatus, RunStatus } from '../core/api/status.js';
+import { writeFileAtomic } from '../runner/handoff-files.js';
+import { resolveWorkdir } from '../runner/workdir.js';
 
 export type ArchiveEntries = Record<string, { status: PhaseStatus; output?: PhaseContext }>;
 
@@ -31,11 +31,7 @@ async function readArchive(dir: string, relative: string): Promise<ArchiveEntrie
   try {
     return (JSON.parse(await readFile(file, 'utf8')) as { phases: ArchiveEntries }).phases;
   } catch (err) {
-    throw ApplicationFailure.create({
-      type: 'ArchiveUnavailable',
-      message: `cannot read the run's archive ${file}: ${(err as Error).message}; the orchestrator worker needs the run's workdir as it was`,
-      nonRetryable: false,
-    });
+    throw failure('ArchiveUnavailable', `cannot read the run's archive ${file}: ${(err as Error).message}; the orchestrator worker needs the run's workdir as it was`);
   }
 }
 
@@ -56,7 +52,7 @@ export async function archivedOutputs(archives: string[], keys: string[], workdi
     }
   }
   if (wanted.size > 0) {
-    throw ApplicationFailure.create({ type: 'ArchiveUnavailable', message: `no archived output for phase ${[...wanted].join(', ')}`, nonRetryable: true });
+    throw failure('ArchiveUnavailable', `no archived output for phase ${[...wanted].join(', ')}`);
   }
   return found;
 }

@@ -7,11 +7,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { withPreviousContext } from '../handoff/build.js';
-import type { HandoffPackage } from '../handoff/schema.js';
+import { failure } from '../core/api/failures.js';
+import { withPreviousContext } from '../core/handoff/build.js';
+import type { HandoffPackage } from '../core/handoff/schema.js';
 import { whileHeartbeating } from './keep-alive.js';
-import { GuardianLostError, runCommand } from './run-command.js';
-import { ensureRunPaths, resolveWorkdir } from './workdir.js';
+import { GuardianLostError, runCommand } from '../runner/run-command.js';
+import { ensureRunPaths, resolveWorkdir } from '../runner/workdir.js';
 
 export async function compensatePhase(transported: HandoffPackage, argv: string[]): Promise<void> {
   const handoff = withPreviousContext(transported);
@@ -41,12 +42,12 @@ export async function compensatePhase(transported: HandoffPackage, argv: string[
     }), { phase: key, compensating: true });
     if (outcome.exitCode !== 0) {
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
-      throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} ${how}: ${outcome.stderrTail.trim()}`, nonRetryable: false });
+      throw failure('CompensationFailed', `the rollback of phase ${key} ${how}: ${outcome.stderrTail.trim()}`);
     }
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
-    if (err instanceof GuardianLostError) throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} was stopped: ${err.message}`, nonRetryable: false });
-    throw ApplicationFailure.create({ type: 'CompensationFailed', message: `the rollback of phase ${key} could not run ${JSON.stringify(argv)}: ${(err as Error).message}`, nonRetryable: true });
+    if (err instanceof GuardianLostError) throw failure('CompensationFailed', `the rollback of phase ${key} was stopped: ${err.message}`);
+    throw failure('CommandNotStarted', `the rollback of phase ${key} could not run ${JSON.stringify(argv)}: ${(err as Error).message}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

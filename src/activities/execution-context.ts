@@ -5,16 +5,16 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { statusQuery } from '../workflows/definitions.js';
-import type { RunStatus } from '../workflows/status.js';
+import { statusQuery } from '../core/api/definitions.js';
+import type { RunStatus } from '../core/api/status.js';
 import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
-import { writeFileAtomic } from './handoff-files.js';
+import { writeFileAtomic } from '../runner/handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
-import { resolveWorkdir } from './workdir.js';
+import { resolveWorkdir } from '../runner/workdir.js';
 
 export const EXECUTION_CONTEXT_FILE = 'execution_context.json';
 

@@ -1,5 +1,5 @@
 export { createPhaseActivities } from './run-phase.js';
 export { createOrchestratorActivities, EXECUTION_CONTEXT_FILE } from './execution-context.js';
-export { executePhase, PhaseExecutionError } from './execute-phase.js';
-export type { PhaseHandler, PhaseHandlerContext, PhaseHandlers } from './handlers.js';
+export { executePhase, PhaseExecutionError } from '../runner/execute-phase.js';
+export type { PhaseHandler, PhaseHandlerContext, PhaseHandlers } from '../runner/handlers.js';
 export type * from './types.js';

@@ -2,10 +2,10 @@
  * retryPhase with `refresh`: take the dependencies' files as they are now. A phase is otherwise
  * pinned to the exact files (by hash) its dependencies produced.
  */
-import { ApplicationFailure } from '@temporalio/activity';
-import type { PhaseContext } from '../handoff/schema.js';
-import { artifactRefs } from './artifacts.js';
-import { resolveWorkdir } from './workdir.js';
+import { failure } from '../core/api/failures.js';
+import type { PhaseContext } from '../core/handoff/schema.js';
+import { artifactRefs } from '../runner/artifacts.js';
+import { resolveWorkdir } from '../runner/workdir.js';
 
 export async function refreshArtifacts(outputs: Record<string, PhaseContext>, workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>> {
   const dir = resolveWorkdir(workdir, baseDir);
@@ -15,7 +15,7 @@ export async function refreshArtifacts(outputs: Record<string, PhaseContext>, wo
     try {
       refreshed[key] = { context: output.context, artifacts: await artifactRefs(dir, paths) };
     } catch (err) {
-      throw ApplicationFailure.create({ type: 'RefreshFailed', message: `cannot refresh phase ${key}'s files: ${(err as Error).message}`, nonRetryable: true });
+      throw failure('RefreshFailed', `cannot refresh phase ${key}'s files: ${(err as Error).message}`);
     }
   }
   return refreshed;

@@ -1,13 +1,14 @@
 /**
  * The `runPhase` activity: a phase worker executes one phase from its package.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { withPreviousContext } from '../handoff/build.js';
-import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
-import { zodProblems } from '../plan/problems.js';
-import { defaultExecutor, executePhase, PhaseExecutionError } from './execute-phase.js';
+import { Context } from '@temporalio/activity';
+import { failure } from '../core/api/failures.js';
+import { withPreviousContext } from '../core/handoff/build.js';
+import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
+import { zodProblems } from '../core/plan/problems.js';
+import { defaultExecutor, executePhase, PhaseExecutionError } from '../runner/execute-phase.js';
 import { compensatePhase } from './compensate.js';
-import type { PhaseHandlers } from './handlers.js';
+import type { PhaseHandlers } from '../runner/handlers.js';
 import { whileHeartbeating } from './keep-alive.js';
 import type { PhaseActivities, PhaseFailureDetails, PhaseRunResult } from './types.js';
 
@@ -21,12 +22,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivi
       const details: PhaseFailureDetails = { attempt, executed_by: executedBy };
       const parsed = HandoffPackageSchema.safeParse(withPreviousContext(handoff));
       if (!parsed.success) {
-        throw ApplicationFailure.create({
-          type: 'InvalidHandoff',
-          message: `the handoff package is not valid: ${zodProblems(parsed.error).join('; ')}`,
-          nonRetryable: true,
-          details: [details],
-        });
+        throw failure('InvalidHandoff', `the handoff package is not valid: ${zodProblems(parsed.error).join('; ')}`, details);
       }
       try {
         return await whileHeartbeating(() => executePhase(parsed.data, {
@@ -41,14 +37,9 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivi
         }), { phase: String(parsed.data.to_phase) });
       } catch (err) {
         if (err instanceof PhaseExecutionError) {
-          throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: !err.retryable, details: [details] });
+          throw failure(err.type, err.message, details);
         }
-        throw ApplicationFailure.create({
-          type: 'PhaseError',
-          message: err instanceof Error ? err.message : String(err),
-          nonRetryable: false,
-          details: [details],
-        });
+        throw failure('PhaseError', err instanceof Error ? err.message : String(err), details);
       }
     },
   };

@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
-import { BATON_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { BATON_SEARCH_ATTRIBUTES } from '../core/api/search-attributes.js';
 
 export async function registeredSearchAttributes(): Promise<string[]> {
   const ctx = Context.current();

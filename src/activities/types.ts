@@ -2,23 +2,12 @@
  * The activity contracts the workflow calls. The workflow imports these types only,
  * never the implementations, which live on workers and do I/O.
  */
-import type { AgentResult } from '../handoff/result.js';
-import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
-import type { PhaseStatus, RunStatus } from '../workflows/status.js';
+import type { AgentResult } from '../core/handoff/result.js';
+import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
+import type { PhaseStatus, RunStatus } from '../core/api/status.js';
+import type { PhaseRunResult } from '../runner/phase-result.js';
 
-export interface PhaseRunResult extends PhaseContext {
-  /** Temporal's attempt number of the activity that succeeded. */
-  attempt: number;
-  executed_by: string;
-  started_at: string;
-  finished_at: string;
-  /** Where the package was written, when files are on. */
-  handoff_path: string | null;
-  /** The sealed package's hash: ties this result to exactly the package it ran from. */
-  content_hash: string | null;
-  /** Why the package could not be saved and the phase ran inline anyway (on_handoff_failure: inline). */
-  handoff_fallback: string | null;
-}
+export type { PhaseRunResult };
 
 /** Carried in an ApplicationFailure's details so the workflow can count attempts. */
 export interface PhaseFailureDetails {

@@ -2,7 +2,7 @@
  * How the CLI reports failures: a user's mistake gets its message and exit code 2,
  * never a stack trace; anything else gets its message and exit code 1.
  */
-import { PlanError } from '../plan/problems.js';
+import { PlanError } from '../core/plan/problems.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -1,7 +1,7 @@
 /**
  * Plain-text rendering of a run's status for the terminal.
  */
-import type { PhaseStatus, RunStatus } from '../workflows/status.js';
+import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 
 const STATE_MARK: Record<string, string> = {
   pending: '·',

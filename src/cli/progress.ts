@@ -4,7 +4,7 @@
  */
 import logUpdate from 'log-update';
 import type { RunHandle } from '../client/orchestrator.js';
-import type { RunStatus } from '../workflows/status.js';
+import type { RunStatus } from '../core/api/status.js';
 import { renderStatusTable, stateChanges } from './format.js';
 
 export interface FollowOptions {

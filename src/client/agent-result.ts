@@ -3,9 +3,9 @@
  * run, the phase, the generation, the attempt and the exact package (by hash).
  */
 import os from 'node:os';
-import { RESULT_SCHEMA_VERSION, type AgentResult, type Provenance } from '../handoff/result.js';
-import type { HandoffPackage, PhaseContext } from '../handoff/schema.js';
-import { seal, signingKeyFromEnv } from '../handoff/signing.js';
+import { RESULT_SCHEMA_VERSION, type AgentResult, type Provenance } from '../core/handoff/result.js';
+import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
+import { seal, signingKeyFromEnv } from '../runner/signing.js';
 
 export type AgentOutcome = { ok: true; output: PhaseContext } | { ok: false; error: string };
 

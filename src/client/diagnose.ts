@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
-import { handoffFileName } from '../activities/handoff-files.js';
-import type { VerifyKey } from '../handoff/signing.js';
-import { validatePackage } from '../handoff/validate-package.js';
-import type { PhaseStatus, RunStatus } from '../workflows/status.js';
+import { handoffFileName } from '../runner/handoff-files.js';
+import type { VerifyKey } from '../runner/signing.js';
+import { validatePackage } from '../runner/validate-package.js';
+import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 
 export interface Finding {
   ok: boolean;

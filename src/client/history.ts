@@ -6,8 +6,8 @@
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { PhaseRunResult } from '../activities/types.js';
-import type { AgentResult } from '../handoff/result.js';
-import type { HandoffPackage } from '../handoff/schema.js';
+import type { AgentResult } from '../core/handoff/result.js';
+import type { HandoffPackage } from '../core/handoff/schema.js';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 type Payloads = proto.temporal.api.common.v1.IPayloads | null | undefined;

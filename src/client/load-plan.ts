@@ -4,9 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PlanError } from '../plan/problems.js';
-import type { OrchestratorConfig, Plan } from '../plan/schema.js';
-import { checkConfig, checkRun } from '../plan/validate.js';
+import { PlanError } from '../core/plan/problems.js';
+import type { OrchestratorConfig, Plan } from '../core/plan/schema.js';
+import { checkConfig, checkRun } from '../core/plan/validate.js';
 
 export async function readStructuredFile(file: string, what: string): Promise<unknown> {
   let text: string;

@@ -5,13 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { handoffFileName } from '../activities/handoff-files.js';
-import type { AgentResult } from '../handoff/result.js';
-import { HandoffPackageSchema, type HandoffPackage } from '../handoff/schema.js';
-import { compactPlan } from '../plan/compact.js';
-import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput, Resume } from '../plan/schema.js';
-import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../plan/schema.js';
-import { checkRun } from '../plan/validate.js';
+import { handoffFileName } from '../runner/handoff-files.js';
+import type { AgentResult } from '../core/handoff/result.js';
+import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
+import { compactPlan } from '../core/plan/compact.js';
+import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput, Resume } from '../core/plan/schema.js';
+import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../core/plan/schema.js';
+import { checkRun } from '../core/plan/validate.js';
 import {
   agentProgressSignal,
   completePhaseUpdate,
@@ -22,9 +22,9 @@ import {
   retryPhaseSignal,
   skipPhaseSignal,
   statusQuery,
-} from '../workflows/definitions.js';
-import type { phasedRun } from '../workflows/phased-run.js';
-import type { PhaseStatus, RunStatus } from '../workflows/status.js';
+} from '../core/api/definitions.js';
+import type { phasedRun } from '../core/workflows/phased-run.js';
+import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 
 export interface StartOptions {
   /** The workflow id, which is the run's execution_id; generated from the plan name when absent. */

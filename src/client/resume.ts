@@ -8,11 +8,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
-import { runWorkdir } from '../handoff/build.js';
-import { canonicalJson } from '../handoff/canonical.js';
-import { contextFileProblems } from '../handoff/validate-package.js';
-import { phaseKey, PlanSchema, type Plan, type Resume } from '../plan/schema.js';
-import type { RunStatus } from '../workflows/status.js';
+import { runWorkdir } from '../core/handoff/build.js';
+import { canonicalJson } from '../core/handoff/canonical.js';
+import { contextFileProblems } from '../runner/validate-package.js';
+import { phaseKey, PlanSchema, type Plan, type Resume } from '../core/plan/schema.js';
+import type { RunStatus } from '../core/api/status.js';
 import { RunHandle } from './orchestrator.js';
 
 export interface ResumePlan {

@@ -4,7 +4,7 @@
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createOrchestratorActivities } from '../activities/execution-context.js';
-import { ORCHESTRATOR_TASK_QUEUE } from '../plan/schema.js';
+import { ORCHESTRATOR_TASK_QUEUE } from '../core/plan/schema.js';
 import { workflowCode } from './workflow-code.js';
 
 export async function createOrchestratorWorker(connection: NativeConnection, namespace: string): Promise<Worker> {

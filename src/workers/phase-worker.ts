@@ -3,9 +3,9 @@
  * Scale a class by running more of these, on machines that have its resources.
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { PhaseHandlers } from '../activities/handlers.js';
+import type { PhaseHandlers } from '../runner/handlers.js';
 import { createPhaseActivities } from '../activities/run-phase.js';
-import { taskQueueFor } from '../plan/schema.js';
+import { taskQueueFor } from '../core/plan/schema.js';
 
 export interface PhaseWorkerOptions {
   resourceClass: string;

@@ -3,9 +3,9 @@
  * until the process is told to stop (SIGINT/SIGTERM) or `stop()` is called.
  */
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import type { PhaseHandlers } from '../activities/handlers.js';
+import type { PhaseHandlers } from '../runner/handlers.js';
 import { connectSettings, type ConnectSettings } from '../client/connection.js';
-import { BUILT_IN_RESOURCE_CLASSES, type OrchestratorConfig } from '../plan/schema.js';
+import { BUILT_IN_RESOURCE_CLASSES, type OrchestratorConfig } from '../core/plan/schema.js';
 import { createOrchestratorWorker } from './orchestrator-worker.js';
 import { createPhaseWorker } from './phase-worker.js';
 

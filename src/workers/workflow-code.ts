@@ -10,5 +10,5 @@ export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js
 
 export function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } };
-  return { workflowsPath: fileURLToPath(new URL('../workflows/index.js', import.meta.url)) };
+  return { workflowsPath: fileURLToPath(new URL('../core/workflows/index.js', import.meta.url)) };
 }

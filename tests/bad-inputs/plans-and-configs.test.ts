@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../../src/client/load-plan.js';
-import { AgentResultSchema } from '../../src/handoff/result.js';
-import { HandoffPackageSchema } from '../../src/handoff/schema.js';
-import { PlanError } from '../../src/plan/problems.js';
-import { checkRun } from '../../src/plan/validate.js';
+import { AgentResultSchema } from '../../src/core/handoff/result.js';
+import { HandoffPackageSchema } from '../../src/core/handoff/schema.js';
+import { PlanError } from '../../src/core/plan/problems.js';
+import { checkRun } from '../../src/core/plan/validate.js';
 
 const ok = { id: 0, name: 'Zero', command: ['true'] };
 const akid = ['AKIA', 'Z7ROCKSLIDE4EXAMPLE'].join('').slice(0, 20);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import type { AgentResult } from '../../src/handoff/result.js';
+import type { AgentResult } from '../../src/core/handoff/result.js';
 import { baton, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
 
 const setup = workerForFile([], { BATON_HANDOFF_KEY: 'bad-inputs-test-key-0123456789' });

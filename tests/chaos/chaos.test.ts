@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, expect, it } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
-import type { RunStatus } from '../../src/workflows/status.js';
+import type { RunStatus } from '../../src/core/api/status.js';
 import { freePort } from '../support/ports.js';
 import { BATON, FIXTURES, ROOT, tempDir } from '../support/baton.js';
 import { isAlive } from '../support/processes.js';

@@ -8,8 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunHandle } from '../../src/client/orchestrator.js';
-import { AgentResultSchema, type AgentResult } from '../../src/handoff/result.js';
-import { hmacKeyId, seal } from '../../src/handoff/signing.js';
+import { AgentResultSchema, type AgentResult } from '../../src/core/handoff/result.js';
+import { hmacKeyId, seal } from '../../src/runner/signing.js';
 import { baton, batonEnv, type CliResult, findRuns, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
 
 const KEY = 'agents-test-handoff-key-0123456789abcdef';

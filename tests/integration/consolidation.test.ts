@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunStatus } from '../../src/workflows/status.js';
+import type { RunStatus } from '../../src/core/api/status.js';
 import { baton, ROOT, startWorker, type WorkerProcess } from '../support/baton.js';
 
 const example = path.join(ROOT, 'examples/consolidation');

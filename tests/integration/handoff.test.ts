@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { HandoffPackageSchema } from '../../src/handoff/schema.js';
+import { HandoffPackageSchema } from '../../src/core/handoff/schema.js';
 import { baton, fixturePhase, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = 'integration-test-handoff-key-0123456789';

@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import type { RunStatus } from '../../src/workflows/status.js';
+import type { RunStatus } from '../../src/core/api/status.js';
 import { baton, findRuns, fixturePhase, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
 
 const setup = workerForFile();

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HandoffPackageSchema } from '../../src/handoff/schema.js';
+import { HandoffPackageSchema } from '../../src/core/handoff/schema.js';
 import { baton, fixturePhase, FIXTURES, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
 
 const setup = workerForFile(['--handlers', path.join(FIXTURES, 'handlers.mjs')]);

@@ -7,12 +7,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { confinedPath } from '../../src/handoff/paths.js';
-import { PlanError } from '../../src/plan/problems.js';
-import { checkRun } from '../../src/plan/validate.js';
-import { agentResultProblem } from '../../src/workflows/agent-results.js';
-import { RunBook } from '../../src/workflows/run-book.js';
-import type { AgentResult } from '../../src/handoff/result.js';
+import { confinedPath } from '../../src/runner/paths.js';
+import { PlanError } from '../../src/core/plan/problems.js';
+import { checkRun } from '../../src/core/plan/validate.js';
+import { agentResultProblem } from '../../src/core/workflows/agent-results.js';
+import { RunBook } from '../../src/core/workflows/run-book.js';
+import type { AgentResult } from '../../src/core/handoff/result.js';
 import { baton, fixturePhase, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = { BATON_HANDOFF_KEY: 'security-test-key-0123456789abcdef' };

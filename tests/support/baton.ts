@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
-import type { RunStatus } from '../../src/workflows/status.js';
+import type { RunStatus } from '../../src/core/api/status.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BATON = path.join(ROOT, 'dist/cli/main.js');

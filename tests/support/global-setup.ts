@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
-import { BATON_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { BATON_SEARCH_ATTRIBUTES } from '../../src/core/api/search-attributes.js';
 import { freePort } from './ports.js';
 
 declare module 'vitest' {

@@ -2,13 +2,13 @@
  * What a run carries into the run it continues as: pure pieces, tested directly.
  */
 import { describe, expect, it } from 'vitest';
-import { buildHandoffPackage, forTransport, withPreviousContext } from '../../src/handoff/build.js';
-import { compactPlan } from '../../src/plan/compact.js';
-import { ContinuedSchema, type PlanInput } from '../../src/plan/schema.js';
-import { checkRun } from '../../src/plan/validate.js';
-import { RunBook } from '../../src/workflows/run-book.js';
-import { boundedStatus, memoStatus } from '../../src/workflows/status-size.js';
-import type { RunStatus } from '../../src/workflows/status.js';
+import { buildHandoffPackage, forTransport, withPreviousContext } from '../../src/core/handoff/build.js';
+import { compactPlan } from '../../src/core/plan/compact.js';
+import { ContinuedSchema, type PlanInput } from '../../src/core/plan/schema.js';
+import { checkRun } from '../../src/core/plan/validate.js';
+import { RunBook } from '../../src/core/workflows/run-book.js';
+import { boundedStatus, memoStatus } from '../../src/core/workflows/status-size.js';
+import type { RunStatus } from '../../src/core/api/status.js';
 
 const planInput: PlanInput = {
   name: 'carry',

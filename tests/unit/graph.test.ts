@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PlanError } from '../../src/plan/problems.js';
-import { checkRun } from '../../src/plan/validate.js';
-import { findCycle } from '../../src/plan/graph.js';
-import { PlanSchema, type PhaseInput } from '../../src/plan/schema.js';
+import { PlanError } from '../../src/core/plan/problems.js';
+import { checkRun } from '../../src/core/plan/validate.js';
+import { findCycle } from '../../src/core/plan/graph.js';
+import { PlanSchema, type PhaseInput } from '../../src/core/plan/schema.js';
 
 const phase = (id: number | string, depends_on: Array<number | string> = [], extra: Partial<PhaseInput> = {}): PhaseInput => ({
   id,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildHandoffPackage, type PhaseProgress } from '../../src/handoff/build.js';
-import { HandoffPackageSchema, type PhaseContext } from '../../src/handoff/schema.js';
-import { phaseKey } from '../../src/plan/schema.js';
-import { checkRun } from '../../src/plan/validate.js';
+import { buildHandoffPackage, type PhaseProgress } from '../../src/core/handoff/build.js';
+import { HandoffPackageSchema, type PhaseContext } from '../../src/core/handoff/schema.js';
+import { phaseKey } from '../../src/core/plan/schema.js';
+import { checkRun } from '../../src/core/plan/validate.js';
 
 const output = (n: number): PhaseContext => ({ context: { n }, artifacts: {} });
 

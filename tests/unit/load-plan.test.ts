@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRun } from '../../src/client/load-plan.js';
-import { PlanError } from '../../src/plan/problems.js';
+import { PlanError } from '../../src/core/plan/problems.js';
 
 async function file(name: string, text: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-load-'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkRun } from '../../src/plan/validate.js';
-import { RunBook } from '../../src/workflows/run-book.js';
+import { checkRun } from '../../src/core/plan/validate.js';
+import { RunBook } from '../../src/core/workflows/run-book.js';
 
 function book(policy: 'hold' | 'fail' = 'hold') {
   const { plan, config } = checkRun(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFindings, findSecrets, type SecretFinding } from '../../src/handoff/secrets.js';
+import { describeFindings, findSecrets, type SecretFinding } from '../../src/core/handoff/secrets.js';
 
 // Fixtures are assembled at run time so this file does not itself look like it leaks credentials.
 const AWS_KEY_ID = 'AKIA' + 'Q3EGRJ7TV2NPLM5X';

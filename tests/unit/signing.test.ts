@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/handoff/canonical.js';
-import { HandoffPackageSchema, type HandoffPackage } from '../../src/handoff/schema.js';
+import { canonicalJson } from '../../src/core/handoff/canonical.js';
+import { HandoffPackageSchema, type HandoffPackage } from '../../src/core/handoff/schema.js';
 import {
   generateHmacSecret,
   hmacKeyId,
@@ -15,7 +15,7 @@ import {
   verifyPackage,
   type SigningKey,
   type VerifyKey,
-} from '../../src/handoff/signing.js';
+} from '../../src/runner/signing.js';
 
 const SECRET = 'a-test-secret-of-plenty-bytes-0123456789';
 const OTHER_SECRET = 'another-secret-entirely-9876543210';

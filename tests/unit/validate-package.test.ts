@@ -7,9 +7,9 @@ import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { HandoffPackageSchema, type HandoffPackage } from '../../src/handoff/schema.js';
-import { hmacKeyId, sealPackage, type VerifyKey } from '../../src/handoff/signing.js';
-import { validatePackage, type PackageProblem } from '../../src/handoff/validate-package.js';
+import { HandoffPackageSchema, type HandoffPackage } from '../../src/core/handoff/schema.js';
+import { hmacKeyId, sealPackage, type VerifyKey } from '../../src/runner/signing.js';
+import { validatePackage, type PackageProblem } from '../../src/runner/validate-package.js';
 
 const secret = Buffer.from('unit-test-handoff-key-0123456789');
 const key = { alg: 'hmac-sha256' as const, keyId: hmacKeyId(secret), secret };

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { diagnose, renderFindings } from '../../client/diagnose.js';
 import { Orchestrator } from '../../client/orchestrator.js';
-import { verifyKeysFromEnv } from '../../handoff/signing.js';
+import { verifyKeysFromEnv } from '../../runner/signing.js';
 import { action } from '../errors.js';
 
 export function registerDoctor(program: Command): void {

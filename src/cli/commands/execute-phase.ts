@@ -9,16 +9,16 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { defaultExecutor, executePhase, PhaseExecutionError } from '../../activities/execute-phase.js';
-import { writeFileAtomic } from '../../activities/handoff-files.js';
+import { defaultExecutor, executePhase, PhaseExecutionError } from '../../runner/execute-phase.js';
+import { writeFileAtomic } from '../../runner/handoff-files.js';
 import { agentProvenance, buildAgentResult, type AgentOutcome } from '../../client/agent-result.js';
 import { connectClient } from '../../client/connection.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
-import type { HandoffPackage } from '../../handoff/schema.js';
-import { verifyKeysFromEnv } from '../../handoff/signing.js';
-import { validatePackage } from '../../handoff/validate-package.js';
-import { PlanError } from '../../plan/problems.js';
+import type { HandoffPackage } from '../../core/handoff/schema.js';
+import { verifyKeysFromEnv } from '../../runner/signing.js';
+import { validatePackage } from '../../runner/validate-package.js';
+import { PlanError } from '../../core/plan/problems.js';
 import { action, UsageError } from '../errors.js';
 import { loadHandlers } from './worker.js';
 

@@ -8,10 +8,10 @@ import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
-import { attemptFileName, handoffFileName } from '../../activities/handoff-files.js';
-import { HandoffPackageSchema } from '../../handoff/schema.js';
-import { verifyKeysFromEnv } from '../../handoff/signing.js';
-import { formatProblems, validatePackage } from '../../handoff/validate-package.js';
+import { attemptFileName, handoffFileName } from '../../runner/handoff-files.js';
+import { HandoffPackageSchema } from '../../core/handoff/schema.js';
+import { verifyKeysFromEnv } from '../../runner/signing.js';
+import { formatProblems, validatePackage } from '../../runner/validate-package.js';
 import { action, UsageError } from '../errors.js';
 
 async function handoffsDir(runId: string): Promise<string> {

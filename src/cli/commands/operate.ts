@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { Orchestrator, type RunHandle } from '../../client/orchestrator.js';
-import type { PhaseId } from '../../plan/schema.js';
+import type { PhaseId } from '../../core/plan/schema.js';
 import { action } from '../errors.js';
 
 /** Phase ids on the command line are integers when they look like one, as in plans. */

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { loadConfig } from '../../client/load-plan.js';
 import { describeQueue } from '../../client/queues.js';
-import { ORCHESTRATOR_TASK_QUEUE, taskQueueFor } from '../../plan/schema.js';
+import { ORCHESTRATOR_TASK_QUEUE, taskQueueFor } from '../../core/plan/schema.js';
 import { defaultClasses } from '../../workers/run-workers.js';
 import { action } from '../errors.js';
 

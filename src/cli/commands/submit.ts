@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
-import { AgentResultSchema } from '../../handoff/result.js';
-import { PlanError, zodProblems } from '../../plan/problems.js';
+import { AgentResultSchema } from '../../core/handoff/result.js';
+import { PlanError, zodProblems } from '../../core/plan/problems.js';
 import { action } from '../errors.js';
 
 export function registerSubmit(program: Command): void {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Command } from 'commander';
-import type { PhaseHandlers } from '../../activities/handlers.js';
+import type { PhaseHandlers } from '../../runner/handlers.js';
 import { loadConfig } from '../../client/load-plan.js';
 import { defaultClasses, runWorkers } from '../../workers/run-workers.js';
 import { action, UsageError } from '../errors.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { chmod, copyFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HandoffPackage } from '../handoff/schema.js';
+import type { HandoffPackage } from '../core/handoff/schema.js';
 import { ensureDir, forgetDir, unlessDoneRecently } from './ensure-dir.js';
 
 export function handoffFileName(phaseKey: string): string {

@@ -29,7 +29,7 @@
  *      `env:NAME`, `file:...`, `vault:...`, the words none/null/nil/undefined/n/a/
  *      redacted/masked/hidden/omitted/removed and boolean-like words (true/false/yes/
  *      no/on/off/enabled/disabled), each also after a `Bearer `/`Basic `/`Token ` prefix;
- *    - file paths (`/…`, `~/…`, `./…`, `../…`, `C:\…`) and URLs without an embedded
+ *    - file paths (`/…`, `~/…`, `../../handoff/…`, `../../…`, `C:\…`) and URLs without an embedded
  *      password (`vault://kv/db`): they say where a secret is, not what it is;
  *    - for `auth`/`authorization`, a word naming a scheme (`basic`, `oauth2`, `none`, ...).
  * 2. By value, in any string anywhere (array items and innocent keys included): AWS

@@ -5,7 +5,6 @@
  */
 import {
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -18,6 +17,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
+import { failure } from '../api/failures.js';
 import { AgentResultSchema, type AgentResult } from '../handoff/result.js';
 import { planWorkdir } from '../handoff/build.js';
 import { compactPlan } from '../plan/compact.js';
@@ -33,14 +33,14 @@ import {
   retryPhaseSignal,
   skipPhaseSignal,
   statusQuery,
-} from './definitions.js';
+} from '../api/definitions.js';
 import { agentResultProblem, completeFromAgent } from './agent-results.js';
 import { renderDetails } from './details.js';
 import { awaitAgent, failureMessage, orchestratorActivities, orchestratorLocalActivities, runCompensation, runPhase } from './phase-driver.js';
 import { RunBook } from './run-book.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
 import { parseRetryRequest } from './signal-input.js';
-import type { RunStatus } from './status.js';
+import type { RunStatus } from '../api/status.js';
 import { boundedStatus, memoStatus } from './status-size.js';
 
 /**
@@ -123,11 +123,11 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
           output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
         });
       } catch (err) {
-        throw ApplicationFailure.create({ type: 'ResultRefused', message: failureMessage(err), nonRetryable: true });
+        throw failure('ResultRefused', failureMessage(err));
       }
       // The phase may have moved while the result was checked (another agent, a timeout).
       const problem = agentResultProblem(book, result);
-      if (problem) throw ApplicationFailure.create({ type: 'ResultRefused', message: problem, nonRetryable: true });
+      if (problem) throw failure('ResultRefused', problem);
       completeFromAgent(book, key, result);
       changed();
       return { accepted: true as const, phase: book.phaseStatus(key) };
@@ -137,10 +137,10 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       validator: (raw: AgentResult) => {
         const parsed = AgentResultSchema.safeParse(raw);
         if (!parsed.success) {
-          throw ApplicationFailure.create({ type: 'ResultRefused', message: `the result is not valid: ${zodProblems(parsed.error).join('; ')}`, nonRetryable: true });
+          throw failure('ResultRefused', `the result is not valid: ${zodProblems(parsed.error).join('; ')}`);
         }
         const problem = agentResultProblem(book, parsed.data);
-        if (problem) throw ApplicationFailure.create({ type: 'ResultRefused', message: problem, nonRetryable: true });
+        if (problem) throw failure('ResultRefused', problem);
       },
     },
   );
@@ -165,7 +165,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       validator: (request) => {
         const key = requestedPhase(request, 'executePhase');
         const problem = typeof key === 'string' ? book.requestProblem(key) : key.error;
-        if (problem) throw ApplicationFailure.create({ type: 'InvalidRequest', message: problem, nonRetryable: true });
+        if (problem) throw failure('InvalidRequest', problem);
       },
     },
   );
@@ -357,7 +357,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const final = await close();
   await condition(allHandlersFinished);
   if (final.state === 'failed') {
-    throw ApplicationFailure.create({ type: 'PhaseFailed', message: final.held_reason ?? 'a phase failed', nonRetryable: true, details: [boundedStatus(final)] });
+    throw failure('PhaseFailed', final.held_reason ?? 'a phase failed', boundedStatus(final));
   }
   return boundedStatus(final);
 }
@@ -366,11 +366,7 @@ function parseContinued(input: RunInput): Continued | undefined {
   if (input.continued === undefined) return undefined;
   const parsed = ContinuedSchema.safeParse(input.continued);
   if (!parsed.success) {
-    throw ApplicationFailure.create({
-      type: 'InvalidPlan',
-      message: `the input's "continued" is not valid (${zodProblems(parsed.error).join('; ')}); it is written by a run that continues as new: start runs without it`,
-      nonRetryable: true,
-    });
+    throw failure('InvalidPlan', `the input's "continued" is not valid (${zodProblems(parsed.error).join('; ')}); it is written by a run that continues as new: start runs without it`);
   }
   return parsed.data;
 }
@@ -384,7 +380,7 @@ function parseInput(input: RunInput): ReturnType<typeof checkRun> {
   } catch (err) {
     if (err instanceof PlanError) {
       // Nothing has started: failing now, with every problem listed, loses nothing.
-      throw ApplicationFailure.create({ type: 'InvalidPlan', message: err.message, nonRetryable: true, details: [err.problems] });
+      throw failure('InvalidPlan', err.message, err.problems);
     }
     throw err;
   }

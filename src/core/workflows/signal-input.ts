@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { zodProblems } from '../plan/problems.js';
 import { PhaseIdSchema } from '../plan/schema.js';
-import type { RetryPhaseRequest } from './definitions.js';
+import type { RetryPhaseRequest } from '../api/definitions.js';
 
 const RetryPhaseRequestSchema = z
   .object({

@@ -1,7 +1,7 @@
 /**
  * Phases written as TypeScript functions and registered with a worker by name.
  */
-import type { HandoffPackage, PhaseOutputFile } from '../handoff/schema.js';
+import type { HandoffPackage, PhaseOutputFile } from '../core/handoff/schema.js';
 
 export interface PhaseHandlerContext {
   handoff: HandoffPackage;

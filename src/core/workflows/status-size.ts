@@ -4,7 +4,7 @@
  * larger, so finished phases give up their details first, then their entries; the complete
  * status is always in execution_context.json.
  */
-import type { PhaseStatus, RunStatus } from './status.js';
+import type { PhaseStatus, RunStatus } from '../api/status.js';
 
 /** Result and query answers: well inside the payload limit. */
 export const STATUS_BUDGET_CHARS = 1024 * 1024;

@@ -7,8 +7,8 @@
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { canonicalJson } from './canonical.js';
-import { SIGNATURE_ALGORITHMS, type HandoffPackage, type Signature } from './schema.js';
+import { canonicalJson } from '../core/handoff/canonical.js';
+import { SIGNATURE_ALGORITHMS, type HandoffPackage, type Signature } from '../core/handoff/schema.js';
 
 export type SigningKey =
   | { alg: 'hmac-sha256'; keyId: string; secret: Buffer }

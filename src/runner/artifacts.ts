@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { ArtifactRef } from '../handoff/schema.js';
-import { confinedPath } from '../handoff/paths.js';
+import type { ArtifactRef } from '../core/handoff/schema.js';
+import { confinedPath } from './paths.js';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');

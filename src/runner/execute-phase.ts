@@ -5,9 +5,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../handoff/schema.js';
-import { dependencyFileProblems } from '../handoff/validate-package.js';
-import { zodProblems } from '../plan/problems.js';
+import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../core/handoff/schema.js';
+import { dependencyFileProblems } from './validate-package.js';
+import { zodProblems } from '../core/plan/problems.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
@@ -16,7 +16,7 @@ import { writeFileAtomic } from './handoff-files.js';
 import { collectOutput } from './phase-output.js';
 import { prepareHandoff } from './prepare-handoff.js';
 import { GuardianLostError, runCommand } from './run-command.js';
-import type { PhaseRunResult } from './types.js';
+import type { PhaseRunResult } from './phase-result.js';
 import { ensureRunPaths, resolveWorkdir, type RunPaths } from './workdir.js';
 
 export { PhaseExecutionError };
@@ -59,7 +59,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   // before the phase runs on it. Retrying cannot bring it back, so it is not retried.
   const missing = await dependencyFileProblems(input, paths.workdir);
   if (missing.length > 0) {
-    throw new PhaseExecutionError(`${label} cannot run: ${missing.map((p) => `${p.path}: ${p.message}`).join('; ')}`, 'DependencyFileChanged', false);
+    throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${missing.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   }
 
   const prepared = await prepareHandoff({ ...input, attempt: opts.attempt }, paths.handoffs, opts.writeHandoffFiles, label);
@@ -67,7 +67,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   try {
     readable = packageHasRefs(prepared.pkg) ? await hydratePackage(prepared.pkg, paths.workdir) : prepared.pkg;
   } catch (err) {
-    if (err instanceof ContextUnavailableError) throw new PhaseExecutionError(`${label} cannot read its dependencies' context: ${err.message}`, 'ContextUnavailable', false);
+    if (err instanceof ContextUnavailableError) throw new PhaseExecutionError('ContextUnavailable', `${label} cannot read its dependencies' context: ${err.message}`);
     throw err;
   }
 
@@ -77,7 +77,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   } else if (instructions.handler) {
     output = await runHandlerPhase(readable, instructions.handler, paths.workdir, opts, label);
   } else {
-    throw new PhaseExecutionError(`${label} has neither a command nor a handler`, 'InvalidHandoff', false);
+    throw new PhaseExecutionError('InvalidHandoff', `${label} has neither a command nor a handler`);
   }
 
   const context = await collectOutput(paths.workdir, output, label, input.safe_keys);
@@ -165,16 +165,16 @@ async function runCommandWith(
     });
   } catch (err) {
     // The command did start, and was killed with its guardian: another attempt may well succeed.
-    if (err instanceof GuardianLostError) throw new PhaseExecutionError(`${label} was stopped: ${err.message} (full log: ${stderrPath})`, 'PhaseCommandFailed', true);
+    if (err instanceof GuardianLostError) throw new PhaseExecutionError('PhaseCommandFailed', `${label} was stopped: ${err.message} (full log: ${stderrPath})`);
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'ENOENT' ? `: "${argv[0]}" was not found; check the command and the worker's PATH` : '';
-    throw new PhaseExecutionError(`${label} could not start ${JSON.stringify(argv)}${hint} (${(err as Error).message})`, 'CommandNotStarted', false);
+    throw new PhaseExecutionError('CommandNotStarted', `${label} could not start ${JSON.stringify(argv)}${hint} (${(err as Error).message})`);
   }
-  if (opts.signal.aborted) throw new PhaseExecutionError(`${label} was cancelled`, 'PhaseCancelled', false);
+  if (opts.signal.aborted) throw new PhaseExecutionError('PhaseCancelled', `${label} was cancelled`);
   if (outcome.exitCode !== 0) {
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
     const tail = outcome.stderrTail.trim();
-    throw new PhaseExecutionError(`${label} ${how}${tail ? `: ${tail}` : ''} (full log: ${stderrPath})`, 'PhaseCommandFailed', true);
+    throw new PhaseExecutionError('PhaseCommandFailed', `${label} ${how}${tail ? `: ${tail}` : ''} (full log: ${stderrPath})`);
   }
   let raw: string;
   try {
@@ -196,15 +196,14 @@ async function runHandlerPhase(
   if (!handler) {
     const known = Object.keys(opts.handlers);
     throw new PhaseExecutionError(
-      `${label} names handler "${name}", which this worker does not register (it has: ${known.join(', ') || 'none'}); register it with the worker serving ${pkg.execution_instructions.task_queue}`,
       'UnknownHandler',
-      false,
+      `${label} names handler "${name}", which this worker does not register (it has: ${known.join(', ') || 'none'}); register it with the worker serving ${pkg.execution_instructions.task_queue}`,
     );
   }
   const returned = await handler({ handoff: pkg, workdir, attempt: opts.attempt, signal: opts.signal, heartbeat: opts.heartbeat });
   const output = PhaseOutputFileSchema.safeParse(returned ?? {});
   if (!output.success) {
-    throw new PhaseExecutionError(`${label}: handler "${name}" returned a bad output: ${zodProblems(output.error).join('; ')}`, 'InvalidPhaseOutput', false);
+    throw new PhaseExecutionError('InvalidHandlerOutput', `${label}: handler "${name}" returned a bad output: ${zodProblems(output.error).join('; ')}`);
   }
   return output.data;
 }
@@ -214,14 +213,13 @@ function parseOutput(raw: string, where: string): PhaseOutputFile {
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw new PhaseExecutionError(`${where}, which is not JSON (${(err as Error).message})`, 'InvalidPhaseOutput', true);
+    throw new PhaseExecutionError('InvalidPhaseOutput', `${where}, which is not JSON (${(err as Error).message})`);
   }
   const output = PhaseOutputFileSchema.safeParse(json);
   if (!output.success) {
     throw new PhaseExecutionError(
-      `${where}, which is not {"context": {...}, "artifacts": {"name": "relative/path"}}: ${zodProblems(output.error).join('; ')}`,
       'InvalidPhaseOutput',
-      true,
+      `${where}, which is not {"context": {...}, "artifacts": {"name": "relative/path"}}: ${zodProblems(output.error).join('; ')}`,
     );
   }
   return output.data;

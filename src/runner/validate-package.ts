@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatPath } from '../plan/problems.js';
+import { formatPath } from '../core/plan/problems.js';
 import { confinedPath } from './paths.js';
-import { isContextRef, HandoffPackageSchema, type HandoffPackage, type PhaseContext } from './schema.js';
-import { findSecrets, describeFindings } from './secrets.js';
+import { isContextRef, HandoffPackageSchema, type HandoffPackage, type PhaseContext } from '../core/handoff/schema.js';
+import { findSecrets, describeFindings } from '../core/handoff/secrets.js';
 import { verifyPackage, type VerifyKey } from './signing.js';
 
 export interface PackageProblem {

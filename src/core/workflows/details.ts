@@ -2,7 +2,7 @@
  * The Markdown shown as the run's "current details" in the Temporal Web UI.
  */
 import type { RunOverview } from './run-book.js';
-import type { PhaseStatus } from './status.js';
+import type { PhaseStatus } from '../api/status.js';
 
 const MAX_ROWS = 60;
 

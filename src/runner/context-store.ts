@@ -10,10 +10,10 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isContextRef, type ContextRef, type HandoffPackage, type PhaseContext } from '../handoff/schema.js';
+import { isContextRef, type ContextRef, type HandoffPackage, type PhaseContext } from '../core/handoff/schema.js';
 import { ensureDir } from './ensure-dir.js';
 import { writeFileAtomic } from './handoff-files.js';
-import { confinedPath } from '../handoff/paths.js';
+import { confinedPath } from './paths.js';
 
 /**
  * What of an output stays inline, serialized: each value up to 1 KiB, and 1 KiB in all (the

@@ -8,8 +8,8 @@ import { buildHandoffPackage, forTransport, runWorkdir, type PhaseProgress } fro
 import { downstreamOf, transitiveDependencies } from '../plan/graph.js';
 import { phaseSettings } from '../plan/phase-settings.js';
 import { phaseKey, type Continued, type OrchestratorConfig, type Phase, type Plan, type Resume } from '../plan/schema.js';
-import type { RetryPhaseRequest } from './definitions.js';
-import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from './status.js';
+import type { RetryPhaseRequest } from '../api/definitions.js';
+import type { AwaitingAgent, PhaseStatus, RunState, RunStatus } from '../api/status.js';
 
 interface PhaseRecord extends PhaseProgress, PhaseStatus {
   /** With auto_advance off, a phase starts only once requested. */

@@ -11,7 +11,7 @@ import {
   proxyLocalActivities,
   TimeoutFailure,
 } from '@temporalio/workflow';
-import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseFailureDetails, PhaseRunResult } from '../activities/types.js';
+import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseFailureDetails, PhaseRunResult } from '../../activities/types.js';
 import { planWorkdir } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { phaseSettings } from '../plan/phase-settings.js';

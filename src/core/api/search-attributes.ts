@@ -1,7 +1,7 @@
 /**
  * Search attributes that make runs findable in the Web UI's filter and with
  * `temporal workflow list --query` (e.g. `BatonAwaitingAgent = '7'`, `BatonState = 'held'`).
- * `./temporal-dev.sh start` registers them; on other servers register them with
+ * `../../workflows/temporal-dev.sh start` registers them; on other servers register them with
  * `temporal operator search-attribute create`. Runs work without them.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';

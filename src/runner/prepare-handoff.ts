@@ -3,9 +3,9 @@
  * be able to run normally": with `on_handoff_failure: inline` a package that cannot be
  * sealed or saved still runs, from memory, and the result records why.
  */
-import type { HandoffPackage } from '../handoff/schema.js';
-import { describeFindings, findSecrets } from '../handoff/secrets.js';
-import { sealPackage, signingKeyFromEnv } from '../handoff/signing.js';
+import type { HandoffPackage } from '../core/handoff/schema.js';
+import { describeFindings, findSecrets } from '../core/handoff/secrets.js';
+import { sealPackage, signingKeyFromEnv } from './signing.js';
 import { writeHandoffFiles } from './handoff-files.js';
 import { PhaseExecutionError } from './phase-error.js';
 
@@ -29,7 +29,7 @@ export async function prepareHandoff(pkg: HandoffPackage, handoffsDir: string, s
     return { ...(await sealAndSave(pkg, handoffsDir, save)), fallback: null };
   } catch (err) {
     const reason = `the package of ${label} could not be ${save ? 'sealed and saved' : 'sealed'}: ${(err as Error).message}`;
-    if (pkg.execution_instructions.on_handoff_failure === 'fail') throw new PhaseExecutionError(reason, 'HandoffFailed', false);
+    if (pkg.execution_instructions.on_handoff_failure === 'fail') throw new PhaseExecutionError('HandoffFailed', reason);
     return { pkg, savedPath: null, fallback: `${reason}; ran inline from memory instead (on_handoff_failure: inline)` };
   }
 }

@@ -1,0 +1,18 @@
+/**
+ * A phase failure with a catalogued type; whether it is worth retrying comes from the catalogue.
+ * Plain Error (no Temporal): the runner also serves `baton execute-phase` on machines with no worker.
+ */
+import { FAILURES, type FailureType } from '../core/api/failures.js';
+
+export class PhaseExecutionError extends Error {
+  readonly retryable: boolean;
+
+  constructor(
+    readonly type: FailureType,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PhaseExecutionError';
+    this.retryable = FAILURES[type].retryable;
+  }
+}
