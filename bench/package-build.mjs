@@ -3,6 +3,7 @@
 // the package's size as the activity input would carry it (JSON bytes).
 import { buildHandoffPackage } from '../dist/core/handoff/build.js';
 import { checkRun } from '../dist/core/plan/validate.js';
+import { overview, runStatus } from '../dist/core/workflows/projections.js';
 import { RunBook } from '../dist/core/workflows/run-book.js';
 import { renderDetails } from '../dist/core/workflows/details.js';
 import { stats } from './lib/runs.mjs';
@@ -44,19 +45,19 @@ function fanOutSizes(n, parallelism = 100) {
     { max_parallel_phases: parallelism },
   );
   const book = new RunBook('bench-fanout-run', plan, config, new Date());
-  const first = Buffer.byteLength(JSON.stringify(book.packageFor('0', new Date()))); // before any phase has run
+  const first = Buffer.byteLength(JSON.stringify(book.packageFor(book.phase('0'), new Date()))); // before any phase has run
   for (let i = 0; i < n; i++) {
     const key = String(i);
-    book.startPhase(key, new Date());
+    book.phase(key).start(new Date());
     completeByHand(book, key, { executedBy: 'bench-host:12345', contentHash: `sha256:${hex(i)}`, workdir: '/tmp/bench-fanout' });
   }
   return {
     phases: n,
     parallelism,
-    stateSummaryEntries: Object.keys(book.packageFor('0', new Date()).state_summary).length,
+    stateSummaryEntries: Object.keys(book.packageFor(book.phase('0'), new Date()).state_summary).length,
     packageBytes: first,
     firstWorkflowTaskPackageBytes: first * parallelism,
-    finalStatusBytes: Buffer.byteLength(JSON.stringify(book.status(null))),
+    finalStatusBytes: Buffer.byteLength(JSON.stringify(runStatus(book, null))),
   };
 }
 
@@ -76,7 +77,7 @@ export function packageBuild({ log, dependencies, runs, iterations }) {
   const book = new RunBook('bench-package-run', plan, config, new Date());
   for (let i = 0; i < n; i++) {
     const key = String(i);
-    book.startPhase(key, new Date());
+    book.phase(key).start(new Date());
     completeByHand(book, key, { output: dependencyOutput(i), executedBy: 'bench:1', contentHash: `sha256:${hex(i)}`, workdir: '/tmp/bench-package' });
   }
   const joinKey = String(n);
@@ -105,9 +106,9 @@ export function packageBuild({ log, dependencies, runs, iterations }) {
     buildAndEncode.push(...timeIt(() => JSON.stringify(buildHandoffPackage(input())), iterations));
   }
   // What else each wake-up of the workflow's main loop does at this plan size.
-  const status = stats(timeIt(() => book.status(null), iterations * runs));
-  const details = stats(timeIt(() => renderDetails(book.overview(), book), iterations * runs));
-  const statusBytes = JSON.stringify(book.status(null)).length;
+  const status = stats(timeIt(() => runStatus(book, null), iterations * runs));
+  const details = stats(timeIt(() => renderDetails(overview(book), book), iterations * runs));
+  const statusBytes = JSON.stringify(runStatus(book, null)).length;
   const sections = Object.fromEntries(Object.entries(pkg).map(([k, v]) => [k, JSON.stringify(v ?? null).length]));
   const result = {
     fanOut: fanOutSizes(n),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { executePhase } from '../dist/runner/execute-phase.js';
 import { checkRun } from '../dist/core/plan/validate.js';
 import { renderDetails } from '../dist/core/workflows/details.js';
+import { overview } from '../dist/core/workflows/projections.js';
 import { RunBook } from '../dist/core/workflows/run-book.js';
 import { noop } from './handlers.mjs';
 import { stats } from './lib/runs.mjs';
@@ -32,7 +33,7 @@ function workflowSide(phases, parallelism) {
   const book = fanOutBook(phases, parallelism, '/tmp/bench-costs');
   const running = [];
   for (const key of book.readyPhases().slice(0, parallelism)) {
-    book.startPhase(key, new Date());
+    book.phase(key).start(new Date());
     running.push(key);
   }
   const perPhase = [];
@@ -42,12 +43,12 @@ function workflowSide(phases, parallelism) {
     complete(book, running.shift());
     for (const key of book.readyPhases()) {
       if (book.running() >= parallelism) break;
-      JSON.stringify(book.startPhase(key, new Date()));
+      JSON.stringify(book.phase(key).start(new Date()));
       running.push(key);
       next++;
     }
     // What the main loop publishes on each wake-up: the UI's details and the search attributes' overview.
-    renderDetails(book.overview(), book);
+    renderDetails(overview(book), book);
     perPhase.push(performance.now() - t);
   }
   if (next !== phases - parallelism) throw new Error(`started ${next} phases after the first ${parallelism}, expected ${phases - parallelism}`);
@@ -58,7 +59,7 @@ async function activitySide(phases, parallelism) {
   const workdir = await mkdtemp(path.join(os.tmpdir(), 'baton-bench-costs-'));
   try {
     const book = fanOutBook(phases, parallelism, workdir);
-    const packages = book.readyPhases().map((key) => book.startPhase(key, new Date()));
+    const packages = book.readyPhases().map((key) => book.phase(key).start(new Date()));
     const signal = new AbortController().signal;
     const run = (pkg) =>
       executePhase(pkg, { attempt: 1, writeHandoffFiles: true, handlers: { noop }, executedBy: 'bench', signal, heartbeat() {}, workdir });

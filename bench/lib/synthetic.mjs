@@ -4,7 +4,7 @@
 /** Completes `key` now, as a worker `executedBy` would, with its package saved under `workdir`. */
 export function completeByHand(book, key, { output = { context: {}, artifacts: {} }, executedBy, contentHash, workdir }) {
   const now = new Date().toISOString();
-  book.completePhase(key, {
+  book.phase(key).complete({
     output,
     attempts: 1,
     executedBy,

@@ -10,6 +10,7 @@ import { handoffFileName } from '../runner/handoff-files.js';
 import type { VerifyKey } from '../runner/signing.js';
 import { validatePackage } from '../runner/validate-package.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
+import { readStatusFile } from './read-status.js';
 
 export interface Finding {
   ok: boolean;
@@ -58,7 +59,7 @@ async function executionContextFinding(status: RunStatus, workdir: string): Prom
   if (!existsSync(file)) {
     return { ok: false, message: `${file} does not exist`, fix: 'the orchestrator worker writes it after every phase: give that worker access to the workdir' };
   }
-  const exported = JSON.parse(await readFile(file, 'utf8')) as RunStatus;
+  const exported = await readStatusFile(file);
   const behind = Object.entries(status.phases).filter(([k, p]) => exported.phases?.[k]?.state !== p.state).map(([k]) => k);
   if (exported.execution_id !== status.execution_id) {
     return { ok: false, message: `${file} belongs to run ${exported.execution_id}, not ${status.execution_id}`, fix: 'give each run its own workdir' };

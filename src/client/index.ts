@@ -4,7 +4,9 @@ export { connectClient, connectSettings, type ConnectSettings } from './connecti
 export { loadRun, loadConfig } from './load-plan.js';
 export { runWorkers, type RunWorkersOptions, type RunningWorkers } from '../workers/run-workers.js';
 export type { PhaseHandler, PhaseHandlerContext, PhaseHandlers } from '../runner/handlers.js';
-export type { RunStatus, PhaseStatus, RunState } from '../core/api/status.js';
+export { RunStatusSchema, PhaseStatusSchema, type RunStatus, type PhaseStatus, type RunState } from '../core/api/status.js';
+export * from '../core/api/messages.js';
+export { RunInputSchema, ResumeSchema, type RunInput, type Resume } from '../core/api/run-input.js';
 export * from '../core/plan/schema.js';
 export { PlanError } from '../core/plan/problems.js';
 export type { HandoffPackage, PhaseContext, ArtifactRef } from '../core/handoff/schema.js';

@@ -6,10 +6,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { handoffFileName } from '../runner/handoff-files.js';
+import { asRunStatus } from './read-status.js';
 import type { AgentResult } from '../core/handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
 import { compactPlan } from '../core/plan/compact.js';
-import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput, Resume } from '../core/plan/schema.js';
+import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput } from '../core/plan/schema.js';
+import type { Resume } from '../core/api/run-input.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../core/plan/schema.js';
 import { checkRun } from '../core/plan/validate.js';
 import {
@@ -71,7 +73,7 @@ export class RunHandle {
     if (description.status.name === 'RUNNING') return this.workflow.query(statusQuery);
     if (description.status.name === 'COMPLETED' || description.status.name === 'FAILED') return this.finalStatus();
     // Cancelled (or terminated): the workflow keeps its last status in the memo, less phase outputs.
-    const memo = description.memo?.status as RunStatus | undefined;
+    const memo = asRunStatus(description.memo?.status);
     if (memo) return memo;
     throw new Error(`run ${this.runId} ended ${description.status.name.toLowerCase()} without a final status (it was stopped before it could record one)`);
   }
@@ -160,6 +162,5 @@ async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<
 function statusFromFailure(err: unknown): RunStatus | undefined {
   if (!(err instanceof WorkflowFailedError)) return undefined;
   const cause = err.cause as { details?: unknown[] } | undefined;
-  const first = cause?.details?.[0] as RunStatus | undefined;
-  return first && typeof first === 'object' && 'phases' in first ? first : undefined;
+  return asRunStatus(cause?.details?.[0]);
 }

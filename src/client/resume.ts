@@ -4,16 +4,17 @@
  * depends on is reused too, and its files are still there with the hashes recorded.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
 import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
 import { runWorkdir } from '../core/handoff/build.js';
 import { canonicalJson } from '../core/handoff/canonical.js';
 import { contextFileProblems } from '../runner/validate-package.js';
-import { phaseKey, PlanSchema, type Plan, type Resume } from '../core/plan/schema.js';
+import { phaseKey, PlanSchema, type Plan, } from '../core/plan/schema.js';
+import type { Resume } from '../core/api/run-input.js';
 import type { RunStatus } from '../core/api/status.js';
 import { RunHandle } from './orchestrator.js';
+import { readStatusFile } from './read-status.js';
 
 export interface ResumePlan {
   resume: Resume;
@@ -77,7 +78,7 @@ async function earlierStatus(client: Client, runId: string): Promise<RunStatus> 
   const file = path.resolve(status.workdir, EXECUTION_CONTEXT_FILE);
   const missingOutputs = Object.values(status.phases).some((p) => p.state === 'completed' && !p.context);
   if (!missingOutputs || !existsSync(file)) return status;
-  const exported = JSON.parse(await readFile(file, 'utf8')) as RunStatus;
+  const exported = await readStatusFile(file);
   return exported.execution_id === runId ? exported : status;
 }
 

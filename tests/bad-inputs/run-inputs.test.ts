@@ -54,7 +54,7 @@ describe('bad input to a live run', () => {
       ['retryPhase', '{"phase": "escape", "colour": "blue"}', 'Unrecognized key: "colour"'],
       ['retryPhase', '{"phase": "agent"}', 'retryPhase: phase agent is awaiting_agent; only a failed, completed or skipped phase can be retried'],
       ['retryPhase', '{"phase": "escape", "resource_class": "quantum"}', 'retryPhase: resource class "quantum" is not declared; use one of: default, gpu'],
-      ['skipPhase', '[1, 2]', 'skipPhase: expected {"phase": <id>}, got [1,2]'],
+      ['skipPhase', '[1, 2]', 'skipPhase: (top level): Invalid input: expected object, received array; expected {"phase": <id>}, got [1,2]'],
       ['agentProgress', '{"phase": "last", "message": "hi"}', 'agentProgress: phase last is pending, not awaiting an agent'],
       ['retryPhase', '{"phase": 0, "timeout_s": -1}', 'retryPhase: timeout_s: '],
     ];

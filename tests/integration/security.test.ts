@@ -97,9 +97,9 @@ describe('security', () => {
   it('results are bound to their run, phase, generation and package hash', () => {
     const { plan, config } = checkRun({ name: 'bound', phases: [{ id: 0, name: 'A', command: ['true'], use_separate_agent: true }] });
     const book = new RunBook('run-1', plan, config, new Date(0));
-    book.startPhase('0', new Date(0), true);
+    book.phase('0').start(new Date(0), true);
     const hash = `sha256:${'a'.repeat(64)}`;
-    book.awaitAgent('0', { since: '', deadline: null, package_hash: hash, handoff_path: 'p', script_path: 's' });
+    book.phase('0').awaitAgent({ since: '', deadline: null, package_hash: hash, handoff_path: 'p', script_path: 's' });
     const good: AgentResult = {
       schema_version: 1, execution_id: 'run-1', phase: 0, generation: 1, attempt: 1, package_hash: hash, outcome: 'completed',
       output: { context: {}, artifacts: {} }, error: null,

@@ -4,8 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildHandoffPackage, forTransport, withPreviousContext } from '../../src/core/handoff/build.js';
 import { compactPlan } from '../../src/core/plan/compact.js';
-import { ContinuedSchema, type PlanInput } from '../../src/core/plan/schema.js';
+import type { PlanInput } from '../../src/core/plan/schema.js';
+import { ContinuedSchema } from '../../src/core/api/run-input.js';
 import { checkRun } from '../../src/core/plan/validate.js';
+import { carry, restore } from '../../src/core/workflows/carry.js';
+import { runStatus } from '../../src/core/workflows/projections.js';
 import { RunBook } from '../../src/core/workflows/run-book.js';
 import { boundedStatus, memoStatus } from '../../src/core/workflows/status-size.js';
 import type { RunStatus } from '../../src/core/api/status.js';
@@ -31,16 +34,16 @@ function book(): RunBook {
 describe('continue-as-new', () => {
   it('carries unfinished phases whole, archives finished ones, and leaves untouched ones out', () => {
     const first = book();
-    for (const key of first.readyPhases()) first.startPhase(key, new Date(1));
-    first.completePhase('0', done(1));
-    first.awaitAgent('4', { since: 'x', deadline: '1970-01-02T00:00:00.000Z', package_hash: 'sha256:aa', handoff_path: '/h', script_path: '/s' });
+    for (const key of first.readyPhases()) first.phase(key).start(new Date(1));
+    first.phase('0').complete(done(1));
+    first.phase('4').awaitAgent({ since: 'x', deadline: '1970-01-02T00:00:00.000Z', package_hash: 'sha256:aa', handoff_path: '/h', script_path: '/s' });
     expect(first.readyPhases()).toEqual(['1']);
-    first.startPhase('1', new Date(2));
-    first.completePhase('1', done(2));
+    first.phase('1').start(new Date(2));
+    first.phase('1').complete(done(2));
     first.paused = true;
     first.notices.push('something happened');
 
-    const { continued, archive } = first.carry();
+    const { continued, archive } = carry(first);
     expect(ContinuedSchema.parse(continued)).toEqual(continued); // what the next run's input check accepts
     // 0's only dependant (1) finished: archived; 1 is still needed by 2.
     expect(Object.keys(archive)).toEqual(['0']);
@@ -51,48 +54,48 @@ describe('continue-as-new', () => {
 
     const { plan, config } = checkRun(compactPlan(checkRun(planInput, {}).plan), {});
     const next = new RunBook('run', plan, config, new Date(continued.started_at));
-    next.restore({ ...continued, archives: ['archive/run/segment-1.json'] });
+    restore(next, { ...continued, archives: ['archive/run/segment-1.json'] });
     expect(next.paused).toBe(true);
     expect(next.notices).toEqual(['something happened']);
     expect(next.record('0')).toMatchObject({ state: 'completed', attempts: 1, generation: 1, archived: true });
-    expect(next.phaseStatus('0').archived).toBe(true);
+    expect(next.phase('0').status().archived).toBe(true);
     expect(next.record('4').state).toBe('awaiting_agent');
     expect(next.keysIn('awaiting_agent')).toEqual(['4']);
-    expect(next.status(null).continued).toEqual({ segment: 1, archives: ['archive/run/segment-1.json'] });
+    expect(runStatus(next, null).continued).toEqual({ segment: 1, archives: ['archive/run/segment-1.json'] });
     // Work goes on where it stopped: 2 is ready and its package has 1's output, inline.
     expect(next.readyPhases()).toEqual(['2']);
-    const pkg2 = next.startPhase('2', new Date(3));
+    const pkg2 = next.phase('2').start(new Date(3));
     expect(pkg2.dependency_contexts['1']).toEqual(output(2));
     expect(pkg2.generation).toBe(1);
-    next.completePhase('2', done(3));
+    next.phase('2').complete(done(3));
     // 3 reads every ancestor: 0's output was archived, so it must be read back first.
     expect(next.archivedInputs('3')).toEqual(['0']);
     next.restoreOutput('0', output(1));
     expect(next.archivedInputs('3')).toEqual([]);
-    expect(next.startPhase('3', new Date(4)).dependency_contexts['0']).toEqual(output(1));
+    expect(next.phase('3').start(new Date(4)).dependency_contexts['0']).toEqual(output(1));
     // Completion order carries on from the earlier run (it decides from_phase).
-    next.completePhase('3', done(4));
+    next.phase('3').complete(done(4));
     expect(next.record('3').completedSeq).toBe(3);
   });
 
   it('counts phases finished in this segment only', () => {
     const first = book();
-    first.startPhase('0', new Date(1));
-    first.completePhase('0', done(1));
+    first.phase('0').start(new Date(1));
+    first.phase('0').complete(done(1));
     expect(first.finishedThisSegment).toBe(1);
     const next = book();
-    next.restore(first.carry().continued);
+    restore(next, carry(first).continued);
     expect(next.finishedThisSegment).toBe(0);
   });
 
   it('keeps overrides across the continue-as-new', () => {
     const first = book();
-    first.startPhase('0', new Date(1));
-    first.failPhase('0', 'boom', 1, undefined, new Date(2));
+    first.phase('0').start(new Date(1));
+    first.phase('0').fail('boom', 1, undefined, new Date(2));
     expect(first.retry('0', false)).toBeUndefined();
     expect(first.override('0', { phase: 0, timeout_s: 99, config: { level: 2 } })).toBeUndefined();
     const next = book();
-    next.restore(first.carry().continued);
+    restore(next, carry(first).continued);
     expect(next.phasesByKey.get('0')).toMatchObject({ timeout_s: 99, config: { level: 2 } });
     expect(next.readyPhases()).toContain('0');
   });
@@ -111,8 +114,8 @@ describe('compactPlan', () => {
 describe('packages in transit', () => {
   it('leave previous_phase_context out of history and get it back on the worker', () => {
     const b = book();
-    b.startPhase('0', new Date(1));
-    b.completePhase('0', done(7));
+    b.phase('0').start(new Date(1));
+    b.phase('0').complete(done(7));
     const { plan, config } = checkRun(planInput, {});
     const full = buildHandoffPackage({
       executionId: 'run', plan, config, phase: plan.phases[1]!, phasesByKey: b.phasesByKey,
@@ -124,9 +127,9 @@ describe('packages in transit', () => {
     expect(sent.previous_phase_context).toBeNull();
     expect(withPreviousContext(sent)).toEqual(full);
     // What the run book hands to activities is the transport form.
-    expect(b.startPhase('1', new Date(2)).previous_phase_context).toBeNull();
+    expect(b.phase('1').start(new Date(2)).previous_phase_context).toBeNull();
     // A first phase has no previous context, and gets none.
-    const root = b.packageFor('0', new Date(3));
+    const root = b.packageFor(b.phase('0'), new Date(3));
     expect(withPreviousContext(root).previous_phase_context).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { jsonSchemaFor, SCHEMA_FILES } from '../../src/core/handoff/json-schema.js';
+import { jsonSchemaFor, SCHEMA_FILES } from '../../src/core/api/json-schema.js';
 
 describe('committed JSON Schemas', () => {
   for (const name of Object.keys(SCHEMA_FILES) as Array<keyof typeof SCHEMA_FILES>) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkRun } from '../../src/core/plan/validate.js';
+import { runStatus } from '../../src/core/workflows/projections.js';
 import { RunBook } from '../../src/core/workflows/run-book.js';
 
 function book(policy: 'hold' | 'fail' = 'hold') {
@@ -23,35 +24,35 @@ describe('RunBook', () => {
   it('releases phases as their dependencies complete', () => {
     const b = book();
     expect(b.readyPhases()).toEqual(['0']);
-    b.startPhase('0', new Date(1));
+    b.phase('0').start(new Date(1));
     expect(b.readyPhases()).toEqual([]);
-    b.completePhase('0', done);
+    b.phase('0').complete(done);
     expect(b.readyPhases()).toEqual(['1']);
   });
 
   it('holds when a phase fails and nothing else can move, and names the fix', () => {
     const b = book();
-    b.startPhase('0', new Date(1));
-    b.failPhase('0', 'boom', 3, 'w', new Date(2));
+    b.phase('0').start(new Date(1));
+    b.phase('0').fail('boom', 3, 'w', new Date(2));
     expect(b.runState()).toBe('held');
-    expect(b.status(null).held_reason).toBe('phase 0 (A) failed: boom. Send retryPhase {"phase": 0} to run it again, or skipPhase to move on.');
+    expect(runStatus(b, null).held_reason).toBe('phase 0 (A) failed: boom. Send retryPhase {"phase": 0} to run it again, or skipPhase to move on.');
     expect(b.record('0').attempts).toBe(3);
   });
 
   it('fails the run under the fail policy', () => {
     const b = book('fail');
-    b.startPhase('0', new Date(1));
-    b.failPhase('0', 'boom', 1, 'w', new Date(2));
+    b.phase('0').start(new Date(1));
+    b.phase('0').fail('boom', 1, 'w', new Date(2));
     expect(b.runState()).toBe('failed');
   });
 
   it('retries a failed phase as a new generation', () => {
     const b = book();
-    b.startPhase('0', new Date(1));
-    b.failPhase('0', 'boom', 1, 'w', new Date(2));
+    b.phase('0').start(new Date(1));
+    b.phase('0').fail('boom', 1, 'w', new Date(2));
     expect(b.retry('0', false)).toBeUndefined();
     expect(b.readyPhases()).toEqual(['0']);
-    const pkg = b.startPhase('0', new Date(3));
+    const pkg = b.phase('0').start(new Date(3));
     expect(pkg.generation).toBe(2);
   });
 
@@ -59,8 +60,8 @@ describe('RunBook', () => {
     const b = book();
     for (const k of ['0', '1', '2']) {
       b.readyPhases();
-      b.startPhase(k, new Date(1));
-      b.completePhase(k, done);
+      b.phase(k).start(new Date(1));
+      b.phase(k).complete(done);
     }
     expect(b.runState()).toBe('completed');
     b.retry('1', true);
@@ -71,15 +72,15 @@ describe('RunBook', () => {
     const b = book();
     expect(b.retry('9', false)).toBe('retryPhase: the plan has no phase 9; phases are 0, 1, 2');
     expect(b.retry('0', false)).toBe('retryPhase: phase 0 is pending; only a failed, completed or skipped phase can be retried');
-    b.startPhase('0', new Date(1));
-    b.completePhase('0', done);
+    b.phase('0').start(new Date(1));
+    b.phase('0').complete(done);
     expect(b.skip('0')).toBe('skipPhase: phase 0 is completed; only a pending, ready or failed phase can be skipped');
   });
 
   it('lets the dependants of a skipped phase run', () => {
     const b = book();
-    b.startPhase('0', new Date(1));
-    b.failPhase('0', 'boom', 1, 'w', new Date(2));
+    b.phase('0').start(new Date(1));
+    b.phase('0').fail('boom', 1, 'w', new Date(2));
     expect(b.skip('0')).toBeUndefined();
     expect(b.readyPhases()).toEqual(['1']);
   });

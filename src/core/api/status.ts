@@ -1,105 +1,92 @@
 /**
- * The shape of the `status` query and of the workflow's result.
- * Type-only and pure so the client, the CLI and the workflow share it.
+ * The shape of the `status` query and of the workflow's result, as zod schemas: the types the
+ * workflow, the client and the CLI share are inferred from them, and `schema/run-status.schema.json`
+ * is generated from them for scripts in any language.
  */
-import type { PhaseContext, PhaseState } from '../handoff/schema.js';
-import type { PhaseId } from '../plan/schema.js';
+import { z } from 'zod';
+import { PhaseContextSchema, PhaseStateSchema } from '../handoff/schema.js';
+import { PhaseIdSchema } from '../plan/schema.js';
 
 export const RUN_STATES = ['running', 'paused', 'held', 'completed', 'failed', 'cancelled'] as const;
-export type RunState = (typeof RUN_STATES)[number];
-
-export interface PhaseStatus {
-  id: PhaseId;
-  name: string;
-  state: PhaseState;
-  /** Attempts across every generation of the phase. */
-  attempts: number;
-  generation: number;
-  resource_class: string;
-  task_queue: string;
-  /** When the workflow handed the phase to its queue. */
-  scheduled_at: string | null;
-  /** When the phase's last attempt began and ended executing on its worker or agent. */
-  started_at: string | null;
-  finished_at: string | null;
-  depends_on: PhaseId[];
-  error?: string;
-  /** Output of the phase once completed. */
-  context?: PhaseContext;
-  /** Who ran the last attempt (`host:pid` of the worker, or the agent). */
-  executed_by?: string;
-  /** Hash of the sealed package the last attempt ran from. */
-  content_hash?: string;
-  /** Where that package was saved, when handoff files are on. */
-  handoff_path?: string;
-  /** Why the package could not be saved and the phase ran inline anyway. */
-  handoff_fallback?: string;
-  /** Whether the phase goes to an external agent rather than a worker. */
-  separate_agent: boolean;
-  /** While the phase waits for an external agent: what it waits on and until when. */
-  awaiting?: AwaitingAgent;
-  /** The agent's latest progress report. */
-  progress?: { message: string; percent?: number; at: string };
-  /** Why a phase meant for an agent ran on a worker instead (the agent did not report in time). */
-  agent_fallback?: string;
-  /** Who ran the phase from which package, and what they reported: the chain from package to result. */
-  provenance?: PhaseProvenance;
-  /** Why a phase handed to its queue has not started: no worker polls the queue, or all are busy. */
-  waiting_for_workers?: string;
-  /** The earlier run whose output this phase reuses (`baton run --resume-from`). */
-  reused_from?: string;
-  /** What a retryPhase changed for this phase (resource class, timeout, retries, config). */
-  override?: Record<string, unknown>;
-  /**
-   * Finished in an earlier segment of a run that continued as new: this entry keeps the state,
-   * and the full status and output are in the archive file (see RunStatus.continued).
-   */
-  archived?: true;
-  /** The phase's rollback, once it was abandoned. */
-  compensation?: { state: 'running' | 'completed' | 'failed'; at: string; error?: string };
-}
-
-export interface AwaitingAgent {
-  since: string;
-  deadline: string | null;
-  package_hash: string;
-  handoff_path: string;
-  script_path: string;
-}
-
-export interface PhaseProvenance {
-  via: 'worker' | 'agent';
-  executed_by: string;
-  package_hash: string | null;
-  result_hash: string | null;
-  mode: 'inline' | 'online' | 'offline';
-  host?: string;
-  user?: string;
-  agent?: string | null;
-  started_at: string;
-  finished_at: string;
-}
-
-export interface RunStatus {
-  execution_id: string;
-  plan: string;
-  /** Where the run's files are (handoffs, logs, outputs, execution_context.json). */
-  workdir: string;
-  /** Whether packages are saved under `<workdir>/handoffs/` (agent_handoff_enabled). */
-  handoffs_enabled: boolean;
-  state: RunState;
-  paused: boolean;
-  started_at: string;
-  finished_at: string | null;
-  /** Why the run holds, when it does: the failed phases and what an operator can do. */
-  held_reason?: string;
-  /** Signals the run refused (unknown phase, wrong state), newest last, so an operator sees why nothing happened. */
-  notices: string[];
-  /** Set once the run has continued as new: how often, and the archive files (under the workdir) of finished phases. */
-  continued?: { segment: number; archives: string[] };
-  phases: Record<string, PhaseStatus>;
-  /** Finished phases left out of `phases` to keep this status within Temporal's size limits. */
-  omitted_phases?: number;
-}
-
+export const RunStateSchema = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof RunStateSchema>;
 export const TERMINAL_RUN_STATES: readonly RunState[] = ['completed', 'failed', 'cancelled'];
+
+const timestamp = z.string().describe('ISO 8601, UTC');
+
+export const AwaitingAgentSchema = z.object({
+  since: timestamp,
+  deadline: timestamp.nullable(),
+  package_hash: z.string(),
+  handoff_path: z.string(),
+  script_path: z.string(),
+});
+export type AwaitingAgent = z.infer<typeof AwaitingAgentSchema>;
+
+export const PhaseProvenanceSchema = z.object({
+  via: z.enum(['worker', 'agent']),
+  executed_by: z.string(),
+  package_hash: z.string().nullable(),
+  result_hash: z.string().nullable(),
+  mode: z.enum(['inline', 'online', 'offline']),
+  host: z.string().optional(),
+  user: z.string().optional(),
+  agent: z.string().nullable().optional(),
+  started_at: timestamp,
+  finished_at: timestamp,
+});
+export type PhaseProvenance = z.infer<typeof PhaseProvenanceSchema>;
+
+export const CompensationSchema = z.object({
+  state: z.enum(['running', 'completed', 'failed']),
+  at: timestamp,
+  error: z.string().optional(),
+});
+
+export const PhaseStatusSchema = z.object({
+  id: PhaseIdSchema,
+  name: z.string(),
+  state: PhaseStateSchema,
+  attempts: z.number().int().nonnegative().describe('Attempts across every generation of the phase.'),
+  generation: z.number().int().nonnegative(),
+  resource_class: z.string(),
+  task_queue: z.string(),
+  scheduled_at: timestamp.nullable().describe('When the workflow handed the phase to its queue.'),
+  started_at: timestamp.nullable().describe("When the phase's last attempt began executing on its worker or agent."),
+  finished_at: timestamp.nullable(),
+  depends_on: z.array(PhaseIdSchema),
+  error: z.string().optional(),
+  context: PhaseContextSchema.optional().describe('The output of the phase once completed.'),
+  executed_by: z.string().optional().describe('Who ran the last attempt (`host:pid` of the worker, or the agent).'),
+  content_hash: z.string().optional().describe('Hash of the sealed package the last attempt ran from.'),
+  handoff_path: z.string().optional().describe('Where that package was saved, when handoff files are on.'),
+  handoff_fallback: z.string().optional().describe('Why the package could not be saved and the phase ran inline anyway.'),
+  separate_agent: z.boolean().describe('Whether the phase goes to an external agent rather than a worker.'),
+  awaiting: AwaitingAgentSchema.optional().describe('While the phase waits for an external agent: what it waits on and until when.'),
+  progress: z.object({ message: z.string(), percent: z.number().optional(), at: timestamp }).optional().describe("The agent's latest progress report."),
+  agent_fallback: z.string().optional().describe('Why a phase meant for an agent ran on a worker instead.'),
+  provenance: PhaseProvenanceSchema.optional().describe('Who ran the phase from which package, and what they reported.'),
+  waiting_for_workers: z.string().optional().describe('Why a phase handed to its queue has not started: no worker polls the queue, or all are busy.'),
+  reused_from: z.string().optional().describe('The earlier run whose output this phase reuses (`baton run --resume-from`).'),
+  override: z.record(z.string(), z.unknown()).optional().describe('What a retryPhase changed for this phase (resource class, timeout, retries, config).'),
+  archived: z.literal(true).optional().describe('Finished in an earlier segment of a run that continued as new; the full status is in the archive file.'),
+  compensation: CompensationSchema.optional().describe("The phase's rollback, once it was abandoned."),
+});
+export type PhaseStatus = z.infer<typeof PhaseStatusSchema>;
+
+export const RunStatusSchema = z.object({
+  execution_id: z.string(),
+  plan: z.string(),
+  workdir: z.string().describe("Where the run's files are (handoffs, logs, outputs, execution_context.json)."),
+  handoffs_enabled: z.boolean().describe('Whether packages are saved under `<workdir>/handoffs/` (agent_handoff_enabled).'),
+  state: RunStateSchema,
+  paused: z.boolean(),
+  started_at: timestamp,
+  finished_at: timestamp.nullable(),
+  held_reason: z.string().optional().describe('Why the run holds, when it does: the failed phases and what an operator can do.'),
+  notices: z.array(z.string()).describe('Requests the run refused and things it did on its own, newest last.'),
+  continued: z.object({ segment: z.number().int().positive(), archives: z.array(z.string()) }).optional().describe('Set once the run has continued as new.'),
+  phases: z.record(z.string(), PhaseStatusSchema),
+  omitted_phases: z.number().int().nonnegative().optional().describe("Finished phases left out of `phases` to keep this status within Temporal's size limits."),
+});
+export type RunStatus = z.infer<typeof RunStatusSchema>;

@@ -110,57 +110,8 @@ export const OrchestratorConfigSchema = z.object({
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
 export type OrchestratorConfigInput = z.input<typeof OrchestratorConfigSchema>;
 
-/** Outputs of an earlier run's completed phases, for `baton run --resume-from`; checked by the client. */
-export const ResumeSchema = z.object({
-  from_run: z.string().min(1),
-  phases: z.record(
-    z.string(),
-    z.object({
-      context: z.record(z.string(), z.unknown()),
-      artifacts: z.record(z.string(), z.object({ path: z.string(), sha256: z.string(), size: z.number() })),
-      executed_by: z.string().optional(),
-      started_at: z.string().nullable().optional(),
-      finished_at: z.string().nullable().optional(),
-      content_hash: z.string().optional(),
-    }),
-  ),
-});
-export type Resume = z.infer<typeof ResumeSchema>;
-
-/** A phase's states, here rather than with the package so the run's carried state can name them too. */
+/** A phase's states, shared by the package, the status and the state a run carries when it continues as new. */
 export const PHASE_STATES = ['pending', 'ready', 'running', 'awaiting_agent', 'completed', 'failed', 'skipped'] as const;
-
-/**
- * What a run carries into the run it continues as (set by the run itself, never by hand): the
- * state of every phase, small enough for Temporal's 2 MiB input limit at 10,000 phases because
- * finished phases travel as tuples and their details stay in archive files under the workdir.
- */
-export const ContinuedSchema = z.object({
-  /** How many times the run has continued as new. */
-  segment: z.number().int().positive(),
-  started_at: z.string(),
-  paused: z.boolean(),
-  notices: z.array(z.string()),
-  completed_count: z.number().int().nonnegative(),
-  compensations_due: z.array(z.string()),
-  refresh_due: z.array(z.string()),
-  /** Phases the run still works on, or whose outputs it may still hand on: their whole record. */
-  phases: z.record(z.string(), z.looseObject({ state: z.enum(PHASE_STATES) })),
-  /** Finished phases whose details are archived: [key, state, attempts, generation, completion order]. */
-  archived: z.array(z.tuple([z.string(), z.enum(['completed', 'skipped']), z.number().int(), z.number().int(), z.number().int().nullable()])),
-  /** Archive files, relative to the workdir, oldest first. */
-  archives: z.array(z.string()),
-});
-export type Continued = z.infer<typeof ContinuedSchema>;
-
-/** The workflow input: plain JSON, so `temporal workflow start --input-file run.json` works. */
-export const RunInputSchema = z.object({
-  plan: PlanSchema,
-  config: OrchestratorConfigSchema.optional(),
-  resume: ResumeSchema.optional(),
-  continued: ContinuedSchema.optional(),
-});
-export type RunInput = z.input<typeof RunInputSchema>;
 
 export const ORCHESTRATOR_TASK_QUEUE = 'baton';
 export const WORKFLOW_TYPE = 'phasedRun';

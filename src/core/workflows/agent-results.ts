@@ -38,7 +38,8 @@ export function agentResultProblem(book: RunBook, result: AgentResult): string |
 }
 
 export function completeFromAgent(book: RunBook, key: string, result: AgentResult): void {
-  const rec = book.record(key);
+  const entry = book.phase(key);
+  const rec = entry.record;
   const p = result.provenance;
   const executedBy = `${p.agent ?? p.user}@${p.host}`;
   rec.provenance = {
@@ -55,7 +56,7 @@ export function completeFromAgent(book: RunBook, key: string, result: AgentResul
   };
   delete rec.awaiting;
   if (result.outcome === 'completed') {
-    book.completePhase(key, {
+    entry.complete({
       output: result.output!,
       attempts: 1,
       executedBy,
@@ -66,6 +67,6 @@ export function completeFromAgent(book: RunBook, key: string, result: AgentResul
       handoffFallback: null,
     });
   } else {
-    book.failPhase(key, result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
+    entry.fail(result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
   }
 }

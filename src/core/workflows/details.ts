@@ -1,7 +1,7 @@
 /**
  * The Markdown shown as the run's "current details" in the Temporal Web UI.
  */
-import type { RunOverview } from './run-book.js';
+import type { RunOverview } from './projections.js';
 import type { PhaseStatus } from '../api/status.js';
 
 const MAX_ROWS = 60;
@@ -9,7 +9,7 @@ const MAX_ROWS = 60;
 /** Where the rows come from: the run book, or anything that answers the same. */
 export interface DetailsSource {
   keys(): string[];
-  phaseStatus(key: string): PhaseStatus;
+  phase(key: string): { status(): PhaseStatus };
 }
 
 export function renderDetails(overview: RunOverview, source: DetailsSource): string {
@@ -23,7 +23,7 @@ export function renderDetails(overview: RunOverview, source: DetailsSource): str
   } else {
     shown = source.keys();
   }
-  const rows = shown.map((key) => [key, source.phaseStatus(key)] as const);
+  const rows = shown.map((key) => [key, source.phase(key).status()] as const);
   lines.push('| phase | name | state | attempts | queue |', '| --- | --- | --- | --- | --- |');
   for (const [key, p] of rows) {
     const queue = p.separate_agent ? 'external agent' : p.task_queue;

@@ -5,7 +5,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { BatonAwaitingAgent, BatonPhasesHeld, BatonPhasesRunning, BatonPlan, BatonState } from '../api/search-attributes.js';
-import type { RunOverview } from './run-book.js';
+import type { RunOverview } from './projections.js';
 
 const MAX_LISTED = 20;
 

@@ -1,0 +1,36 @@
+/**
+ * The JSON Schemas in `schema/`, generated from the zod schemas so the two cannot drift: agents
+ * and scripts in any language validate what they send and read with them, and people typing a
+ * request into the Web UI's Send Signal / Send Update dialogs can see what it takes.
+ * `npm run schema` writes them; a test fails when a committed copy is stale.
+ */
+import { z } from 'zod';
+import { AgentResultSchema } from '../handoff/result.js';
+import { HandoffPackageSchema, PhaseOutputFileSchema } from '../handoff/schema.js';
+import { AgentProgressSchema, ExecutePhaseRequestSchema, RetryPhaseRequestSchema, SkipPhaseRequestSchema } from './messages.js';
+import { RunInputSchema } from './run-input.js';
+import { RunStatusSchema } from './status.js';
+
+export const SCHEMA_FILES = {
+  'handoff-package.schema.json': { schema: HandoffPackageSchema, title: 'Baton handoff package', io: 'input', description: "A phase's package: handoffs/phase_<id>.json, and BATON_HANDOFF." },
+  'phase-output.schema.json': { schema: PhaseOutputFileSchema, title: 'Baton phase output (BATON_OUTPUT)', io: 'input', description: 'What a command phase writes to the file BATON_OUTPUT names.' },
+  'run-input.schema.json': {
+    schema: RunInputSchema.omit({ continued: true }),
+    title: 'Baton run input (workflow phasedRun)',
+    io: 'input',
+    description: 'The input of `temporal workflow start --type phasedRun --task-queue baton --input-file run.json`: {"plan": ..., "config": ...}.',
+  },
+  'retry-phase.schema.json': { schema: RetryPhaseRequestSchema, title: 'retryPhase', io: 'input', description: 'Signal retryPhase: run a failed, completed or skipped phase again, optionally with overrides.' },
+  'skip-phase.schema.json': { schema: SkipPhaseRequestSchema, title: 'skipPhase', io: 'input', description: 'Signal skipPhase: mark a pending, ready or failed phase skipped so its dependants can run.' },
+  'execute-phase.schema.json': { schema: ExecutePhaseRequestSchema, title: 'executePhase', io: 'input', description: 'Update executePhase: request one phase (plans with auto_advance: false).' },
+  'agent-progress.schema.json': { schema: AgentProgressSchema, title: 'agentProgress', io: 'input', description: 'Signal agentProgress: an agent reports progress on a phase it runs.' },
+  'agent-result.schema.json': { schema: AgentResultSchema, title: 'completePhase (an agent result)', io: 'input', description: "Update completePhase: an external agent's sealed result for a phase awaiting one." },
+  'run-status.schema.json': { schema: RunStatusSchema, title: 'Baton run status', io: 'output', description: 'The answer of the status query, the result of phasedRun, and execution_context.json.' },
+} as const;
+
+export type SchemaFile = keyof typeof SCHEMA_FILES;
+
+export function jsonSchemaFor(name: SchemaFile): Record<string, unknown> {
+  const { schema, title, io, description } = SCHEMA_FILES[name];
+  return { title, description, ...z.toJSONSchema(schema, { io }) };
+}

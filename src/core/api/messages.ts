@@ -1,0 +1,77 @@
+/**
+ * The payloads operators and agents send to a run, one zod schema each: the workflow checks every
+ * message against these (they arrive as raw JSON from the Web UI's dialogs, `temporal workflow
+ * signal|update`, scripts and other SDKs), the client's types are inferred from them, and the JSON
+ * Schemas in `schema/` are generated from them for people and programs in any language.
+ */
+import { z } from 'zod';
+import { zodProblems } from '../plan/problems.js';
+import { PhaseIdSchema } from '../plan/schema.js';
+import { AgentResultSchema } from '../handoff/result.js';
+import { PhaseStatusSchema } from './status.js';
+
+const phase = PhaseIdSchema.describe('The phase, by its id in the plan (a number or a string).');
+
+export const RetryPhaseRequestSchema = z.strictObject({
+  phase,
+  downstream: z.boolean().optional().describe('Also run again every phase that depends on this one.'),
+  refresh: z.boolean().optional().describe("Take the dependencies' files as they are now, instead of the hashes recorded when they ran."),
+  resource_class: z.string().min(1).optional().describe('From now on, run the phase on this resource class (declared in the config).'),
+  timeout_s: z.number().positive().optional().describe('From now on, this timeout per attempt, in seconds.'),
+  retries: z.number().int().nonnegative().optional().describe('From now on, this many retries.'),
+  config: z.record(z.string(), z.unknown()).optional().describe("Merged into the phase's config (its package's phase_config) from now on."),
+});
+export type RetryPhaseRequest = z.infer<typeof RetryPhaseRequestSchema>;
+
+export const SkipPhaseRequestSchema = z.strictObject({ phase });
+export type SkipPhaseRequest = z.infer<typeof SkipPhaseRequestSchema>;
+
+export const AgentProgressSchema = z.strictObject({
+  phase,
+  message: z.string().describe('What the agent is doing now.'),
+  percent: z.number().min(0).max(100).optional().describe('How far along, 0 to 100, when the agent knows.'),
+});
+export type AgentProgress = z.infer<typeof AgentProgressSchema>;
+
+export const ExecutePhaseRequestSchema = z.strictObject({
+  phase,
+  use_separate_agent: z.boolean().optional().describe('Hand the phase to an external agent (true) or a worker (false); default: as the plan and config say.'),
+});
+export type ExecutePhaseRequest = z.infer<typeof ExecutePhaseRequestSchema>;
+
+/** completePhase's input is an agent's result: see src/core/handoff/result.ts. */
+export const CompletePhaseRequestSchema = AgentResultSchema;
+
+export const CompletePhaseResponseSchema = z.object({
+  accepted: z.literal(true),
+  phase: PhaseStatusSchema,
+});
+export type CompletePhaseResponse = z.infer<typeof CompletePhaseResponseSchema>;
+
+/**
+ * Each message with its schema and the shape users type, for refusals that show what was
+ * expected. Signals take no reply, so a bad one becomes a notice in the status; updates refuse.
+ */
+export const MESSAGES = {
+  retryPhase: {
+    schema: RetryPhaseRequestSchema,
+    shape: '{"phase": <id>, "downstream"?: bool, "refresh"?: bool, "resource_class"?: "...", "timeout_s"?: n, "retries"?: n, "config"?: {...}}',
+  },
+  skipPhase: { schema: SkipPhaseRequestSchema, shape: '{"phase": <id>}' },
+  agentProgress: { schema: AgentProgressSchema, shape: '{"phase": <id>, "message": "...", "percent"?: 0-100}' },
+  executePhase: { schema: ExecutePhaseRequestSchema, shape: '{"phase": <id>, "use_separate_agent"?: bool}' },
+} as const;
+export type MessageName = keyof typeof MESSAGES;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Checks a message against its schema; a refusal names the message, each problem, the shape
+ * expected and what came.
+ */
+export function parseMessage<N extends MessageName>(name: N, raw: unknown): Parsed<z.infer<(typeof MESSAGES)[N]['schema']>> {
+  const { schema, shape } = MESSAGES[name];
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data as z.infer<(typeof MESSAGES)[N]['schema']> };
+  return { ok: false, error: `${name}: ${zodProblems(parsed.error).join('; ')}; expected ${shape}, got ${JSON.stringify(raw) ?? 'nothing'}` };
+}

@@ -1,0 +1,27 @@
+/**
+ * How this run behaves where Baton changed in ways that would break runs in flight. Each change
+ * is decided once, with `patched()`, at the start of the run: runs recorded before it replay the
+ * old behaviour, new runs get the new one. tests/replay/ replays histories of both.
+ */
+import { patched } from '@temporalio/workflow';
+
+/**
+ * Since this patch: execution_context.json is exported on a 2-second cadence by a regular activity
+ * (before: after every phase, by a local activity), queue watches are regular activities, and the
+ * run continues as new when Temporal suggests it.
+ */
+export const LARGE_PLANS_PATCH = 'baton-large-plans-1';
+
+export interface RunBehaviour {
+  /** Export execution_context.json on a cadence, mid-run exports by a regular activity. */
+  readonly exportsOnCadence: boolean;
+  /** Watch the phases' queues with a regular activity rather than a local one. */
+  readonly watchesByActivity: boolean;
+  /** Continue as new when Temporal suggests it (or after `continue_as_new_after_phases`). */
+  readonly continuesAsNew: boolean;
+}
+
+export function runBehaviour(): RunBehaviour {
+  const largePlans = patched(LARGE_PLANS_PATCH);
+  return { exportsOnCadence: largePlans, watchesByActivity: largePlans, continuesAsNew: largePlans };
+}

@@ -1,0 +1,65 @@
+/**
+ * The run's query, signals and updates. Their input is raw JSON from anyone (the Web UI's
+ * dialogs, `temporal workflow signal|update`, scripts, other SDKs), so each message is checked
+ * against its schema first: a bad signal becomes a notice in the status (signals cannot answer),
+ * a bad update is refused by its validator before anything is recorded. Then the run does it.
+ */
+import { setHandler } from '@temporalio/workflow';
+import {
+  agentProgressSignal,
+  completePhaseUpdate,
+  executePhaseUpdate,
+  pauseSignal,
+  resumeSignal,
+  retryPhaseSignal,
+  skipPhaseSignal,
+  statusQuery,
+} from '../api/definitions.js';
+import { failure } from '../api/failures.js';
+import { parseMessage } from '../api/messages.js';
+import { AgentResultSchema } from '../handoff/result.js';
+import { zodProblems } from '../plan/problems.js';
+import type { Run } from './run.js';
+
+export function registerHandlers(run: Run): void {
+  setHandler(statusQuery, () => run.status(), { description: 'The run and every phase: state, attempts, task queue, times, output, provenance.' });
+  setHandler(pauseSignal, () => run.pause(), { description: 'Start no new phase until resume; phases in flight finish.' });
+  setHandler(resumeSignal, () => run.resume(), { description: 'Start phases again after pause.' });
+  setHandler(retryPhaseSignal, (raw) => {
+    const request = parseMessage('retryPhase', raw);
+    if (request.ok) run.retry(request.value);
+    else run.notice(request.error);
+  }, {
+    description:
+      'Run a failed or completed phase again: {"phase": <id>, "downstream": true|false, "refresh": true|false}, optionally with overrides for it: "resource_class", "timeout_s", "retries", "config".',
+  });
+  setHandler(skipPhaseSignal, (raw) => {
+    const request = parseMessage('skipPhase', raw);
+    if (request.ok) run.skip(request.value);
+    else run.notice(request.error);
+  }, { description: 'Mark a pending or failed phase skipped so its dependants can run: {"phase": <id>}.' });
+  setHandler(agentProgressSignal, (raw) => {
+    const report = parseMessage('agentProgress', raw);
+    if (report.ok) run.progress(report.value);
+    else run.notice(report.error);
+  }, { description: 'An agent reports progress on a phase it runs: {"phase": <id>, "message": "...", "percent": 40}.' });
+
+  setHandler(completePhaseUpdate, (result) => run.acceptAgentResult(result), {
+    description: "An external agent's result for a phase awaiting one (what `baton execute-phase` and `baton submit` send).",
+    validator: (raw) => {
+      const parsed = AgentResultSchema.safeParse(raw);
+      if (!parsed.success) throw failure('ResultRefused', `the result is not valid: ${zodProblems(parsed.error).join('; ')}`);
+      const problem = run.agentResultProblem(parsed.data);
+      if (problem) throw failure('ResultRefused', problem);
+    },
+  });
+
+  setHandler(executePhaseUpdate, (request) => run.executePhase(request), {
+    description: 'Request one phase, as the guide\'s execute_phase: {"phase": <id>, "use_separate_agent": true|false}. Returns when it has run, or when its package is ready for an agent.',
+    validator: (raw) => {
+      const request = parseMessage('executePhase', raw);
+      const problem = request.ok ? run.requestProblem(request.value) : request.error;
+      if (problem) throw failure('InvalidRequest', problem);
+    },
+  });
+}

@@ -1,0 +1,161 @@
+/**
+ * One phase of a run: its definition (with what a retry overrode), its record, and every move it
+ * can make. Whoever runs a phase holds its entry, so the phase's state is read and changed in one
+ * place; the run book only hears of each move, to keep its indexes.
+ */
+import type { HandoffPackage, PhaseContext, PhaseState } from '../handoff/schema.js';
+import { phaseSettings, type PhaseSettings } from '../plan/phase-settings.js';
+import type { OrchestratorConfig, Phase } from '../plan/schema.js';
+import type { AwaitingAgent, PhaseStatus } from '../api/status.js';
+import type { PhaseRecord } from '../api/run-input.js';
+
+export interface PhaseCompletion {
+  output: PhaseContext;
+  attempts: number;
+  executedBy: string;
+  /** Execution times reported by whoever ran the phase. */
+  startedAt: string;
+  finishedAt: string;
+  contentHash: string | null;
+  handoffPath: string | null;
+  handoffFallback: string | null;
+}
+
+/** What an entry needs from the run around it. */
+export interface PhaseBookkeeping {
+  readonly config: OrchestratorConfig;
+  /** Every phase as defined, with a retry's overrides applied. */
+  readonly phasesByKey: ReadonlyMap<string, Phase>;
+  /** Called on every state change, so the run's indexes never drift from the records. */
+  moved(entry: PhaseEntry, from: PhaseState, to: PhaseState): void;
+  /** The package of the entry's current generation, built from the whole run's state. */
+  packageFor(entry: PhaseEntry, now: Date, separateAgent: boolean): HandoffPackage;
+  /** The next position in completion order. */
+  nextCompletion(): number;
+}
+
+export class PhaseEntry {
+  constructor(
+    readonly key: string,
+    readonly record: PhaseRecord,
+    private readonly run: PhaseBookkeeping,
+  ) {}
+
+  /** The phase as the plan defines it, with a retry's overrides applied. */
+  get definition(): Phase {
+    return this.run.phasesByKey.get(this.key)!;
+  }
+
+  get state(): PhaseState {
+    return this.record.state;
+  }
+
+  /** Effective queue, timeout and retries: the phase's own, else its class's, else the config's. */
+  settings(): PhaseSettings {
+    return phaseSettings(this.definition, this.run.config);
+  }
+
+  /** The id of the phase's activity now in flight: unique per generation and dispatch. */
+  activityId(): string {
+    return `phase-${this.key}-g${this.record.generation}-d${this.record.dispatches}`;
+  }
+
+  moveTo(state: PhaseState): void {
+    const from = this.record.state;
+    if (from === state) return;
+    this.record.state = state;
+    this.run.moved(this, from, state);
+  }
+
+  /** Marks the phase running as a new generation and returns that generation's package. */
+  start(now: Date, separateAgent = this.record.separate_agent): HandoffPackage {
+    const rec = this.record;
+    rec.generation += 1;
+    rec.dispatches = 0;
+    delete rec.archived;
+    this.moveTo('running');
+    rec.scheduled_at = now.toISOString();
+    rec.started_at = rec.scheduled_at;
+    rec.finished_at = null;
+    delete rec.error;
+    delete rec.awaiting;
+    delete rec.progress;
+    delete rec.waiting_for_workers;
+    return this.run.packageFor(this, now, separateAgent);
+  }
+
+  complete(result: PhaseCompletion): void {
+    const rec = this.record;
+    this.moveTo('completed');
+    delete rec.waiting_for_workers;
+    rec.attempts += result.attempts;
+    rec.output = result.output;
+    rec.context = result.output;
+    rec.executed_by = result.executedBy;
+    rec.started_at = result.startedAt;
+    rec.finished_at = result.finishedAt;
+    setOrClear(rec, 'content_hash', result.contentHash);
+    setOrClear(rec, 'handoff_path', result.handoffPath);
+    setOrClear(rec, 'handoff_fallback', result.handoffFallback);
+    if (rec.provenance?.via !== 'agent' || rec.provenance.package_hash !== result.contentHash) {
+      rec.provenance = {
+        via: 'worker',
+        executed_by: result.executedBy,
+        package_hash: result.contentHash,
+        result_hash: null,
+        mode: 'inline',
+        started_at: result.startedAt,
+        finished_at: result.finishedAt,
+      };
+    }
+    rec.completedSeq = this.run.nextCompletion();
+  }
+
+  fail(error: string, attempts: number, executedBy: string | undefined, now: Date): void {
+    const rec = this.record;
+    this.moveTo('failed');
+    delete rec.waiting_for_workers;
+    rec.attempts += attempts;
+    rec.error = error;
+    delete rec.awaiting;
+    if (executedBy) rec.executed_by = executedBy;
+    rec.finished_at = now.toISOString();
+  }
+
+  /** In flight when the run was aborted: its work was cancelled, so it did not complete. */
+  abandon(now: Date): void {
+    if (this.state !== 'running' && this.state !== 'awaiting_agent') return;
+    this.fail('cancelled: the run was aborted while this phase was in flight', 0, undefined, now);
+  }
+
+  awaitAgent(awaiting: AwaitingAgent): void {
+    this.moveTo('awaiting_agent');
+    this.record.awaiting = awaiting;
+    this.record.content_hash = awaiting.package_hash;
+    this.record.handoff_path = awaiting.handoff_path;
+  }
+
+  /** Records why a phase meant for an agent went to a worker; kept until the phase is retried. */
+  noteAgentFallback(reason: string): void {
+    this.record.agent_fallback = reason;
+  }
+
+  compensationStarted(now: Date): void {
+    this.record.compensation = { state: 'running', at: now.toISOString() };
+  }
+
+  compensationEnded(error: string | undefined, now: Date): void {
+    this.record.compensation = { state: error ? 'failed' : 'completed', at: now.toISOString(), ...(error ? { error } : {}) };
+  }
+
+  /** The phase as the status shows it: the record less what only the run needs. */
+  status(): PhaseStatus {
+    const { output: _output, completedSeq: _seq, requested: _requested, dispatches: _dispatches, ...visible } = this.record;
+    return visible;
+  }
+}
+
+function setOrClear<K extends 'content_hash' | 'handoff_path' | 'handoff_fallback'>(rec: PhaseRecord, key: K, value: string | null): void {
+  if (value === null) delete rec[key];
+  else rec[key] = value;
+}

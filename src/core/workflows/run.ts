@@ -1,0 +1,202 @@
+/**
+ * One run of a plan, as the workflow drives it: the run book, the phases in flight and the
+ * rollbacks, the exports, and what operators and agents ask of it. The handlers (handlers.ts)
+ * and the main loop (phased-run.ts) both work through this one object.
+ */
+import { condition, isCancellation, log, setCurrentDetails, upsertMemo } from '@temporalio/workflow';
+import { failure } from '../api/failures.js';
+import type { AgentProgress, ExecutePhaseRequest, RetryPhaseRequest, SkipPhaseRequest, CompletePhaseResponse } from '../api/messages.js';
+import type { PhaseStatus, RunStatus } from '../api/status.js';
+import type { AgentResult } from '../handoff/result.js';
+import { phaseKey } from '../plan/schema.js';
+import { orchestratorActivities } from './activities.js';
+import { agentResultProblem, completeFromAgent } from './agent-results.js';
+import type { RunBehaviour } from './behaviour.js';
+import { renderDetails } from './details.js';
+import { ExecutionContextExport } from './execution-context-export.js';
+import { awaitAgent, failureMessage, runCompensation, runPhase, type PhaseRunContext } from './phase-lifecycle.js';
+import { overview, runStatus } from './projections.js';
+import type { RunBook } from './run-book.js';
+import { SearchAttributeSync } from './search-attribute-sync.js';
+import { boundedStatus, memoStatus } from './status-size.js';
+
+export class Run implements PhaseRunContext {
+  /** Bumped on every change the main loop may be waiting on. */
+  changes = 0;
+  /** executePhase calls waiting for their phase: the run does not continue as new under them. */
+  requestsWaiting = 0;
+  readonly inFlight = new Map<string, Promise<void>>();
+  /** Rollbacks: they do not hold a phase slot, but the run waits for them before it ends. */
+  readonly rollbacks = new Set<Promise<void>>();
+  readonly exports: ExecutionContextExport;
+  /** Replaced once the run knows which search attributes the namespace has registered. */
+  searchAttributes = new SearchAttributeSync([]);
+
+  constructor(
+    readonly book: RunBook,
+    readonly behaviour: RunBehaviour,
+    readonly where: { workdir: string; baseDir: string | null },
+  ) {
+    this.exports = new ExecutionContextExport(book, where, this.notice, behaviour.exportsOnCadence);
+  }
+
+  readonly changed = (): void => {
+    this.changes++;
+  };
+
+  readonly notice = (message: string | undefined): void => {
+    if (!message) return;
+    log.warn(message);
+    this.book.notices.push(message);
+    this.changed();
+  };
+
+  // What operators and agents ask (handlers.ts parses their messages first).
+
+  status(): RunStatus {
+    return boundedStatus(runStatus(this.book, null));
+  }
+
+  pause(): void {
+    this.book.paused = true;
+    this.changed();
+  }
+
+  resume(): void {
+    this.book.paused = false;
+    this.changed();
+  }
+
+  retry(request: RetryPhaseRequest): void {
+    const { book } = this;
+    const key = phaseKey(request.phase);
+    if (request.resource_class !== undefined && !(request.resource_class in book.config.resource_classes)) {
+      return this.notice(`retryPhase: resource class "${request.resource_class}" is not declared; use one of: ${Object.keys(book.config.resource_classes).join(', ')}`);
+    }
+    const refused = book.retry(key, request.downstream === true);
+    if (refused) return this.notice(refused);
+    this.notice(book.override(key, request));
+    if (request.refresh) book.refreshDue.add(key);
+    this.changed();
+  }
+
+  skip(request: SkipPhaseRequest): void {
+    this.notice(this.book.skip(phaseKey(request.phase)));
+    this.changed();
+  }
+
+  progress(report: AgentProgress): void {
+    this.notice(this.book.progress(phaseKey(report.phase), report.message, report.percent, new Date()));
+    this.changed();
+  }
+
+  /** Why an agent's result cannot be taken as the phase stands, or undefined (checked again after verification). */
+  agentResultProblem(result: AgentResult): string | undefined {
+    return agentResultProblem(this.book, result);
+  }
+
+  async acceptAgentResult(result: AgentResult): Promise<CompletePhaseResponse> {
+    const { book } = this;
+    const key = phaseKey(result.phase);
+    try {
+      await orchestratorActivities.verifyAgentResult(result, {
+        workdir: this.where.workdir,
+        base_dir: this.where.baseDir,
+        accept_unsigned: book.config.accept_unsigned_results,
+        output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
+      });
+    } catch (err) {
+      throw failure('ResultRefused', failureMessage(err));
+    }
+    // The phase may have moved while the result was checked (another agent, a timeout).
+    const problem = agentResultProblem(book, result);
+    if (problem) throw failure('ResultRefused', problem);
+    completeFromAgent(book, key, result);
+    this.changed();
+    return { accepted: true as const, phase: book.phase(key).status() };
+  }
+
+  requestProblem(request: ExecutePhaseRequest): string | undefined {
+    return this.book.requestProblem(phaseKey(request.phase));
+  }
+
+  /** The guide's execute_phase: resolves once the phase has run, or its package is ready for an agent. */
+  async executePhase(request: ExecutePhaseRequest): Promise<PhaseStatus> {
+    const { book } = this;
+    const key = phaseKey(request.phase);
+    book.request(key, request.use_separate_agent);
+    this.changed();
+    const rec = book.record(key);
+    this.requestsWaiting += 1;
+    try {
+      await condition(() => ['completed', 'failed', 'skipped'].includes(rec.state) || (rec.separate_agent && rec.state === 'awaiting_agent'));
+    } finally {
+      this.requestsWaiting -= 1;
+    }
+    return book.phase(key).status();
+  }
+
+  // The phases in flight, and the rollbacks.
+
+  /** Starts the ready phases, as many as the run's slots allow. */
+  startReady(): void {
+    const { book } = this;
+    for (const key of book.readyPhases()) {
+      if (book.running() >= book.config.max_parallel_phases) break;
+      const work = runPhase(this, book.phase(key));
+      this.track(key, this.behaviour.exportsOnCadence ? work : work.then(() => this.exports.now()));
+    }
+  }
+
+  /** A run that continued as new takes over the waits for agents its predecessor had started. */
+  resumeAgentWaits(): void {
+    for (const key of this.book.keysIn('awaiting_agent')) this.track(key, awaitAgent(this, this.book.phase(key)));
+  }
+
+  private track(key: string, work: Promise<void>): void {
+    const settled = (): void => {
+      this.inFlight.delete(key);
+      this.exports.markDue();
+      this.changed(); // the loop may be waiting for in-flight work to drain
+    };
+    // One promise per phase rather than three (see runPhase on why that matters).
+    const promise = work.then(settled, (err: unknown) => {
+      // Aborted: the main loop winds the run down. Anything else is a bug, and failing the
+      // workflow task (to retry after a fix) is the right thing: rethrow.
+      if (isCancellation(err)) this.book.phase(key).abandon(new Date());
+      settled();
+      if (!isCancellation(err)) throw err;
+    });
+    this.inFlight.set(key, promise);
+  }
+
+  compensate(key: string): void {
+    const promise = runCompensation(this, this.book.phase(key)).finally(() => {
+      this.rollbacks.delete(promise);
+      this.changed();
+    });
+    this.rollbacks.add(promise);
+  }
+
+  /** Only waits for agents are left in flight: those carry over to the next run. */
+  drained(): boolean {
+    return this.rollbacks.size === 0 && [...this.inFlight.keys()].every((k) => this.book.record(k).state === 'awaiting_agent');
+  }
+
+  // What the run shows.
+
+  publish(): void {
+    const shown = overview(this.book);
+    setCurrentDetails(renderDetails(shown, this.book));
+    this.searchAttributes.sync(shown);
+  }
+
+  /** The final status, shown and exported, and kept in the memo so it outlives the run whatever its end. */
+  async close(): Promise<RunStatus> {
+    const final = runStatus(this.book, new Date());
+    this.publish();
+    upsertMemo({ status: memoStatus(final) });
+    await this.exports.now(final);
+    return final;
+  }
+}
