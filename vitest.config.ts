@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The JSON report is what .ci/run counts passed and failed tests from.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
     projects: [
       { test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/bad-inputs/plans-and-configs.test.ts'] } },
       // Recorded histories against the built workflow bundle (no server needed).

@@ -14,9 +14,9 @@ export TEMPORAL_ADDRESS="127.0.0.1:${TEMPORAL_PORT:-7233}"
 export TEMPORAL_UI_URL="http://127.0.0.1:${TEMPORAL_UI_PORT:-8233}"
 example=examples/consolidation
 
-# Packages are signed with a local key, made once; agents verify with the same key.
+# Packages are signed with a local key, made once (an empty file is replaced); agents verify with the same key.
 key_file=.temporal/handoff.key
-[ -s "$key_file" ] || (umask 077 && node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64url'))" > "$key_file")
+[ -s "$key_file" ] || node dist/cli/main.js keygen --hmac --force --out "$key_file" >/dev/null
 export BATON_HANDOFF_KEY_FILE="$PWD/$key_file"
 
 node dist/cli/main.js worker --config "$example/orchestrator_config.json" &

@@ -8,6 +8,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerExecutePhase } from './commands/execute-phase.js';
 import { registerHandoff } from './commands/handoff.js';
 import { registerHistory } from './commands/history.js';
+import { registerKeygen } from './commands/keygen.js';
 import { registerOperate } from './commands/operate.js';
 import { registerQueues } from './commands/queues.js';
 import { registerRun } from './commands/run.js';
@@ -31,5 +32,6 @@ registerSubmit(program);
 registerHistory(program);
 registerQueues(program);
 registerDoctor(program);
+registerKeygen(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);

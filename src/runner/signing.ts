@@ -5,7 +5,7 @@
  * Node side only (workers and the CLI): it reads keys from the environment and files.
  * Messages name keys by id, never by their bytes.
  */
-import { createHash, createHmac, createPrivateKey, createPublicKey, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../core/handoff/canonical.js';
 import { SIGNATURE_ALGORITHMS, type HandoffPackage, type Signature } from '../core/handoff/schema.js';
@@ -181,6 +181,19 @@ export function generateHmacSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/**
+ * A fresh Ed25519 key pair as the PEM files BATON_HANDOFF_PRIVATE_KEY_FILE (PKCS#8) and
+ * BATON_HANDOFF_PUBLIC_KEY_FILE (SPKI) take, and the key id packages signed with it carry.
+ */
+export function generateEd25519KeyPair(): { privateKeyPem: string; publicKeyPem: string; keyId: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    keyId: ed25519KeyId(publicKey),
+  };
+}
+
 const envValue = (env: NodeJS.ProcessEnv, name: string): string | undefined => {
   const v = env[name];
   return v === undefined || v === '' ? undefined : v;
@@ -221,7 +234,7 @@ function hmacFromEnv(env: NodeJS.ProcessEnv): Extract<SigningKey, { alg: 'hmac-s
   if (secret.length < MIN_HMAC_SECRET_BYTES) {
     throw new Error(
       `${variable} is too short: ${source} holds ${secret.length} bytes and at least ${MIN_HMAC_SECRET_BYTES} are needed; ` +
-        `generate one with \`node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"\` (or baton keygen) and set it on every worker and client`,
+        `generate one with \`baton keygen\` (or \`node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"\`) and set it on every worker and client`,
     );
   }
   const keyId = envValue(env, ENV_KEY_ID) ?? hmacKeyId(secret);
@@ -237,7 +250,7 @@ function ed25519PrivateFromEnv(env: NodeJS.ProcessEnv): Extract<SigningKey, { al
     privateKey = createPrivateKey({ key: pem, format: 'pem' });
   } catch {
     throw new Error(
-      `${ENV_PRIVATE_KEY_FILE} names ${file}, which does not hold a PEM private key; create one with \`openssl genpkey -algorithm ed25519 -out ${file}\``,
+      `${ENV_PRIVATE_KEY_FILE} names ${file}, which does not hold a PEM private key; create one with \`baton keygen --ed25519 --out ${file}\` (or \`openssl genpkey -algorithm ed25519 -out ${file}\`)`,
     );
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') {

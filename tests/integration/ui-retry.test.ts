@@ -3,8 +3,9 @@
  * page on the test dev server, reads the run's current details (Baton's Markdown table of phases), and
  * sends `retryPhase {"phase": 1}` with the UI's own "Send a Signal" dialog.
  *
- * Needs Debian's `chromium` at /usr/bin/chromium and the `playwright-core` dev dependency (no browser
- * download). The browser only ever talks to the loopback UI: every other request is aborted.
+ * Drives the Chromium that scripts/chromium.sh finds or installs (Debian's `chromium`, from the test's global
+ * setup; $CHROMIUM_PATH chooses another) through the `playwright-core` dev dependency (no browser download).
+ * The browser only ever talks to the loopback UI: every other request is aborted.
  * Screenshots of each step go to test-results/ui/.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { fixturePhase, ROOT, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const UI_TIMEOUT = 15_000; // any single UI action or wait
 const RUN_TIMEOUT = 30_000; // the run reaching a state
@@ -26,9 +26,11 @@ let context: BrowserContext | undefined;
 beforeAll(async () => {
   await rm(SHOTS, { recursive: true, force: true });
   await mkdir(SHOTS, { recursive: true });
+  const executablePath = inject('chromiumPath');
+  if (!executablePath) return; // the test fails with scripts/chromium.sh's message
   worker = await startWorker([]);
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
     timeout: 30_000,
   });
@@ -87,6 +89,7 @@ async function phaseRow(page: Page, phaseName: string, state: string): Promise<s
 
 describe('Temporal Web UI', () => {
   it('retries a held phase with the UI\'s Send a Signal dialog', { timeout: 90_000 }, async () => {
+    if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
     // 1. A run holding on phase 1, which fails while the flag file exists.
     const workdir = await tempDir();
     const flag = path.join(workdir, 'broken');

@@ -3,11 +3,11 @@
 import { runPhase, fail } from './lib/handoff.mjs';
 import { readInventory } from './lib/repo.mjs';
 
-await runPhase('Analysis', { needs: [0] }, async (phase) => {
+await runPhase({ needs: [0] }, async (phase) => {
   const topN = phase.setting('top_n', 10);
   const longFileLines = phase.setting('long_file_lines', 300);
   const files = readInventory(phase);
-  const discovered = phase.dependency(0).context.files;
+  const discovered = phase.output(0).context.files;
   if (discovered !== files.length) {
     fail(`phase 0 reported ${discovered} files but its inventory lists ${files.length}; re-run phase 0`);
   }

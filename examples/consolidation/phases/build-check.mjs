@@ -6,10 +6,10 @@ import path from 'node:path';
 import { runPhase } from './lib/handoff.mjs';
 import { fingerprintFiles, importCandidates } from './lib/repo.mjs';
 
-await runPhase('Build check', { needs: [5] }, async (phase) => {
+await runPhase({ needs: [2, 5] }, async (phase) => {
   const repo = phase.repo;
-  const graph = phase.readJson('import_graph');
-  const scope = phase.readJson('refactor_scope');
+  const graph = phase.readJson(2, 'import_graph');
+  const scope = phase.readJson(5, 'refactor_scope');
 
   const unresolved = [];
   let checked = 0;

@@ -6,7 +6,7 @@ import { runPhase } from './lib/handoff.mjs';
 import { table } from './lib/markdown.mjs';
 import { isTestFile, SCRIPT_EXTENSIONS } from './lib/repo.mjs';
 
-await runPhase('Consolidation plan', { needs: [1, 2, 3] }, async (phase) => {
+await runPhase({ needs: [0, 1, 2, 3] }, async (phase) => {
   const settings = {
     minDuplicateLines: phase.setting('min_duplicate_lines', 6),
     splitLines: phase.setting('split_file_lines', 400),
@@ -16,9 +16,9 @@ await runPhase('Consolidation plan', { needs: [1, 2, 3] }, async (phase) => {
     maxCandidates: phase.setting('max_candidates', 25),
     priorityScores: phase.setting('priority_scores', { P1: 80, P2: 30 }),
   };
-  const analysis = phase.readJson('analysis');
-  const graph = phase.readJson('import_graph');
-  const duplicates = phase.readJson('duplicates');
+  const analysis = phase.readJson(1, 'analysis');
+  const graph = phase.readJson(2, 'import_graph');
+  const duplicates = phase.readJson(3, 'duplicates');
 
   const candidates = [
     ...duplicateCandidates(duplicates.blocks, settings),
@@ -35,11 +35,11 @@ await runPhase('Consolidation plan', { needs: [1, 2, 3] }, async (phase) => {
     }));
 
   const inputs = {
-    files: phase.upstream(0).context.files,
-    lines: phase.dependency(1).context.total_lines,
-    modules: phase.dependency(2).context.modules,
-    import_edges: phase.dependency(2).context.edges,
-    duplicate_blocks: phase.dependency(3).context.duplicate_blocks,
+    files: phase.output(0).context.files,
+    lines: phase.output(1).context.total_lines,
+    modules: phase.output(2).context.modules,
+    import_edges: phase.output(2).context.edges,
+    duplicate_blocks: phase.output(3).context.duplicate_blocks,
   };
   phase.writeJsonArtifact('candidates', 'candidates.json', { inputs, candidates });
   phase.writeArtifact('consolidation_plan', 'consolidation_plan.md', renderPlan(inputs, candidates));

@@ -10,7 +10,7 @@ const STATIC_IMPORT = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?[\
 const CALL_IMPORT = /\b(?:import|require)\s*\(\s*['"]([^'"\n]+)['"]\s*\)/g;
 const BUILTINS = new Set(builtinModules);
 
-await runPhase('Dependency mapping', { needs: [0] }, async (phase) => {
+await runPhase({ needs: [0] }, async (phase) => {
   const extensions = phase.setting('extensions', SCRIPT_EXTENSIONS);
   const repo = phase.repo;
   const modules = readInventory(phase).filter((file) => extensions.includes(file.ext)).map((file) => file.path);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { runPhase } from './lib/handoff.mjs';
 import { countLines, extensionOf, INVENTORY_COLUMNS, isBinary, toCsv, walkRepo } from './lib/repo.mjs';
 
-await runPhase('Discovery', {}, async (phase) => {
+await runPhase({}, async (phase) => {
   const repo = phase.repo;
   const skipDirNames = phase.setting('skip_dirs', ['node_modules', '.git', '.temporal', 'dist', '.baton']);
   const maxBytes = phase.setting('max_file_bytes', 2_000_000);

@@ -9,7 +9,7 @@ import { readInventory, readRepoText } from './lib/repo.mjs';
 const INLINE_LINK = /!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
 const REFERENCE_LINK = /^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)>?/;
 
-await runPhase('Documentation check', { needs: [6] }, async (phase) => {
+await runPhase({ needs: [0] }, async (phase) => {
   const extensions = phase.setting('extensions', ['.md', '.markdown']);
   const checkAnchors = phase.setting('check_anchors', true);
   const repo = phase.repo;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { runPhase } from './lib/handoff.mjs';
 import { readInventory, readRepoText, SCRIPT_EXTENSIONS } from './lib/repo.mjs';
 
-await runPhase('Duplicate detection', { needs: [0] }, async (phase) => {
+await runPhase({ needs: [0] }, async (phase) => {
   const windowLines = phase.setting('window_lines', 6, { min: 2 });
   const minLineChars = phase.setting('min_line_chars', 4);
   const extensions = phase.setting('extensions', SCRIPT_EXTENSIONS);

@@ -1,24 +1,26 @@
-// Phase 11: the Markdown summary of the whole run, from the integration report (10) and the
-// ledger of every phase before it.
+// Phase 11: the Markdown summary of the whole run, from the integration report (10) and, through
+// `transitive_context`, the output of every phase before it.
 
 import { runPhase } from './lib/handoff.mjs';
 import { table } from './lib/markdown.mjs';
 
-await runPhase('Final report', { needs: [10] }, async (phase) => {
+await runPhase({ needs: [0, 1, 2, 3, 4, 5, 10] }, async (phase) => {
   const topCandidates = phase.setting('top_candidates', 10);
-  const integration = phase.readJson('integration_report');
-  const analysis = phase.readJson('analysis');
-  const { candidates } = phase.readJson('candidates');
-  const ledger = phase.ledger();
-  const ids = Object.keys(ledger).sort((a, b) => Number(a) - Number(b));
-  const ctx = (id) => phase.upstream(id).context;
+  const integration = phase.readJson(10, 'integration_report');
+  const analysis = phase.readJson(1, 'analysis');
+  const { candidates } = phase.readJson(4, 'candidates');
+  // Every earlier phase's output, and (in state_summary) its name and attempts.
+  const outputs = phase.pkg.dependency_contexts;
+  const summary = phase.pkg.state_summary ?? {};
+  const ids = Object.keys(outputs).sort((a, b) => Number(a) - Number(b));
+  const ctx = (id) => phase.output(id).context;
 
   const sections = [
     `# Consolidation report\n\nRun \`${phase.pkg.execution_id ?? 'unknown'}\`, ` +
       `overall status **${integration.status}**.\n`,
     '## Phases\n',
     table(['Phase', 'Name', 'Attempt', 'Results'], ids.map((id) => [
-      id, ledger[id].name ?? '', ledger[id].attempt ?? '', summarize(ledger[id].context ?? {}),
+      id, summary[id]?.name ?? '', summary[id]?.attempts ?? '', summarize(outputs[id].context ?? {}),
     ])),
     '## Repository\n',
     `${ctx(0).files} files, ${ctx(0).bytes} bytes, ${ctx(1).total_lines} lines; ` +
@@ -36,9 +38,8 @@ await runPhase('Final report', { needs: [10] }, async (phase) => {
       .filter((check) => check.findings.length > 0)
       .map((check) => `### ${check.name}\n\n${check.findings.map((f) => `- ${f}`).join('\n')}\n`),
     '## Artifacts\n',
-    ids.map((id) => Object.entries(ledger[id].artifacts ?? {})
-      .filter(([name]) => name !== 'ledger')
-      .map(([name, ref]) => `- phase ${id}, ${name}: \`${typeof ref === 'string' ? ref : ref.path}\``)
+    ids.map((id) => Object.entries(outputs[id].artifacts ?? {})
+      .map(([name, ref]) => `- phase ${id}, ${name}: \`${ref.path}\``)
       .join('\n')).filter(Boolean).join('\n') + '\n',
   ];
 

@@ -3,16 +3,16 @@
 
 import { runPhase, fail } from './lib/handoff.mjs';
 
-await runPhase('Integration report', { needs: [7, 8, 9] }, async (phase) => {
+await runPhase({ needs: [6, 7, 8, 9] }, async (phase) => {
   const strict = phase.setting('strict', false);
   const maxListed = phase.setting('max_listed', 10);
-  const build = phase.upstream(6).context;
-  const tests = phase.dependency(7).context;
-  const lint = phase.dependency(8).context;
-  const docs = phase.dependency(9).context;
-  const buildDetail = phase.readJson('build_check');
-  const lintDetail = phase.readJson('lint_report');
-  const docsDetail = phase.readJson('docs_report');
+  const build = phase.output(6).context;
+  const tests = phase.output(7).context;
+  const lint = phase.output(8).context;
+  const docs = phase.output(9).context;
+  const buildDetail = phase.readJson(6, 'build_check');
+  const lintDetail = phase.readJson(8, 'lint_report');
+  const docsDetail = phase.readJson(9, 'docs_report');
 
   const checks = [
     {

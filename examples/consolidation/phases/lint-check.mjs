@@ -4,7 +4,7 @@
 import { runPhase } from './lib/handoff.mjs';
 import { readInventory, readRepoText } from './lib/repo.mjs';
 
-await runPhase('Lint check', { needs: [6] }, async (phase) => {
+await runPhase({ needs: [0] }, async (phase) => {
   const extensions = phase.setting('extensions', ['.ts', '.mts', '.js', '.mjs', '.cjs', '.json', '.md', '.yml', '.sh']);
   const exclude = phase.setting('exclude', ['package-lock.json']);
   const maxLineLength = phase.setting('max_line_length', 120, { min: 1 });

@@ -10,13 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { fail, runPhase } from './lib/handoff.mjs';
 import { readInventory } from './lib/repo.mjs';
 
-await runPhase('Performance testing', { needs: [11] }, async (phase) => {
+await runPhase({ needs: [0, 11] }, async (phase) => {
   const minRounds = phase.setting('rounds', 3, { min: 1 });
   // Small repositories hash in microseconds; repeat until this much is hashed so the timing means something.
   const minMegabytes = phase.setting('min_megabytes', 64);
   const requireGpu = phase.setting('require_gpu', false);
   const repo = phase.repo;
-  const report = phase.dependency(11).context;
+  const report = phase.previous.context; // the final report (11), its only dependency
 
   const buffers = [];
   for (const file of readInventory(phase)) {

@@ -11,12 +11,12 @@ import { fingerprintFiles, readRepoText } from './lib/repo.mjs';
 const EXPORTED_NAME =
   /^export\s+(?:default\s+)?(?:async\s+)?(?:function\*?|class|const|let|interface|type|enum)\s+(\w+)/gm;
 
-await runPhase('Refactoring (dry run)', { needs: [4] }, async (phase) => {
+await runPhase({ needs: [2, 4] }, async (phase) => {
   const maxSnippetLines = phase.setting('max_snippet_lines', 20);
   const maxBlocksPerCandidate = phase.setting('max_blocks_per_candidate', 3);
   const maxListed = phase.setting('max_listed', 15);
-  const { candidates } = phase.readJson('candidates');
-  const graph = phase.readJson('import_graph');
+  const { candidates } = phase.readJson(4, 'candidates');
+  const graph = phase.readJson(2, 'import_graph');
   const repo = phase.repo;
   const importersOf = (module) => [...new Set(graph.edges.filter((e) => e.to === module).map((e) => e.from))];
 

@@ -7,11 +7,11 @@ import { isTestFile, readInventory, readRepoText } from './lib/repo.mjs';
 const CASE = /(?<![\w.$])(?:it|test)((?:\.(?:only|skip|todo|concurrent|fails|each))*)\s*[(`]/g;
 const SUITE = /(?<![\w.$])describe(?:\.(?:only|skip|each|concurrent|todo))*\s*[(`]/g;
 
-await runPhase('Unit test inventory', { needs: [6] }, async (phase) => {
+await runPhase({ needs: [0, 2, 6] }, async (phase) => {
   const patterns = phase.setting('test_patterns', ['.test.', '.spec.', '/tests/', '/test/', '/__tests__/']);
   const repo = phase.repo;
-  const graph = phase.readJson('import_graph');
-  const buildCheck = phase.readJson('build_check');
+  const graph = phase.readJson(2, 'import_graph');
+  const buildCheck = phase.readJson(6, 'build_check');
 
   const files = [];
   for (const { path: rel } of readInventory(phase).filter((file) => isTestFile(file.path, patterns))) {

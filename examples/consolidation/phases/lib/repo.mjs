@@ -114,9 +114,9 @@ export function parseCsv(text) {
   return rows;
 }
 
-/** Phase 0's inventory, from whichever dependency carries it: [{ path, bytes, lines, ext }]. */
+/** Phase 0's inventory, from the package (phase 0 must be a dependency or, transitively, an ancestor): [{ path, bytes, lines, ext }]. */
 export function readInventory(phase) {
-  const [header, ...rows] = parseCsv(phase.readText('inventory'));
+  const [header, ...rows] = parseCsv(phase.readText(0, 'inventory'));
   if (header?.join(',') !== INVENTORY_COLUMNS.join(',')) {
     fail(`the inventory artifact has columns "${header?.join(',')}", expected "${INVENTORY_COLUMNS.join(',')}"`);
   }
