@@ -42,6 +42,8 @@ describe('an export of execution_context.json that fails', () => {
     expect(exports.slice(0, 3).map((c) => c.attempt)).toEqual([1, 2, 3]);
     expect(h.calls('writeExecutionContext')).toHaveLength(1);
 
+    // Through the status query: the result is the status as it was before the final export ran, so
+    // it does not carry these notices (nor does the memo).
     const status = await h.status(handle);
     expect(status.state).toBe('completed');
     expect(status.notices).toContain('could not write execution_context.json: ENOSPC: no space left on device, open .baton/failed-export/execution_context.json');
