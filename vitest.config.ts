@@ -9,6 +9,17 @@ export default defineConfig({
       { test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/bad-inputs/plans-and-configs.test.ts'] } },
       // Recorded histories against the built workflow bundle (no server needed).
       { test: { name: 'replay', include: ['tests/replay/**/*.test.ts'], testTimeout: 60_000 } },
+      // The real workflow on real workers against Temporal's time-skipping test server, with stub
+      // activities: waits of days (agent timeouts) and lost workers in seconds.
+      {
+        test: {
+          name: 'workflow',
+          include: ['tests/workflow/**/*.test.ts'],
+          globalSetup: ['tests/workflow/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
       {
         test: {
           name: 'integration',

@@ -15,6 +15,8 @@
 # passwordless sudo). Otherwise it says what to run and exits 1.
 # Progress and messages go to stderr; stdout carries only what the command prints.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 PACKAGE=chromium
 NAMES=(chromium chromium-browser)
@@ -88,25 +90,8 @@ EOF
   fi
 }
 
-# True when this script may install packages: apt-get, and root or passwordless sudo.
-may_install() {
-  command -v apt-get >/dev/null 2>&1 || return 1
-  [[ "$(id -u)" == 0 ]] && return 0
-  command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null
-}
-
-# Runs a command as root: directly, or through passwordless sudo (may_install said which works).
-as_root() {
-  if [[ "$(id -u)" == 0 ]]; then "$@"; else sudo -n "$@"; fi
-}
-
 install_chromium() {
-  local env=(env DEBIAN_FRONTEND=noninteractive)
-  # Wait for another apt/dpkg (a parallel test run, unattended-upgrades) rather than fail at once.
-  local lock=(-o DPkg::Lock::Timeout=300)
-  say "Installing Chromium for the browser test: apt-get update && apt-get install -y $PACKAGE (takes a minute or two) ..."
-  as_root "${env[@]}" apt-get "${lock[@]}" update -qq >&2 &&
-    as_root "${env[@]}" apt-get "${lock[@]}" install -y -qq "$PACKAGE" >&2
+  apt_install "Chromium for the browser test" "$PACKAGE"
 }
 
 # Sets BIN to the browser's path, installing it first if need be.
@@ -120,7 +105,7 @@ Point it at a working browser, or unset it to use (or install) Debian's $PACKAGE
   if BIN="$(find_on_path)"; then
     return 0
   fi
-  if ! may_install; then
+  if ! may_apt_install; then
     die "the browser test needs Chromium, which is not installed, and this script may not install it
 (it installs Debian's '$PACKAGE' package only as root or with passwordless sudo).
 $(manual_steps)"
