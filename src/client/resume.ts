@@ -38,7 +38,7 @@ export async function planResume(client: Client, fromRun: string, plan: Plan): P
       if (!earlier || canonicalJson(earlier) !== canonicalJson(phase)) return 'its definition changed';
       const notReused = phase.depends_on.map(phaseKey).filter((d) => !(d in resume.phases));
       if (notReused.length > 0) return `it depends on ${notReused.join(', ')}, which run again`;
-      const problems = await contextFileProblems(workdir, before.context, 'output');
+      const problems = await contextFileProblems(workdir, before.context, ['output']);
       if (problems.length > 0) return `its files changed: ${problems.map((p) => p.message).join('; ')}`;
       return undefined;
     })();
