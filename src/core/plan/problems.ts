@@ -10,8 +10,10 @@ export class PlanError extends Error {
   constructor(
     readonly what: string,
     readonly problems: string[],
+    /** `are` when `what` names more than one thing. */
+    verb: 'is' | 'are' = 'is',
   ) {
-    super(`${what} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`${what} ${verb} not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'PlanError';
   }
 }
