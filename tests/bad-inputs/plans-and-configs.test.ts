@@ -98,6 +98,7 @@ describe('unknown keys are refused, naming the key probably meant', () => {
     ['max_parallel_phase in the config', { name: 'p', phases: [ok] }, { max_parallel_phase: 3 }, 'the orchestrator config: unknown key "max_parallel_phase"; did you mean "max_parallel_phases"?'],
     ['use_seperate_agents in the config', { name: 'p', phases: [ok] }, { use_seperate_agents: true }, 'the orchestrator config: unknown key "use_seperate_agents"; did you mean "use_separate_agents"?'],
     ['concurency in a resource class', { name: 'p', phases: [ok] }, { resource_classes: { gpu: { concurency: 1 } } }, 'the orchestrator config: unknown key "concurency" in "resource_classes.gpu"; did you mean "concurrency"?'],
+    ['retires in a class whose name is not an identifier', { name: 'p', phases: [ok] }, { resource_classes: { 'big-gpu': { retires: 1 } } }, 'the orchestrator config: unknown key "retires" in resource_classes["big-gpu"]; did you mean "retries"?'],
   ];
   for (const [what, plan, config, message] of cases) {
     it(what, () => {

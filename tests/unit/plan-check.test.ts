@@ -122,6 +122,8 @@ describe('likelyKey', () => {
     ['DEPENDS_ON', 'depends_on'],
     ['depends', 'depends_on'],
     ['retry', 'retries'],
+    ['retires', 'retries'],
+    ['timeouts', 'timeout_s'],
     ['timeout', 'timeout_s'],
     ['comand', 'command'],
     ['handlr', 'handler'],

@@ -112,17 +112,17 @@ export function schemaProblems(error: z.ZodError, doc: Document): string[] {
     const { where, rel } = place(doc, issue.path);
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(doc.schema, issue.path);
-      const inside = rel.length > 0 ? ` in "${formatPath(rel)}"` : '';
+      const inside = rel.length > 0 ? ` in ${fieldText(rel)}` : '';
       for (const key of issue.keys) problems.push(`${where}: ${unknownKey(key, known, inside)}`);
       continue;
     }
     if (issue.code === 'invalid_key') {
       const key = rel[rel.length - 1];
       const rule = issue.issues[0]?.message ?? 'is not a valid key';
-      problems.push(`${where}: key ${quoteValue(String(key))} in "${formatPath(rel.slice(0, -1))}" ${rule}`);
+      problems.push(`${where}: key ${quoteValue(String(key))} in ${fieldText(rel.slice(0, -1))} ${rule}`);
       continue;
     }
-    const field = rel.length > 0 ? `"${formatPath(rel)}" ` : '';
+    const field = rel.length > 0 ? `${fieldText(rel)} ` : '';
     const value = valueAt(doc.raw, issue.path);
     const last = issue.path[issue.path.length - 1];
     if (value === undefined) {
@@ -132,6 +132,12 @@ export function schemaProblems(error: z.ZodError, doc: Document): string[] {
     }
   }
   return problems;
+}
+
+/** A field's path, quoted: `"retries"`, `"resource_classes.gpu"`; bare when the path quotes a key itself (`resource_classes["my-gpu"]`). */
+function fieldText(rel: readonly PropertyKey[]): string {
+  const path = formatPath(rel);
+  return path.includes('"') ? path : `"${path}"`;
 }
 
 /**
@@ -159,9 +165,13 @@ function unknownKey(key: string, known: readonly string[], inside: string): stri
   return `unknown key ${quoteValue(key)}${inside}; remove it${known.length > 0 ? `, or use one of: ${known.join(', ')}` : ''}`;
 }
 
-/** Lower case, no separators, no plural ending: `dependsOn`, `depends-on` and `depends_on` read alike, as do `retry` and `retries`. */
-function normalise(key: string): string {
-  const k = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+/** Lower case, no separators: `dependsOn`, `depends-on` and `depends_on` read alike. */
+function compact(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Compact and without a plural ending, so `retry` and `retries` read alike too. */
+function singular(k: string): string {
   if (k.endsWith('ies')) return `${k.slice(0, -3)}y`;
   if (k.endsWith('s') && !k.endsWith('ss')) return k.slice(0, -1);
   return k;
@@ -173,22 +183,23 @@ function normalise(key: string): string {
  * that is small for the key's length. Undefined when none is close.
  */
 export function likelyKey(key: string, known: readonly string[]): string | undefined {
-  const n = normalise(key);
+  const c = compact(key);
+  const n = singular(c);
   if (n === '') return undefined;
-  const forms = known.map((k) => [k, normalise(k)] as const);
-  const same = forms.find(([, f]) => f === n);
-  if (same) return same[0];
+  const forms = known.map((k) => ({ key: k, c: compact(k), n: singular(compact(k)) }));
+  const same = forms.find((f) => f.n === n);
+  if (same) return same.key;
   if (n.length >= 5) {
-    const begun = forms.filter(([, f]) => f.startsWith(n));
-    if (begun.length === 1) return begun[0]![0];
+    const begun = forms.filter((f) => f.n.startsWith(n));
+    if (begun.length === 1) return begun[0]!.key;
   }
-  const allowed = n.length <= 3 ? 0 : n.length <= 6 ? 1 : n.length <= 12 ? 2 : 3;
+  const allowed = c.length <= 3 ? 0 : c.length <= 6 ? 1 : c.length <= 12 ? 2 : 3;
   let best: string | undefined;
   let bestDistance = allowed + 1;
-  for (const [k, f] of forms) {
-    const d = editDistance(n, f);
+  for (const f of forms) {
+    const d = Math.min(editDistance(c, f.c), editDistance(n, f.n));
     if (d < bestDistance) {
-      best = k;
+      best = f.key;
       bestDistance = d;
     }
   }
