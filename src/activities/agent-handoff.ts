@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { failure } from '../core/api/failures.js';
+import { formatPath } from '../core/plan/problems.js';
 import { z } from 'zod';
 import type { AgentResult } from '../core/handoff/result.js';
 import { withPreviousContext } from '../core/handoff/build.js';
@@ -39,7 +40,7 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   if (!verified.ok) problems.push(verified.problem);
   const workdir = resolveWorkdir(check.workdir, check.base_dir);
   if (result.output) {
-    for (const p of await contextFileProblems(workdir, result.output, 'output')) problems.push(`${p.path}: ${p.message}`);
+    for (const p of await contextFileProblems(workdir, result.output, ['output'])) problems.push(`${p.path}: ${p.message}`);
     if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result, check.output_schema)));
   }
   if (problems.length > 0) {
@@ -57,5 +58,5 @@ async function schemaProblems(workdir: string, result: AgentResult, schema: Reco
   const context = await hydrateContext(workdir, result.output!.context, `phase ${String(result.phase)}'s`);
   const parsed = validator.safeParse(context);
   if (parsed.success) return [];
-  return parsed.error.issues.map((i) => `output.context${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: ${i.message} (the plan's output_schema)`);
+  return parsed.error.issues.map((i) => `${formatPath(['output', 'context', ...i.path])}: ${i.message} (the plan's output_schema)`);
 }

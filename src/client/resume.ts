@@ -10,7 +10,7 @@ import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
 import { runWorkdir } from '../core/handoff/build.js';
 import { canonicalJson } from '../core/handoff/canonical.js';
 import { contextFileProblems } from '../runner/validate-package.js';
-import { phaseKey, PlanSchema, type Plan, } from '../core/plan/schema.js';
+import { phaseKey, planSchemas, PlanSchema, type Plan } from '../core/plan/schema.js';
 import type { Resume } from '../core/api/run-input.js';
 import type { RunStatus } from '../core/api/status.js';
 import { RunHandle } from './orchestrator.js';
@@ -39,7 +39,7 @@ export async function planResume(client: Client, fromRun: string, plan: Plan): P
       if (!earlier || canonicalJson(earlier) !== canonicalJson(phase)) return 'its definition changed';
       const notReused = phase.depends_on.map(phaseKey).filter((d) => !(d in resume.phases));
       if (notReused.length > 0) return `it depends on ${notReused.join(', ')}, which run again`;
-      const problems = await contextFileProblems(workdir, before.context, 'output');
+      const problems = await contextFileProblems(workdir, before.context, ['output']);
       if (problems.length > 0) return `its files changed: ${problems.map((p) => p.message).join('; ')}`;
       return undefined;
     })();
@@ -69,7 +69,9 @@ async function startingPlan(client: Client, runId: string): Promise<Plan> {
   const payload = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`cannot read the plan run ${runId} started with`);
   const input = defaultPayloadConverter.fromPayload<{ plan: unknown }>(payload);
-  return PlanSchema.parse(input.plan);
+  // A run started before unknown keys were refused may carry some: read it as that run did.
+  const plan = PlanSchema.safeParse(input.plan);
+  return plan.success ? plan.data : planSchemas('ignore').plan.parse(input.plan);
 }
 
 /** Its phases with their outputs: from the run itself, or from execution_context.json when the run was cancelled. */

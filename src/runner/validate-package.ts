@@ -66,7 +66,7 @@ export async function validatePackage(json: unknown, opts: ValidateOptions): Pro
 export async function dependencyFileProblems(pkg: HandoffPackage, workdir: string): Promise<PackageProblem[]> {
   const problems: PackageProblem[] = [];
   for (const [key, context] of Object.entries(pkg.dependency_contexts)) {
-    problems.push(...(await contextFileProblems(workdir, context, `dependency_contexts[${JSON.stringify(key)}]`)));
+    problems.push(...(await contextFileProblems(workdir, context, ['dependency_contexts', key])));
   }
   return problems;
 }
@@ -80,19 +80,19 @@ function dependencyProblems(pkg: HandoffPackage): PackageProblem[] {
     if (state === 'skipped') continue; // a skipped dependency has no output, by design
     if (state !== 'completed') {
       problems.push({
-        path: `state_summary[${JSON.stringify(key)}].state`,
+        path: formatPath(['state_summary', key, 'state']),
         message: `${me} depends on phase ${key}, which is ${state ?? 'not in the run'}; run phase ${key} first`,
       });
     }
     if (!pkg.dependency_contexts[key]) {
-      problems.push({ path: `dependency_contexts[${JSON.stringify(key)}]`, message: `missing: ${me} depends on phase ${key}, but its output is not in the package` });
+      problems.push({ path: formatPath(['dependency_contexts', key]), message: `missing: ${me} depends on phase ${key}, but its output is not in the package` });
     }
   }
   return problems;
 }
 
-/** The files one phase context references: present, inside the workdir, unchanged. */
-export async function contextFileProblems(workdir: string, context: PhaseContext, where: string): Promise<PackageProblem[]> {
+/** The files one phase context references: present, inside the workdir, unchanged. `where` is the context's path, e.g. `['output']`. */
+export async function contextFileProblems(workdir: string, context: PhaseContext, where: ReadonlyArray<string | number>): Promise<PackageProblem[]> {
   const problems: PackageProblem[] = [];
   const check = async (at: string, relative: string, sha256: string, size: number): Promise<void> => {
     let resolved: string;
@@ -114,9 +114,9 @@ export async function contextFileProblems(workdir: string, context: PhaseContext
       problems.push({ path: at, message: `${relative} has changed since it was recorded (sha256 ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…); re-run the phase that produced it` });
     }
   };
-  for (const [name, ref] of Object.entries(context.artifacts)) await check(`${where}.artifacts.${name}`, ref.path, ref.sha256, ref.size);
+  for (const [name, ref] of Object.entries(context.artifacts)) await check(formatPath([...where, 'artifacts', name]), ref.path, ref.sha256, ref.size);
   for (const [name, value] of Object.entries(context.context)) {
-    if (isContextRef(value)) await check(`${where}.context.${name}`, value.$baton_ref.path, value.$baton_ref.sha256, value.$baton_ref.size);
+    if (isContextRef(value)) await check(formatPath([...where, 'context', name]), value.$baton_ref.path, value.$baton_ref.sha256, value.$baton_ref.size);
   }
   return problems;
 }

@@ -63,7 +63,7 @@ describe('security', () => {
       } catch (err) {
         message = (err as PlanError).message;
       }
-      expect(message, id).toMatch(/phases\[0\]\.id: /);
+      expect(message, id).toMatch(/^ {2}- (phase ".*"|the phase at phases\[0\]): "id" must be a whole number ≥ 0, or a word of letters, digits, "\.", "_" and "-" \(ids name files and scripts\), got /m);
     }
   });
 

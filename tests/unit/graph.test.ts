@@ -83,14 +83,24 @@ describe('plan checks', () => {
     expect(problemsOf({ name: 's', phases: [phase(2, [2])] })).toEqual(['phase 2 depends on itself; remove 2 from its depends_on']);
   });
 
-  it('reports schema problems with their path in the file', () => {
+  it('reports schema problems by phase and field', () => {
     const problems = problemsOf({ name: 'x', phases: [{ id: -1, name: 'N', command: 'echo hi' }] });
-    expect(problems.some((p) => p.startsWith('phases[0].id:'))).toBe(true);
-    expect(problems.some((p) => p.startsWith('phases[0].command:'))).toBe(true);
+    expect(problems).toEqual([
+      'phase -1: "id" must be a whole number ≥ 0, or a word of letters, digits, ".", "_" and "-" (ids name files and scripts), got -1',
+      'phase -1: "command" must be a non-empty list of strings: an argv, run without a shell, got "echo hi"',
+    ]);
   });
 
   it('reports a bad config before the plan', () => {
-    expect(problemsOf({ name: 'x', phases: [phase(0)] }, { failed_phase_policy: 'explode' })[0]).toMatch(/^failed_phase_policy:/);
+    expect(problemsOf({ name: 'x', phases: [phase(0)] }, { failed_phase_policy: 'explode' })[0]).toMatch(/^the orchestrator config: "failed_phase_policy" /);
+  });
+
+  it('names string ids quoted and number ids bare', () => {
+    expect(problemsOf({ name: 'u', phases: [phase('deploy', ['build', 3])] })).toEqual([
+      'phase "deploy" depends on "build", which the plan does not define',
+      'phase "deploy" depends on 3, which the plan does not define',
+    ]);
+    expect(problemsOf({ name: 's', phases: [phase('a', ['a'])] })).toEqual(['phase "a" depends on itself; remove "a" from its depends_on']);
   });
 
   it('lists every problem at once', () => {
@@ -109,13 +119,14 @@ describe('plan secret scan', () => {
     const key = ['AKIA', 'IOSFODNN7EXAMPLE'].join('');
     const problems = problemsOf({ name: 's', global_context: { aws: { id: key } }, phases: [phase(0)] });
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^global_context\.aws\.id: an AWS access key id \(AKIA…\)/);
+    expect(problems[0]).toMatch(/^the plan: global_context\.aws\.id: an AWS access key id \(AKIA…\)/);
     expect(problems[0]).not.toContain(key);
   });
 
   it('refuses a password in a phase config, unless the plan marks the key safe', () => {
     const plan = { name: 's', phases: [phase(0, [], { config: { db_password: 'hunter22' } })] };
-    expect(problemsOf(plan)[0]).toMatch(/^phases\[0\]\.config\.db_password: /);
+    expect(problemsOf(plan)[0]).toMatch(/^phase 0: config\.db_password: key "db_password" holds what looks like a credential/);
     expect(problemsOf({ ...plan, safe_keys: ['db_password'] })).toEqual([]);
+    expect(problemsOf({ ...plan, safe_keys: ['phases[0].config.db_password'] })).toEqual([]);
   });
 });

@@ -25,6 +25,17 @@ describe('loadRun', () => {
     expect((await loadRun(p)).plan.base_dir).toBe(path.join(path.dirname(p), 'sub'));
   });
 
+  it('reads a YAML plan whose phases have no names, naming them by their ids', async () => {
+    const p = await file('plan.yaml', 'name: y\nphases:\n  - id: fetch\n    command: [echo, hi]\n  - id: 2\n    depends_on: [fetch]\n    handler: h\n');
+    const { plan } = await loadRun(p);
+    expect(plan.phases.map((ph) => ph.name)).toEqual(['fetch', '2']);
+  });
+
+  it('refuses a YAML plan with a misspelt key, naming the key meant', async () => {
+    const p = await file('plan.yaml', 'name: y\nphases:\n  - id: 0\n    command: [echo, hi]\n  - id: 1\n    dependsOn: [0]\n    command: [echo, hi]\n');
+    await expect(loadRun(p)).rejects.toThrow('the plan "y" is not valid:\n  - phase 1: unknown key "dependsOn"; did you mean "depends_on"?');
+  });
+
   it('names a missing file', async () => {
     await expect(loadRun('/nonexistent/plan.json')).rejects.toThrow('/nonexistent/plan.json does not exist; check the path');
   });
@@ -39,6 +50,6 @@ describe('loadRun', () => {
   it('checks the config file too', async () => {
     const p = await file('plan.json', JSON.stringify({ name: 'j', phases: [{ id: 0, name: 'A', handler: 'h' }] }));
     const c = await file('config.json', JSON.stringify({ max_parallel_phases: 0 }));
-    await expect(loadRun(p, c)).rejects.toThrow(/the orchestrator config is not valid:\n {2}- max_parallel_phases:/);
+    await expect(loadRun(p, c)).rejects.toThrow(/the orchestrator config is not valid:\n {2}- the orchestrator config: "max_parallel_phases" must be a whole number from 1 to 2000/);
   });
 });

@@ -71,6 +71,13 @@ describe('validatePackage', () => {
     expect(found.map((p) => p.path).sort()).toEqual(['execution_id', 'to_phase']);
   });
 
+  it('names a bad field under a phase-keyed record the same way as every other package problem', async () => {
+    const pkg = sealed();
+    const bad = { ...pkg, dependency_contexts: { '1': { ...pkg.dependency_contexts['1']!, artifacts: { report: { path: 'out/report.txt', sha256: 5, size: 1 } } } } };
+    const found = await problems(bad);
+    expect(found.map((p) => p.path)).toEqual(['dependency_contexts["1"].artifacts.report.sha256']);
+  });
+
   it('refuses a field this version does not know', async () => {
     const found = await problems({ ...sealed(), surprise: true });
     expect(found[0]!.message).toMatch(/surprise/);

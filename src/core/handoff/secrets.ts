@@ -5,8 +5,8 @@
  * phase's files, so a token pasted into `global_context` or a phase's config would
  * outlive the run. This scan finds the likely ones and says where they are.
  *
- * Pure module (no imports, no Node builtins): the workflow runs it, so it must be
- * deterministic. It walks with an explicit stack, so arbitrarily deep input cannot
+ * Pure module (no Node builtins; it imports only the path formatter): the workflow runs it,
+ * so it must be deterministic. It walks with an explicit stack, so arbitrarily deep input cannot
  * overflow the call stack.
  *
  * What counts as a credential:
@@ -43,6 +43,8 @@
  * shows nothing of the value.
  */
 
+import { formatPath } from '../plan/problems.js';
+
 export interface SecretFinding {
   path: string;
   reason: string;
@@ -76,22 +78,12 @@ type Frame =
 // ---------------------------------------------------------------------------
 // Paths
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function formatSegment(seg: Segment, first: boolean): string {
-  if (typeof seg === 'number') return `[${seg}]`;
-  if (IDENTIFIER.test(seg)) return first ? seg : `.${seg}`;
-  return `[${JSON.stringify(seg)}]`;
-}
-
-/** Like `formatPath`, but keys that are not identifiers are bracket-quoted: `a["3"].b`. */
+/** The path to `at`, after `root`, in the one format every problem uses: `a["3"].b[0]`. */
 function formatAt(root: string, at: PathNode | null): string {
   const segs: Segment[] = [];
   for (let n = at; n; n = n.parent) segs.push(n.seg);
   segs.reverse();
-  let out = root;
-  for (const seg of segs) out += formatSegment(seg, out === '');
-  return out || '(top level)';
+  return formatPath(segs, root);
 }
 
 /** Parses `a.b[2]["c d"]['e']` into segments (indices as strings); null if it is not a path. */

@@ -4,53 +4,75 @@
  * Pure and deterministic: the workflow runs these same checks on its input, so a run
  * started from the plain Temporal CLI refuses a bad plan just as `baton run` does.
  */
-import { phaseKey, type OrchestratorConfig, type Phase, type Plan } from './schema.js';
+import { idText, phaseRef } from './messages.js';
+import { phaseKey, type Phase, type PhaseId } from './schema.js';
 
-export function graphProblems(plan: Plan, config: OrchestratorConfig): string[] {
+/**
+ * What the graph checks read of a phase. A checked Phase is one; so is what can be read of a phase
+ * that fails its schema, so a plan with a bad field and a cycle hears of both at once.
+ */
+export interface PhaseOutline {
+  readonly id: PhaseId;
+  readonly name: string;
+  readonly depends_on: readonly PhaseId[];
+  /** Undefined when it cannot be read (then it is not checked against the config). */
+  readonly resource_class: string | undefined;
+  /** Only whether they are there is read. */
+  readonly command?: unknown;
+  readonly handler?: unknown;
+}
+
+/**
+ * Duplicate ids, unknown dependencies, cycles, both or neither of command and handler, and
+ * classes the config does not declare (`declaredClasses`; undefined when the config cannot be
+ * read, and then classes are not checked).
+ */
+export function graphProblems(phases: readonly PhaseOutline[], declaredClasses: readonly string[] | undefined): string[] {
   const problems: string[] = [];
-  if (plan.phases.length === 0) {
+  if (phases.length === 0) {
     return ['the plan has no phases; add at least one under "phases"'];
   }
 
-  const byKey = new Map<string, Phase>();
-  for (const phase of plan.phases) {
+  const byKey = new Map<string, PhaseOutline>();
+  for (const phase of phases) {
     const key = phaseKey(phase.id);
     const first = byKey.get(key);
     if (first) {
       problems.push(
-        `phase id ${key} is used by two phases ("${first.name}" and "${phase.name}"); give each phase a unique id`,
+        `phase id ${idText(first.id)} is used by two phases ("${first.name}" and "${phase.name}"); give each phase a unique id`,
       );
       continue;
     }
     byKey.set(key, phase);
   }
 
-  const declaredClasses = Object.keys(config.resource_classes);
-  for (const phase of plan.phases) {
+  for (const phase of phases) {
     const key = phaseKey(phase.id);
-    if (phase.command && phase.handler) {
-      problems.push(`phase ${key} ("${phase.name}") has both "command" and "handler"; give it exactly one`);
-    } else if (!phase.command && !phase.handler) {
-      problems.push(
-        `phase ${key} ("${phase.name}") has neither "command" nor "handler"; give it an argv "command" or the name of a registered "handler"`,
-      );
+    const me = phase.name === key ? phaseRef(phase.id) : `${phaseRef(phase.id)} ("${phase.name}")`;
+    const hasCommand = phase.command !== undefined;
+    const hasHandler = phase.handler !== undefined;
+    if (hasCommand && hasHandler) {
+      problems.push(`${me} has both "command" and "handler"; give it exactly one`);
+    } else if (!hasCommand && !hasHandler) {
+      problems.push(`${me} has neither "command" nor "handler"; give it an argv "command" or the name of a registered "handler"`);
     }
     for (const dep of phase.depends_on) {
       const depKey = phaseKey(dep);
-      if (depKey === key) problems.push(`phase ${key} depends on itself; remove ${depKey} from its depends_on`);
-      else if (!byKey.has(depKey)) problems.push(`phase ${key} depends on ${depKey}, which the plan does not define`);
+      if (depKey === key) problems.push(`${phaseRef(phase.id)} depends on itself; remove ${idText(dep)} from its depends_on`);
+      else if (!byKey.has(depKey)) problems.push(`${phaseRef(phase.id)} depends on ${idText(dep)}, which the plan does not define`);
     }
-    if (!declaredClasses.includes(phase.resource_class)) {
+    if (declaredClasses && phase.resource_class !== undefined && !declaredClasses.includes(phase.resource_class)) {
       problems.push(
-        `phase ${key} uses resource class "${phase.resource_class}", which the config does not declare; ` +
+        `${phaseRef(phase.id)} uses resource class "${phase.resource_class}", which the config does not declare; ` +
           `declare it under "resource_classes" or use one of: ${declaredClasses.join(', ')}`,
       );
     }
   }
 
-  const cycle = findCycle(plan.phases);
+  const cycle = findCycle(phases);
   if (cycle) {
-    problems.push(`the plan has a dependency cycle: ${cycle.join(' -> ')}; remove one of these dependencies`);
+    const shown = cycle.map((key) => idText(byKey.get(key)?.id ?? key));
+    problems.push(`the plan has a dependency cycle: ${shown.join(' -> ')}; remove one of these dependencies`);
   }
   return problems;
 }
@@ -59,7 +81,7 @@ export function graphProblems(plan: Plan, config: OrchestratorConfig): string[] 
  * The first cycle found, as phase keys with the start repeated at the end (`3 -> 5 -> 3`),
  * or undefined. Self-dependencies are reported separately, so they are not cycles here.
  */
-export function findCycle(phases: readonly Phase[]): string[] | undefined {
+export function findCycle(phases: ReadonlyArray<Pick<PhaseOutline, 'id' | 'depends_on'>>): string[] | undefined {
   const deps = new Map<string, string[]>();
   for (const phase of phases) {
     const key = phaseKey(phase.id);

@@ -10,18 +10,30 @@ export class PlanError extends Error {
   constructor(
     readonly what: string,
     readonly problems: string[],
+    /** `are` when `what` names more than one thing. */
+    verb: 'is' | 'are' = 'is',
   ) {
-    super(`${what} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`${what} ${verb} not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'PlanError';
   }
 }
 
-/** `phases[2].command` style path, the way a user would point at the spot in their file. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Where something is in a document, the way a user would point at it in their file: array
+ * indexes as `[2]`, keys that are identifiers as `.name`, any other key quoted, as `["1"]` or
+ * `["my-file.csv"]`: `phases[2].command`, `dependency_contexts["1"].artifacts.report`.
+ * `root`, already formatted, is put in front (`global_context` + `.aws.key`).
+ * The one path formatter: plan problems, package problems and secret findings all use it.
+ */
+export function formatPath(path: ReadonlyArray<PropertyKey>, root = ''): string {
+  let out = root;
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else if (typeof part === 'symbol') out += `[${String(part)}]`;
+    else if (IDENTIFIER.test(part)) out += out ? `.${part}` : part;
+    else out += `[${JSON.stringify(part)}]`;
   }
   return out || '(top level)';
 }

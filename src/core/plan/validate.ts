@@ -1,14 +1,21 @@
 /**
  * One entry point that turns untrusted JSON into a checked plan and config.
+ *
+ * Every problem is reported at once, in one PlanError: the config's, the plan's schema problems,
+ * and the graph's (a cycle, an unknown dependency, ...), which are checked on whatever of the
+ * plan can be read even when its schema fails.
  */
 import { describeFindings, findSecrets } from '../handoff/secrets.js';
-import { graphProblems } from './graph.js';
-import { PlanError, zodProblems } from './problems.js';
+import { graphProblems, type PhaseOutline } from './graph.js';
+import { isRecord, phasePlace, quoteValue, ruleFor, schemaProblems } from './messages.js';
+import { PlanError } from './problems.js';
 import {
-  OrchestratorConfigSchema,
-  PlanSchema,
+  PhaseIdSchema,
+  planSchemas,
+  ResourceClassNameSchema,
   type OrchestratorConfig,
   type Plan,
+  type UnknownKeys,
 } from './schema.js';
 
 export interface CheckedRun {
@@ -16,34 +23,106 @@ export interface CheckedRun {
   config: OrchestratorConfig;
 }
 
-/** Parses and checks a plan and config; throws PlanError listing every problem found. */
-export function checkRun(planJson: unknown, configJson: unknown = {}): CheckedRun {
-  const config = checkConfig(configJson);
-  const plan = PlanSchema.safeParse(planJson);
-  if (!plan.success) throw new PlanError('the plan', zodProblems(plan.error));
-  const problems = [...graphProblems(plan.data, config), ...planSecretProblems(plan.data)];
-  if (problems.length > 0) throw new PlanError(`the plan "${plan.data.name}"`, problems);
-  return { plan: plan.data, config };
+export interface CheckOptions {
+  /**
+   * `refuse` (the default): an unknown key is a problem, named with the key probably meant.
+   * `ignore`: the rules before unknown keys were refused, exactly (unknown keys dropped, every
+   * phase needs a `name`), for the workflow to replay runs recorded then. See UnknownKeys.
+   */
+  unknownKeys?: UnknownKeys;
 }
 
-export function checkConfig(configJson: unknown): OrchestratorConfig {
-  const config = OrchestratorConfigSchema.safeParse(configJson ?? {});
-  if (!config.success) throw new PlanError('the orchestrator config', zodProblems(config.error));
+const PLAN = 'the plan';
+const CONFIG = 'the orchestrator config';
+
+/** Parses and checks a plan and config; throws PlanError listing every problem found in either. */
+export function checkRun(planJson: unknown, configJson: unknown = {}, options: CheckOptions = {}): CheckedRun {
+  const schemas = planSchemas(options.unknownKeys);
+  const configRaw = configJson ?? {};
+  const config = schemas.config.safeParse(configRaw, { error: ruleFor });
+  const plan = schemas.plan.safeParse(planJson, { error: ruleFor });
+
+  const configProblems = config.success ? [] : schemaProblems(config.error, { name: CONFIG, raw: configRaw, schema: schemas.config, hasPhases: false });
+  const planProblems = plan.success ? [] : schemaProblems(plan.error, { name: PLAN, raw: planJson, schema: schemas.plan, hasPhases: true });
+  const phases = plan.success ? plan.data.phases : readablePhases(planJson);
+  if (phases) {
+    const classes = config.success ? Object.keys(config.data.resource_classes) : readableClasses(configRaw, options.unknownKeys);
+    planProblems.push(...graphProblems(phases, classes));
+  }
+  planProblems.push(...planSecretProblems(plan.success ? plan.data : planJson));
+
+  if (configProblems.length === 0 && planProblems.length === 0 && plan.success && config.success) {
+    return { plan: plan.data, config: config.data };
+  }
+  const name = plan.success ? plan.data.name : isRecord(planJson) ? planJson.name : undefined;
+  const planWhat = typeof name === 'string' && name !== '' ? `${PLAN} ${quoteValue(name)}` : PLAN;
+  if (planProblems.length === 0) throw new PlanError(CONFIG, configProblems);
+  if (configProblems.length === 0) throw new PlanError(planWhat, planProblems);
+  throw new PlanError(`${planWhat} and ${CONFIG}`, [...configProblems, ...planProblems], 'are');
+}
+
+export function checkConfig(configJson: unknown, options: CheckOptions = {}): OrchestratorConfig {
+  const schema = planSchemas(options.unknownKeys).config;
+  const raw = configJson ?? {};
+  const config = schema.safeParse(raw, { error: ruleFor });
+  if (!config.success) throw new PlanError(CONFIG, schemaProblems(config.error, { name: CONFIG, raw, schema, hasPhases: false }));
   return config.data;
 }
 
 /**
- * Credentials in a plan would travel into every package, history and file: refuse them up front.
- * Only the parts that reach packages are scanned; paths read as in the plan file.
+ * What the graph checks can read of a plan that fails its schema: each phase with a good id, its
+ * good dependencies, and its class if that is good. Undefined when there is no list of phases, or
+ * no phase in it has a good id.
  */
-function planSecretProblems(plan: Plan): string[] {
-  const findings = [
-    ...findSecrets(plan.global_context, { root: 'global_context', safeKeys: plan.safe_keys }),
-    ...findSecrets(plan.shared_artifacts, { root: 'shared_artifacts', safeKeys: plan.safe_keys }),
-    ...plan.phases.flatMap((phase, i) => [
-      ...findSecrets(phase.config, { root: `phases[${i}].config`, safeKeys: plan.safe_keys }),
-      ...findSecrets(phase.command ?? [], { root: `phases[${i}].command`, safeKeys: plan.safe_keys }),
-    ]),
-  ];
-  return describeFindings(findings);
+function readablePhases(planJson: unknown): PhaseOutline[] | undefined {
+  const phases = isRecord(planJson) ? planJson.phases : undefined;
+  if (!Array.isArray(phases)) return undefined;
+  const outlines: PhaseOutline[] = [];
+  for (const raw of phases) {
+    if (!isRecord(raw)) continue;
+    const id = PhaseIdSchema.safeParse(raw.id);
+    if (!id.success) continue;
+    const cls = ResourceClassNameSchema.default('default').safeParse(raw.resource_class);
+    outlines.push({
+      id: id.data,
+      name: typeof raw.name === 'string' && raw.name !== '' ? raw.name : String(id.data),
+      depends_on: Array.isArray(raw.depends_on) ? raw.depends_on.filter((dep) => PhaseIdSchema.safeParse(dep).success) : [],
+      resource_class: cls.success ? cls.data : undefined,
+      command: raw.command,
+      handler: raw.handler,
+    });
+  }
+  // Not one phase readable: checking the graph would only say there are none.
+  return phases.length > 0 && outlines.length === 0 ? undefined : outlines;
+}
+
+/** The classes a config that fails its schema declares, if its `resource_classes` can be read. */
+function readableClasses(configRaw: unknown, unknownKeys: UnknownKeys | undefined): string[] | undefined {
+  const classes = planSchemas(unknownKeys).config.safeParse({ resource_classes: isRecord(configRaw) ? configRaw.resource_classes : undefined });
+  return classes.success ? Object.keys(classes.data.resource_classes) : undefined;
+}
+
+/**
+ * Credentials in a plan would travel into every package, history and file: refuse them up front.
+ * Only the parts that reach packages are scanned (as written, when the plan fails its schema).
+ */
+function planSecretProblems(plan: Plan | unknown): string[] {
+  if (!isRecord(plan)) return [];
+  const safeKeys = Array.isArray(plan.safe_keys) ? plan.safe_keys.filter((k): k is string => typeof k === 'string') : [];
+  const problems = describeFindings([
+    ...findSecrets(plan.global_context, { root: 'global_context', safeKeys }),
+    ...findSecrets(plan.shared_artifacts, { root: 'shared_artifacts', safeKeys }),
+  ]).map((p) => `${PLAN}: ${p}`);
+  const phases = Array.isArray(plan.phases) ? plan.phases : [];
+  phases.forEach((phase: unknown, i) => {
+    if (!isRecord(phase)) return;
+    // Scanned at its place in the file, so a safe_keys path like "phases[0].config.x" still applies.
+    const at = `phases[${i}].`;
+    const findings = [
+      ...findSecrets(phase.config, { root: `${at}config`, safeKeys }),
+      ...findSecrets(phase.command, { root: `${at}command`, safeKeys }),
+    ].map((f) => ({ ...f, path: f.path.startsWith(at) ? f.path.slice(at.length) : f.path }));
+    problems.push(...describeFindings(findings).map((p) => `${phasePlace(phase, i)}: ${p}`));
+  });
+  return problems;
 }

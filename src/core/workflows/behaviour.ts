@@ -4,6 +4,7 @@
  * old behaviour, new runs get the new one. tests/replay/ replays histories of both.
  */
 import { patched } from '@temporalio/workflow';
+import type { UnknownKeys } from '../plan/schema.js';
 
 /**
  * Since this patch: execution_context.json is exported on a 2-second cadence by a regular activity
@@ -24,4 +25,15 @@ export interface RunBehaviour {
 export function runBehaviour(): RunBehaviour {
   const largePlans = patched(LARGE_PLANS_PATCH);
   return { exportsOnCadence: largePlans, watchesByActivity: largePlans, continuesAsNew: largePlans };
+}
+
+/**
+ * Since this patch, a plan or config with a key Baton does not know is refused (with the key it
+ * probably meant) rather than the key dropped: runs started before it, with such a key, replay as
+ * they ran.
+ */
+export const STRICT_PLANS_PATCH = 'baton-strict-plans-1';
+
+export function unknownPlanKeys(): UnknownKeys {
+  return patched(STRICT_PLANS_PATCH) ? 'refuse' : 'ignore';
 }

@@ -7,13 +7,14 @@ import { failure } from '../api/failures.js';
 import { ContinuedSchema, type Continued, type RunInput } from '../api/run-input.js';
 import { PlanError, zodProblems } from '../plan/problems.js';
 import { checkRun, type CheckedRun } from '../plan/validate.js';
+import { unknownPlanKeys } from './behaviour.js';
 
 export function parseRunInput(input: RunInput): CheckedRun {
   try {
     if (!input || typeof input !== 'object' || !('plan' in input)) {
       throw new PlanError('the workflow input', ['expected {"plan": {...}, "config": {...}}; the plan goes under "plan"']);
     }
-    return checkRun(input.plan, input.config ?? {});
+    return checkRun(input.plan, input.config ?? {}, { unknownKeys: unknownPlanKeys() });
   } catch (err) {
     if (err instanceof PlanError) {
       // Nothing has started: failing now, with every problem listed, loses nothing.
