@@ -109,6 +109,19 @@ const scenarios = {
     const first = runs.map((r) => r.execution.runId).at(-1);
     return { runId: 'history-continue-as-new', execution: first };
   },
+  // The same runs again under the strict-plans patch (and the workflow as rewritten around one Run object).
+  async 'consolidation.strict-plans-1'() {
+    return scenarios.consolidation();
+  },
+  async 'retry-and-override.strict-plans-1'() {
+    return scenarios['retry-and-override']();
+  },
+  async 'agent-and-update.strict-plans-1'() {
+    return scenarios['agent-and-update']();
+  },
+  async 'skip-pause-abort.strict-plans-1'() {
+    return scenarios['skip-pause-abort']();
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(
