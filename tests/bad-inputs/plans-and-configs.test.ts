@@ -12,6 +12,7 @@ import { AgentResultSchema } from '../../src/core/handoff/result.js';
 import { HandoffPackageSchema } from '../../src/core/handoff/schema.js';
 import { PlanError } from '../../src/core/plan/problems.js';
 import { checkRun } from '../../src/core/plan/validate.js';
+import { problemsOf } from '../support/plan-problems.js';
 
 const ok = { id: 0, name: 'Zero', command: ['true'] };
 const akid = ['AKIA', 'Z7ROCKSLIDE4EXAMPLE'].join('').slice(0, 20);
@@ -76,15 +77,6 @@ describe('bad configs are refused', () => {
   }
 });
 
-function problemsOf(plan: unknown, config: unknown = {}): string[] {
-  try {
-    checkRun(plan, config);
-  } catch (err) {
-    if (err instanceof PlanError) return err.problems;
-    throw err;
-  }
-  throw new Error('accepted');
-}
 
 describe('unknown keys are refused, naming the key probably meant', () => {
   const build = { id: 'build', command: ['make'] };

@@ -50,13 +50,13 @@ describe('bad input to a live run', () => {
     const signals: Array<[string, string, string]> = [
       ['retryPhase', '{"phase": 99}', 'retryPhase: the plan has no phase 99; phases are 0, escape, garbled, leaky, agent, last'],
       ['skipPhase', '{"phase": 0}', 'skipPhase: phase 0 is completed; only a pending, ready or failed phase can be skipped'],
-      ['retryPhase', '"not an object"', 'retryPhase: (top level): Invalid input: expected object, received string'],
-      ['retryPhase', '{"phase": "escape", "colour": "blue"}', 'Unrecognized key: "colour"'],
+      ['retryPhase', '"not an object"', 'retryPhase: must be an object, got "not an object"'],
+      ['retryPhase', '{"phase": "escape", "colour": "blue"}', 'retryPhase: unknown key "colour"; remove it, or use one of: phase, downstream'],
       ['retryPhase', '{"phase": "agent"}', 'retryPhase: phase agent is awaiting_agent; only a failed, completed or skipped phase can be retried'],
       ['retryPhase', '{"phase": "escape", "resource_class": "quantum"}', 'retryPhase: resource class "quantum" is not declared; use one of: default, gpu'],
-      ['skipPhase', '[1, 2]', 'skipPhase: (top level): Invalid input: expected object, received array; expected {"phase": <id>}, got [1,2]'],
+      ['skipPhase', '[1, 2]', 'skipPhase: must be an object, got a list; expected {"phase": <id>}, got [1,2]'],
       ['agentProgress', '{"phase": "last", "message": "hi"}', 'agentProgress: phase last is pending, not awaiting an agent'],
-      ['retryPhase', '{"phase": 0, "timeout_s": -1}', 'retryPhase: timeout_s: '],
+      ['retryPhase', '{"phase": 0, "timeout_s": -1}', 'retryPhase: "timeout_s" must be > 0, got -1'],
     ];
     for (const [name, input] of signals) await signal(run.runId, name, input);
     const noticed = await until(run, 'every notice', (s) => s.notices.length >= signals.length);

@@ -108,7 +108,7 @@ describe('separate agents', () => {
     }
 
     // The workflow checks for itself what a client did not (the UI's Update dialog sends raw JSON).
-    await expect(run.complete({ hello: 'world' } as unknown as AgentResult)).rejects.toThrow(/^the result is not valid: schema_version: /);
+    await expect(run.complete({ hello: 'world' } as unknown as AgentResult)).rejects.toThrow(/^the result is not valid: "schema_version" is missing; it must be 1; .*unknown key "hello"/);
     expect((await run.status()).phases['0']!.state).toBe('awaiting_agent');
 
     expect((await baton(['submit', goodFile])).code).toBe(0);

@@ -88,7 +88,7 @@ describe('operating a run', () => {
     expect(status.notices[0]).toMatch(/^retryPhase: .*got "oops"$/);
     expect(status.notices[1]).toBe('retryPhase: the plan has no phase 42; phases are 0');
     expect(status.notices[2]).toBe('retryPhase: resource class "tpu" is not declared; use one of: default, gpu');
-    expect(status.notices[3]).toBe('skipPhase: phase: Invalid input; expected {"phase": <id>}, got {}');
+    expect(status.notices[3]).toBe('skipPhase: "phase" is missing; it must be a whole number ≥ 0, or a word of letters, digits, ".", "_" and "-" (ids name files and scripts); expected {"phase": <id>}, got {}');
     expect(status.state).toBe('held');
     await temporalSignal(run.runId, 'skipPhase', { phase: 0 });
     expect((await run.finalStatus()).phases['0']!.state).toBe('skipped');

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PlanError } from '../../src/core/plan/problems.js';
 import { checkRun } from '../../src/core/plan/validate.js';
 import { findCycle } from '../../src/core/plan/graph.js';
 import { PlanSchema, type PhaseInput } from '../../src/core/plan/schema.js';
+import { problemsOf } from '../support/plan-problems.js';
 
 const phase = (id: number | string, depends_on: Array<number | string> = [], extra: Partial<PhaseInput> = {}): PhaseInput => ({
   id,
@@ -12,15 +12,6 @@ const phase = (id: number | string, depends_on: Array<number | string> = [], ext
   ...extra,
 });
 
-function problemsOf(plan: unknown, config: unknown = {}): string[] {
-  try {
-    checkRun(plan, config);
-  } catch (err) {
-    if (err instanceof PlanError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe('plan checks', () => {
   it('accepts a valid diamond and fills in defaults', () => {

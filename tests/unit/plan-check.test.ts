@@ -3,20 +3,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compactPlan } from '../../src/core/plan/compact.js';
-import { editDistance, likelyKey } from '../../src/core/plan/messages.js';
-import { PlanError } from '../../src/core/plan/problems.js';
+import { editDistance, likelyKey } from '../../src/core/plan/schema-problems.js';
 import { PhaseSchema, PlanSchema } from '../../src/core/plan/schema.js';
-import { checkConfig, checkRun, type CheckOptions } from '../../src/core/plan/validate.js';
+import { checkConfig, checkRun } from '../../src/core/plan/validate.js';
+import { problemsOf } from '../support/plan-problems.js';
 
-function problemsOf(plan: unknown, config: unknown = {}, options: CheckOptions = {}): string[] {
-  try {
-    checkRun(plan, config, options);
-  } catch (err) {
-    if (err instanceof PlanError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 const full = {
   name: 'full',

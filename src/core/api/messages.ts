@@ -5,7 +5,7 @@
  * Schemas in `schema/` are generated from them for people and programs in any language.
  */
 import { z } from 'zod';
-import { zodProblems } from '../plan/problems.js';
+import { ruleFor, schemaProblems } from '../plan/schema-problems.js';
 import { PhaseIdSchema } from '../plan/schema.js';
 import { AgentResultSchema } from '../handoff/result.js';
 import { PhaseStatusSchema } from './status.js';
@@ -66,12 +66,20 @@ export type MessageName = keyof typeof MESSAGES;
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
- * Checks a message against its schema; a refusal names the message, each problem, the shape
- * expected and what came.
+ * Checks a message against its schema; a refusal names the message, each problem and what came,
+ * in the words a plan's problems use: the field, what it must be, what came instead; an unknown
+ * key with the one probably meant.
  */
 export function parseMessage<N extends MessageName>(name: N, raw: unknown): Parsed<z.infer<(typeof MESSAGES)[N]['schema']>> {
   const { schema, shape } = MESSAGES[name];
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return { ok: true, value: parsed.data as z.infer<(typeof MESSAGES)[N]['schema']> };
-  return { ok: false, error: `${name}: ${zodProblems(parsed.error).join('; ')}; expected ${shape}, got ${JSON.stringify(raw) ?? 'nothing'}` };
+  const checked = checkAgainst(schema, raw);
+  if (checked.ok) return checked as Parsed<z.infer<(typeof MESSAGES)[N]['schema']>>;
+  return { ok: false, error: `${name}: ${checked.error}; expected ${shape}, got ${JSON.stringify(raw) ?? 'nothing'}` };
+}
+
+/** A value checked against a schema, with every problem in words when it does not fit. */
+export function checkAgainst<T>(schema: z.ZodType<T>, raw: unknown): Parsed<T> {
+  const parsed = schema.safeParse(raw, { error: ruleFor });
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, error: schemaProblems(parsed.error, { name: '', raw, schema, hasPhases: false }).join('; ') };
 }

@@ -4,7 +4,7 @@
  * Pure and deterministic: the workflow runs these same checks on its input, so a run
  * started from the plain Temporal CLI refuses a bad plan just as `baton run` does.
  */
-import { idText, phaseRef } from './messages.js';
+import { idText, phaseRef } from './schema-problems.js';
 import { phaseKey, type Phase, type PhaseId } from './schema.js';
 
 /**

@@ -7,7 +7,7 @@
  */
 import { describeFindings, findSecrets } from '../handoff/secrets.js';
 import { graphProblems, type PhaseOutline } from './graph.js';
-import { isRecord, phasePlace, quoteValue, ruleFor, schemaProblems } from './messages.js';
+import { isRecord, phasePlace, quoteValue, ruleFor, schemaProblems } from './schema-problems.js';
 import { PlanError } from './problems.js';
 import {
   PhaseIdSchema,

@@ -16,9 +16,8 @@ import {
   statusQuery,
 } from '../api/definitions.js';
 import { failure } from '../api/failures.js';
-import { parseMessage } from '../api/messages.js';
+import { checkAgainst, parseMessage } from '../api/messages.js';
 import { AgentResultSchema } from '../handoff/result.js';
-import { zodProblems } from '../plan/problems.js';
 import type { Run } from './run.js';
 
 export function registerHandlers(run: Run): void {
@@ -47,9 +46,9 @@ export function registerHandlers(run: Run): void {
   setHandler(completePhaseUpdate, (result) => run.acceptAgentResult(result), {
     description: "An external agent's result for a phase awaiting one (what `baton execute-phase` and `baton submit` send).",
     validator: (raw) => {
-      const parsed = AgentResultSchema.safeParse(raw);
-      if (!parsed.success) throw failure('ResultRefused', `the result is not valid: ${zodProblems(parsed.error).join('; ')}`);
-      const problem = run.agentResultProblem(parsed.data);
+      const parsed = checkAgainst(AgentResultSchema, raw);
+      if (!parsed.ok) throw failure('ResultRefused', `the result is not valid: ${parsed.error}`);
+      const problem = run.agentResultProblem(parsed.value);
       if (problem) throw failure('ResultRefused', problem);
     },
   });

@@ -95,7 +95,7 @@ export const ruleFor: z.core.$ZodErrorMap = (issue) => {
 
 /** One of the two documents a user writes, for placing a problem in it. */
 export interface Document {
-  /** `the plan`, `the orchestrator config`: the words a problem outside any phase starts with. */
+  /** `the plan`, `the orchestrator config`: the words a problem outside any phase starts with (none when empty). */
   readonly name: string;
   /** The JSON as written. */
   readonly raw: unknown;
@@ -113,22 +113,22 @@ export function schemaProblems(error: z.ZodError, doc: Document): string[] {
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(doc.schema, issue.path);
       const inside = rel.length > 0 ? ` in ${fieldText(rel)}` : '';
-      for (const key of issue.keys) problems.push(`${where}: ${unknownKey(key, known, inside)}`);
+      for (const key of issue.keys) problems.push(`${where}${unknownKey(key, known, inside)}`);
       continue;
     }
     if (issue.code === 'invalid_key') {
       const key = rel[rel.length - 1];
       const rule = issue.issues[0]?.message ?? 'is not a valid key';
-      problems.push(`${where}: key ${quoteValue(String(key))} in ${fieldText(rel.slice(0, -1))} ${rule}`);
+      problems.push(`${where}key ${quoteValue(String(key))} in ${fieldText(rel.slice(0, -1))} ${rule}`);
       continue;
     }
     const field = rel.length > 0 ? `${fieldText(rel)} ` : '';
     const value = valueAt(doc.raw, issue.path);
     const last = issue.path[issue.path.length - 1];
     if (value === undefined) {
-      problems.push(`${where}: ${field}is missing${issue.message.startsWith('must ') ? `; it ${issue.message}` : ''}`);
+      problems.push(`${where}${field}is missing${issue.message.startsWith('must ') ? `; it ${issue.message}` : ''}`);
     } else {
-      problems.push(`${where}: ${field}${issue.message}, got ${quoteValue(value, typeof last === 'string' ? last : undefined)}`);
+      problems.push(`${where}${field}${issue.message}, got ${quoteValue(value, typeof last === 'string' ? last : undefined)}`);
     }
   }
   return problems;
@@ -151,12 +151,13 @@ export function phasePlace(rawPhase: unknown, index: number): string {
   return `the phase at phases[${index}]`;
 }
 
+/** Where a problem is, as the start of its message (`phase "train": `), and the path from there. */
 function place(doc: Document, path: readonly PropertyKey[]): { where: string; rel: PropertyKey[] } {
   if (doc.hasPhases && path[0] === 'phases' && typeof path[1] === 'number') {
     const phases = isRecord(doc.raw) ? doc.raw.phases : undefined;
-    return { where: phasePlace(Array.isArray(phases) ? phases[path[1]] : undefined, path[1]), rel: path.slice(2) };
+    return { where: `${phasePlace(Array.isArray(phases) ? phases[path[1]] : undefined, path[1])}: `, rel: path.slice(2) };
   }
-  return { where: doc.name, rel: [...path] };
+  return { where: doc.name ? `${doc.name}: ` : '', rel: [...path] };
 }
 
 function unknownKey(key: string, known: readonly string[], inside: string): string {
