@@ -91,7 +91,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
           : [...next.archives, await orchestratorLocalActivities.archivePhases(book.executionId, next.segment, archive, workdir, baseDir)];
         await run.exports.settled();
         if (run.changes === before) {
-          log.info(`continuing as new (segment ${next.segment}): ${book.count('completed')} of ${book.keys().length} phases completed`);
+          log.info(`continuing as new (segment ${next.segment}): ${book.count('completed')} of ${book.size} phases completed`);
           return await continueAsNew<typeof phasedRun>({ plan: compactPlan(plan), config, continued: { ...next, archives } });
         }
       }

@@ -37,7 +37,7 @@ export function overview(book: RunBook): RunOverview {
     state,
     paused: book.paused,
     ...(held ? { held_reason: held } : {}),
-    total: book.keys().length,
+    total: book.size,
     counts: book.stateCounts(),
     running: book.keysIn('running'),
     awaiting_agent: book.keysIn('awaiting_agent'),

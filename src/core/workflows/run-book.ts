@@ -101,6 +101,11 @@ export class RunBook implements PhaseBookkeeping {
     return [...this.entries.keys()];
   }
 
+  /** How many phases the plan has. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   dependantsOf(key: string): readonly string[] {
     return this.dependants.get(key) ?? [];
   }
@@ -346,7 +351,7 @@ export class RunBook implements PhaseBookkeeping {
   }
 
   allDone(): boolean {
-    return this.count('completed') + this.count('skipped') === this.entries.size;
+    return this.count('completed') + this.count('skipped') === this.size;
   }
 
   runState(): RunState {
