@@ -27,7 +27,7 @@ const CATEGORIES = [
   ['payload conversion (JSON, protobuf)', (f) => /(toPayload|fromPayload|encode|decode|toJSON|stringify|parse)$/i.test(f.functionName) || /protobufjs|payload-converter|encoding\.js/.test(f.url)],
   ['Baton workflow code (run book, packages, status)', (f) => /workflow-bundle/.test(f.url)],
   ['file system (handoff files, context export)', (f) => ['openFileHandle', 'mkdir', 'writeBuffer', 'writeString', 'rename', 'close', 'chmod', 'stat', 'lstat', 'open', 'writeFileHandle', 'readFileHandle', 'realpath', 'unlink', 'rm'].includes(f.functionName) || /internal\/fs/.test(f.url)],
-  ['Baton activity code', (f) => /\/dist\/(activities|handoff|plan)\//.test(f.url)],
+  ['Baton activity code', (f) => /\/dist\/(activities|runner|core)\//.test(f.url)],
   ["the SDK's native bridge (core)", (f) => /core-bridge/.test(f.url)],
   ['other', () => true],
 ];
