@@ -122,6 +122,13 @@ const scenarios = {
   async 'skip-pause-abort.strict-plans-1'() {
     return scenarios['skip-pause-abort']();
   },
+  // Under baton-interruptions-1: the run marks its workdir, and phase activities get the extra attempts.
+  async 'consolidation.interruptions-1'() {
+    return scenarios.consolidation();
+  },
+  async 'retry-and-override.interruptions-1'() {
+    return scenarios['retry-and-override']();
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(

@@ -14,7 +14,7 @@ import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
-import { resolveWorkdir } from '../runner/workdir.js';
+import { markWorkdir, resolveWorkdir } from '../runner/workdir.js';
 
 export const EXECUTION_CONTEXT_FILE = 'execution_context.json';
 
@@ -32,6 +32,9 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     async exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null): Promise<void> {
       const status = await Context.current().client.workflow.getHandle(workflowId).query(statusQuery);
       await writeExecutionContext(status, workdir, baseDir);
+    },
+    async openWorkdir(workdir: string, baseDir: string | null, executionId: string): Promise<void> {
+      await markWorkdir(resolveWorkdir(workdir, baseDir), executionId);
     },
     archivePhases,
     archivedOutputs,

@@ -56,6 +56,11 @@ export interface OrchestratorActivities {
   handOffToAgent(handoff: HandoffPackage): Promise<AgentHandoff>;
   /** Checks an agent's result: signature, reported files, output schema. Throws ResultRefused. */
   verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
+  /**
+   * Makes the run's workdir and marks it as the run's (`.baton-runs/<execution_id>`), before any
+   * phase runs: a worker that finds no mark does not have the workdir, and leaves the phase to another.
+   */
+  openWorkdir(workdir: string, baseDir: string | null, executionId: string): Promise<void>;
   /** Baton's search attributes that the namespace has registered with the right type. */
   registeredSearchAttributes(): Promise<string[]>;
   /** Which phase activities have started, and the live workers on their queues. */

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../core/handoff/schema.js';
-import { dependencyFileProblems } from './validate-package.js';
 import { zodProblems } from '../core/plan/problems.js';
+import { checkHere } from './can-run-here.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
@@ -52,15 +52,18 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   const startedAt = new Date();
   const key = String(input.to_phase);
   const instructions = input.execution_instructions;
-  const paths = await ensureRunPaths(opts.workdir ?? resolveWorkdir(instructions.workdir, instructions.base_dir));
   const label = `phase ${key} (${input.phase_name})`;
+  const workdir = opts.workdir ?? resolveWorkdir(instructions.workdir, instructions.base_dir);
 
-  // Inputs first: a dependency's file that changed or vanished since it was recorded is caught
-  // before the phase runs on it. Retrying cannot bring it back, so it is not retried.
-  const missing = await dependencyFileProblems(input, paths.workdir);
-  if (missing.length > 0) {
-    throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${missing.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  // Inputs first. What this machine lacks, another worker may have: said so, not a failure of the
+  // phase. A dependency's file that is here but changed since it was recorded is caught before the
+  // phase runs on it; retrying cannot bring it back, so it is not retried.
+  const here = await checkHere(input, workdir);
+  if (here.missing.length > 0) throw new PhaseExecutionError('WorkerCannotRun', `${label} cannot run here: ${here.missing.join('; ')}`);
+  if (here.changed.length > 0) {
+    throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${here.changed.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   }
+  const paths = await ensureRunPaths(workdir);
 
   const prepared = await prepareHandoff({ ...input, attempt: opts.attempt }, paths.handoffs, opts.writeHandoffFiles, label);
   let readable: HandoffPackage;
@@ -167,8 +170,11 @@ async function runCommandWith(
     // The command did start, and was killed with its guardian: another attempt may well succeed.
     if (err instanceof GuardianLostError) throw new PhaseExecutionError('PhaseCommandFailed', `${label} was stopped: ${err.message} (full log: ${stderrPath})`);
     const code = (err as NodeJS.ErrnoException).code;
-    const hint = code === 'ENOENT' ? `: "${argv[0]}" was not found; check the command and the worker's PATH` : '';
-    throw new PhaseExecutionError('CommandNotStarted', `${label} could not start ${JSON.stringify(argv)}${hint} (${(err as Error).message})`);
+    // The cwd was checked before: a program spawn cannot find is missing on this worker, not in the plan.
+    if (code === 'ENOENT') {
+      throw new PhaseExecutionError('WorkerCannotRun', `${label} cannot run here: the program "${argv[0]}" is not on this worker (${os.hostname()}); install it, or check the command and the worker's PATH`);
+    }
+    throw new PhaseExecutionError('CommandNotStarted', `${label} could not start ${JSON.stringify(argv)} (${(err as Error).message})`);
   }
   if (opts.signal.aborted) throw new PhaseExecutionError('PhaseCancelled', `${label} was cancelled`);
   if (outcome.exitCode !== 0) {

@@ -17,6 +17,8 @@ export interface PackageProblem {
   /** Where in the package, e.g. `dependency_contexts["3"].artifacts.inventory`. */
   path: string;
   message: string;
+  /** For a referenced file: not on this machine (it may be on another), or there but not as recorded. */
+  file?: 'missing' | 'changed';
 }
 
 export interface ValidateOptions {
@@ -106,12 +108,12 @@ export async function contextFileProblems(workdir: string, context: PhaseContext
     try {
       bytes = await readFile(resolved);
     } catch {
-      problems.push({ path: at, message: `${relative} does not exist in the workdir ${workdir}; copy the run's workdir here, or pass --workdir` });
+      problems.push({ path: at, message: `${relative} does not exist in the workdir ${workdir}; copy the run's workdir here, or pass --workdir`, file: 'missing' });
       return;
     }
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== sha256 || bytes.length !== size) {
-      problems.push({ path: at, message: `${relative} has changed since it was recorded (sha256 ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…); re-run the phase that produced it` });
+      problems.push({ path: at, message: `${relative} has changed since it was recorded (sha256 ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…); re-run the phase that produced it`, file: 'changed' });
     }
   };
   for (const [name, ref] of Object.entries(context.artifacts)) await check(formatPath([...where, 'artifacts', name]), ref.path, ref.sha256, ref.size);

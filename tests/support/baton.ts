@@ -35,7 +35,13 @@ export interface WorkerProcess {
 
 /** Starts `baton worker <args>` and resolves once it polls its queues. */
 export async function startWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const proc = spawn(process.execPath, [BATON, 'worker', ...args], { env: batonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  // BATON_TEST_PRIVATE_DIR: the worker runs in a mount namespace of its own, with an empty tmpfs over
+  // that directory, as a machine that shares nothing with the others would see it.
+  const hidden = env.BATON_TEST_PRIVATE_DIR;
+  const command: [string, string[]] = hidden
+    ? ['unshare', ['-m', 'sh', '-c', 'mount -t tmpfs none "$BATON_TEST_PRIVATE_DIR" && exec "$@"', 'sh', process.execPath, BATON, 'worker', ...args]]
+    : [process.execPath, [BATON, 'worker', ...args]];
+  const proc = spawn(command[0], command[1], { env: batonEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -144,4 +150,15 @@ export function workerForFile(args: string[] = [], env: NodeJS.ProcessEnv = {}):
     await context.worker?.stop();
   });
   return context;
+}
+
+/** Runs the Temporal CLI against the test server (`temporal <args> --address …`); resolves with its stdout. */
+export async function temporal(args: string[]): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    execFile(inject('temporalBinary'), [...args, '--address', inject('temporalAddress'), '--namespace', 'default'], (err, stdout, stderr) => {
+      if (err) reject(new Error(`temporal ${args.join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
 }

@@ -127,7 +127,7 @@ describe('validatePackage', () => {
     const pkg = unsealed();
     pkg.dependency_contexts['1']!.artifacts.report!.path = 'out/gone.txt';
     expect(await problems(sealed(pkg))).toEqual([
-      { path: 'dependency_contexts["1"].artifacts.report', message: `out/gone.txt does not exist in the workdir ${workdir}; copy the run's workdir here, or pass --workdir` },
+      { path: 'dependency_contexts["1"].artifacts.report', message: `out/gone.txt does not exist in the workdir ${workdir}; copy the run's workdir here, or pass --workdir`, file: 'missing' },
     ]);
   });
 
@@ -135,6 +135,7 @@ describe('validatePackage', () => {
     await writeFile(path.join(workdir, 'out/report.txt'), 'tampered\n');
     const [found] = await problems(sealed());
     expect(found!.path).toBe('dependency_contexts["1"].artifacts.report');
+    expect(found!.file).toBe('changed');
     expect(found!.message).toMatch(/^out\/report\.txt has changed since it was recorded \(sha256 [0-9a-f]{12}…, expected [0-9a-f]{12}…\); re-run the phase that produced it$/);
   });
 

@@ -66,6 +66,7 @@ function defaults(): Required<Stubs> {
     handOffToAgent: async (handoff) => fakeHandoff(handoff),
     verifyAgentResult: unexpected('verifyAgentResult'),
     registeredSearchAttributes: async () => [],
+    openWorkdir: async () => {},
     watchQueues: async (): Promise<QueueWatch> => ({ started: [], scheduled: [], workers: {} }),
     refreshArtifacts: unexpected('refreshArtifacts'),
   };

@@ -4,16 +4,18 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentResult } from '../handoff/result.js';
-import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, RetryPhaseRequest, SkipPhaseRequest } from './messages.js';
+import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest } from './messages.js';
 import type { PhaseStatus, RunStatus } from './status.js';
 
-export type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, RetryPhaseRequest, SkipPhaseRequest };
+export type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest };
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const retryPhaseSignal = defineSignal<[RetryPhaseRequest]>('retryPhase');
 export const skipPhaseSignal = defineSignal<[SkipPhaseRequest]>('skipPhase');
 export const agentProgressSignal = defineSignal<[AgentProgress]>('agentProgress');
+/** A phase worker says an attempt of a phase was interrupted (not failed) and the next one starts. */
+export const phaseInterruptedSignal = defineSignal<[PhaseInterrupted]>('phaseInterrupted');
 export const statusQuery = defineQuery<RunStatus>('status');
 /** An external agent's result for a phase awaiting one. A bad result is refused; the phase keeps waiting. */
 export const completePhaseUpdate = defineUpdate<CompletePhaseResponse, [AgentResult]>('completePhase');

@@ -23,6 +23,9 @@ export const FAILURES = {
   PhaseCommandFailed: { retryable: true, meaning: "The phase's command exited non-zero or was killed; the message quotes its stderr tail and names the full log." },
   CommandNotStarted: { retryable: false, meaning: "The phase's (or rollback's) command could not be started: the program or its directory is missing on the worker." },
   PhaseCancelled: { retryable: false, meaning: 'The phase was cancelled while it ran (the run was aborted).' },
+  PhaseTimedOut: { retryable: false, meaning: "The phase ran past its `timeout_s` on its last try (each earlier try that timed out was retried, as Temporal's timeout failure)." },
+  WorkerCannotRun: { retryable: true, meaning: "The worker that took the phase lacks something it needs (the run's workdir, a dependency's file, the plan's directory, the program): another worker of the class takes it, without spending the phase's retries; after `worker_loss_retries` such hand-overs the phase fails. A worker refused this way three times in a row stops taking work from its queue and says why." },
+  WorkerLost: { retryable: false, meaning: "The phase was interrupted more often than `worker_loss_retries` allows (its workers died, shut down, or could not run it, or Temporal's Pause/Reset stopped it): the phase itself never failed. Retry it once the workers are healthy." },
   PhaseError: { retryable: true, meaning: 'An unexpected error on the worker while running the phase; retried like a failed command.' },
   InvalidPhaseOutput: { retryable: true, meaning: 'What the phase\'s command wrote to BATON_OUTPUT is not JSON of the form `{"context": {...}, "artifacts": {"name": "relative/path"}}`.' },
   InvalidHandlerOutput: { retryable: false, meaning: 'A handler phase returned something other than `{context, artifacts}`.' },
@@ -49,4 +52,9 @@ export function isFailureType(type: unknown): type is FailureType {
 /** An ApplicationFailure of a catalogued type, retryable as the catalogue says. */
 export function failure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: !FAILURES[type].retryable, details });
+}
+
+/** A failure of a retryable type that must not be retried any more (its attempts are used up). */
+export function finalFailure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details });
 }

@@ -39,6 +39,16 @@ export const ExecutePhaseRequestSchema = z.strictObject({
 });
 export type ExecutePhaseRequest = z.infer<typeof ExecutePhaseRequestSchema>;
 
+export const PhaseInterruptedSchema = z.strictObject({
+  phase,
+  generation: z.number().int().positive(),
+  /** The attempt now starting, after an interrupted one. */
+  attempt: z.number().int().positive(),
+  reason: z.string().max(500).describe('What interrupted the attempt before it, in a few words.'),
+  interruptions: z.number().int().nonnegative().describe('Attempts of this generation interrupted so far.'),
+});
+export type PhaseInterrupted = z.infer<typeof PhaseInterruptedSchema>;
+
 /** completePhase's input is an agent's result: see src/core/handoff/result.ts. */
 export const CompletePhaseRequestSchema = AgentResultSchema;
 
@@ -60,6 +70,7 @@ export const MESSAGES = {
   skipPhase: { schema: SkipPhaseRequestSchema, shape: '{"phase": <id>}' },
   agentProgress: { schema: AgentProgressSchema, shape: '{"phase": <id>, "message": "...", "percent"?: 0-100}' },
   executePhase: { schema: ExecutePhaseRequestSchema, shape: '{"phase": <id>, "use_separate_agent"?: bool}' },
+  phaseInterrupted: { schema: PhaseInterruptedSchema, shape: '{"phase": <id>, "generation": n, "attempt": n, "reason": "...", "interruptions": n} (sent by Baton\'s workers)' },
 } as const;
 export type MessageName = keyof typeof MESSAGES;
 

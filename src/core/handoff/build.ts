@@ -35,6 +35,8 @@ export interface BuildHandoffInput {
   now: Date;
   /** Hand the phase to an external agent (the guide's mode 2). */
   separateAgent: boolean;
+  /** The run marked its workdir (see ExecutionInstructions.workdir_marked). */
+  workdirMarked?: boolean;
 }
 
 export const DEFAULT_WORKDIR_ROOT = '.baton';
@@ -107,6 +109,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
     execution_instructions: {
       mode: separate ? 'separate_agent' : 'inline',
       workdir: planWorkdir(plan),
+      ...(input.workdirMarked ? { workdir_marked: true } : {}),
       base_dir: plan.base_dir ?? null,
       command: phase.command ?? null,
       handler: phase.handler ?? null,

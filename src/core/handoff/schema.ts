@@ -51,6 +51,11 @@ export const ExecutionInstructionsSchema = z.object({
   mode: z.enum(['inline', 'separate_agent']),
   /** Where the phase's files live; relative paths resolve against `base_dir`. */
   workdir: z.string(),
+  /**
+   * The run marked its workdir before its first phase (`.baton-runs/<execution_id>` in it): a worker
+   * that cannot see the mark does not have the run's workdir (an empty or local directory instead).
+   */
+  workdir_marked: z.boolean().optional(),
   base_dir: z.string().nullable(),
   command: z.array(z.string()).nullable(),
   handler: z.string().nullable(),

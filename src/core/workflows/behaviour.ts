@@ -13,6 +13,16 @@ import type { UnknownKeys } from '../plan/schema.js';
  */
 export const LARGE_PLANS_PATCH = 'baton-large-plans-1';
 
+/**
+ * Since this patch, an interrupted attempt (a lost or shut-down worker, one that cannot run the
+ * phase, Temporal's Pause or Reset) does not spend the phase's retries: a phase activity gets
+ * `retries + 1 + worker_loss_retries` attempts and the worker counts which failed (see
+ * activities/attempt-ledger.ts), where before the workflow sent a phase whose worker stopped
+ * heartbeating to another one with a new activity. And the run makes its workdir before its first
+ * phase, since a worker that finds no workdir now leaves the phase to another.
+ */
+export const INTERRUPTIONS_PATCH = 'baton-interruptions-1';
+
 export interface RunBehaviour {
   /** Export execution_context.json on a cadence, mid-run exports by a regular activity. */
   readonly exportsOnCadence: boolean;
@@ -20,11 +30,22 @@ export interface RunBehaviour {
   readonly watchesByActivity: boolean;
   /** Continue as new when Temporal suggests it (or after `continue_as_new_after_phases`). */
   readonly continuesAsNew: boolean;
+  /** Interrupted attempts are retried by Temporal without spending the phase's retries (else: re-dispatched by the workflow). */
+  readonly interruptionsSpareRetries: boolean;
+  /** Make the run's workdir (an activity on the orchestrator worker) before any phase runs. */
+  readonly opensWorkdir: boolean;
 }
 
 export function runBehaviour(): RunBehaviour {
   const largePlans = patched(LARGE_PLANS_PATCH);
-  return { exportsOnCadence: largePlans, watchesByActivity: largePlans, continuesAsNew: largePlans };
+  const interruptions = patched(INTERRUPTIONS_PATCH);
+  return {
+    exportsOnCadence: largePlans,
+    watchesByActivity: largePlans,
+    continuesAsNew: largePlans,
+    interruptionsSpareRetries: interruptions,
+    opensWorkdir: interruptions,
+  };
 }
 
 /**

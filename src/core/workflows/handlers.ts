@@ -10,6 +10,7 @@ import {
   completePhaseUpdate,
   executePhaseUpdate,
   pauseSignal,
+  phaseInterruptedSignal,
   resumeSignal,
   retryPhaseSignal,
   skipPhaseSignal,
@@ -42,6 +43,12 @@ export function registerHandlers(run: Run): void {
     if (report.ok) run.progress(report.value);
     else run.notice(report.error);
   }, { description: 'An agent reports progress on a phase it runs: {"phase": <id>, "message": "...", "percent": 40}.' });
+
+  setHandler(phaseInterruptedSignal, (raw) => {
+    const report = parseMessage('phaseInterrupted', raw);
+    if (report.ok) run.interrupted(report.value);
+    else run.notice(report.error);
+  }, { description: "Sent by Baton's phase workers: an attempt of a phase was interrupted (not failed), and the next one starts." });
 
   setHandler(completePhaseUpdate, (result) => run.acceptAgentResult(result), {
     description: "An external agent's result for a phase awaiting one (what `baton execute-phase` and `baton submit` send).",

@@ -9,10 +9,12 @@ import { planWorkdir } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { orchestratorActivities, phaseActivities } from './activities.js';
 import type { PhaseEntry } from './phase-entry.js';
+import type { RunBehaviour } from './behaviour.js';
 import type { RunBook } from './run-book.js';
 
 export interface PhaseRunContext {
   book: RunBook;
+  behaviour: RunBehaviour;
   /** Wakes the main loop: something it waits on may have changed. */
   changed: () => void;
   /** Tells the operator something the run did on its own (shown in the status's notices). */
@@ -66,6 +68,10 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
   const { book } = ctx;
   const phase = entry.definition;
   const settings = entry.settings();
+  const spare = ctx.behaviour.interruptionsSpareRetries;
+  // The worker counts which attempts failed and stops at `retries` (activities/attempt-ledger.ts);
+  // the extra attempts are for interruptions, which do not spend the phase's retries.
+  const maximumAttempts = settings.retries + 1 + (spare ? book.config.worker_loss_retries : 0);
   let lostWorkers = 0;
   ctx.changed();
   for (;;) {
@@ -77,7 +83,7 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
           taskQueue: settings.taskQueue,
           startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
           heartbeatTimeout: `${book.config.heartbeat_timeout_s} seconds`,
-          retry: { maximumAttempts: settings.retries + 1, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          retry: { maximumAttempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
           summary: `Phase ${entry.key} · ${phase.name} · ${phase.resource_class}`,
         },
         [handoff],
@@ -87,20 +93,35 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
       return;
     } catch (err) {
       if (isCancellation(err)) throw err;
-      // A worker that stops heartbeating died (or lost its network): the phase did not fail, so it
-      // goes to another worker without spending the phase's own retries.
-      if (isHeartbeatTimeout(err) && lostWorkers < book.config.worker_loss_retries) {
+      // Runs from before baton-interruptions-1: a worker that stops heartbeating died (or lost its
+      // network): the phase did not fail, so it goes to another worker as a new activity.
+      if (!spare && isHeartbeatTimeout(err) && lostWorkers < book.config.worker_loss_retries) {
         lostWorkers += 1;
         entry.record.attempts += 1;
         ctx.notice(`phase ${entry.key} lost its worker (no heartbeat for ${book.config.heartbeat_timeout_s}s); sending it to another worker (${lostWorkers} of ${book.config.worker_loss_retries})`);
         continue;
       }
       const details = failureDetails(err);
-      entry.fail(failureMessage(err), details?.attempt ?? settings.retries + 1, details?.executed_by, new Date());
+      const message = spare && isInterruption(err) ? interruptedTooOften(entry, err, book.config.worker_loss_retries) : failureMessage(err);
+      // A failure the worker reported says which attempt it was; one it could not report (a timeout) ended the last.
+      entry.fail(message, details?.attempt ?? maximumAttempts, details?.executed_by, new Date());
       ctx.changed();
       return;
     }
   }
+}
+
+/** Attempts that ended without the phase failing: lost or shut-down workers, workers that could not run it, Temporal's Pause and Reset. */
+const INTERRUPTIONS = new Set(['WorkerLost', 'WorkerCannotRun', 'WorkerShutdown', 'ActivityReset', 'ActivityPause']);
+
+function isInterruption(err: unknown): boolean {
+  if (isHeartbeatTimeout(err)) return true;
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && INTERRUPTIONS.has(cause.type ?? '');
+}
+
+function interruptedTooOften(entry: PhaseEntry, err: unknown, allowed: number): string {
+  return `phase ${entry.key} (${entry.definition.name}) did not fail, but its attempts were interrupted more often than worker_loss_retries (${allowed}) allows; the last: ${failureMessage(err)}. Check the workers of ${entry.record.task_queue}, then send retryPhase {"phase": ${JSON.stringify(entry.record.id)}}`;
 }
 
 function completeInline(entry: PhaseEntry, result: PhaseRunResult): void {
@@ -209,6 +230,9 @@ function failureDetails(err: unknown): PhaseFailureDetails | undefined {
 }
 
 export function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  // A timeout's message can be empty (the time-skipping test server's are): say which timeout.
+  if (cause instanceof TimeoutFailure && !cause.message) return `the activity's ${String(cause.timeoutType).toLowerCase().replace(/_/g, '-')} timeout passed`;
+  if (cause) return cause.message;
   return err instanceof Error ? err.message : String(err);
 }

@@ -38,6 +38,10 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   registerHandlers(run);
 
   run.searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes());
+  if (behaviour.opensWorkdir) {
+    await orchestratorActivities.openWorkdir.executeWithOptions({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 }, summary: "Make and mark the run's workdir" }, [run.where.workdir, run.where.baseDir, book.executionId]);
+    book.workdirMarked = true;
+  }
   void watchQueues(book, run.changed, behaviour.watchesByActivity);
   if (behaviour.exportsOnCadence) void run.exports.onCadence();
   if (input.resume && !continued) book.reuse(input.resume);

@@ -39,6 +39,8 @@ export class RunBook implements PhaseBookkeeping {
   finishedThisSegment = 0;
   paused = false;
   cancelled = false;
+  /** The run marked its workdir before its first phase, so packages say so (behaviour.opensWorkdir). */
+  workdirMarked = false;
   readonly notices: string[] = [];
   /** Abandoned phases whose rollback has yet to run. */
   readonly compensationsDue: string[] = [];
@@ -182,6 +184,7 @@ export class RunBook implements PhaseBookkeeping {
       generation: Math.max(1, entry.record.generation),
       now,
       separateAgent,
+      workdirMarked: this.workdirMarked,
     }));
   }
 

@@ -5,7 +5,7 @@
  */
 import { condition, isCancellation, log, setCurrentDetails, upsertMemo } from '@temporalio/workflow';
 import { failure } from '../api/failures.js';
-import type { AgentProgress, ExecutePhaseRequest, RetryPhaseRequest, SkipPhaseRequest, CompletePhaseResponse } from '../api/messages.js';
+import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest } from '../api/messages.js';
 import type { PhaseStatus, RunStatus } from '../api/status.js';
 import type { AgentResult } from '../handoff/result.js';
 import { phaseKey } from '../plan/schema.js';
@@ -88,6 +88,16 @@ export class Run implements PhaseRunContext {
   progress(report: AgentProgress): void {
     this.notice(this.book.progress(phaseKey(report.phase), report.message, report.percent, new Date()));
     this.changed();
+  }
+
+  /** An attempt was interrupted and the next has started: said in the notices, once per attempt. */
+  interrupted(report: PhaseInterrupted): void {
+    const key = phaseKey(report.phase);
+    if (!this.book.has(key) || this.book.record(key).generation !== report.generation) return;
+    const budget = this.book.config.worker_loss_retries;
+    this.notice(
+      `phase ${key}: attempt ${report.attempt - 1} was interrupted (${report.reason}), not failed; attempt ${report.attempt} runs now, without spending a retry (${report.interruptions} of ${budget} interruptions allowed)`,
+    );
   }
 
   /** Why an agent's result cannot be taken as the phase stands, or undefined (checked again after verification). */
