@@ -29,6 +29,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}): PhaseActivi
           attempt,
           // The workflow names each dispatch `phase-<key>-g<generation>-d<dispatch>`.
           dispatch: Number(/-d(\d+)$/.exec(ctx.info.activityId)?.[1] ?? 1),
+          dispatchedIn: ctx.info.workflowExecution?.runId,
           writeHandoffFiles: parsed.data.execution_instructions.save_handoff,
           handlers,
           executedBy,

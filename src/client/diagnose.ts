@@ -9,6 +9,7 @@ import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
 import { handoffFileName } from '../runner/handoff-files.js';
 import type { VerifyKey } from '../runner/signing.js';
 import { validatePackage } from '../runner/validate-package.js';
+import { handoffsDirOf } from '../runner/workdir.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 import { readStatusFile } from './read-status.js';
 
@@ -101,7 +102,7 @@ async function phaseFindings(status: RunStatus, key: string, phase: PhaseStatus,
   if (phase.handoff_fallback) findings.push({ ok: false, phase: key, message: `${label} ran inline without a saved package: ${phase.handoff_fallback}` });
   if (!status.handoffs_enabled || !workdir) return findings;
 
-  const file = path.join(workdir, 'handoffs', handoffFileName(key));
+  const file = path.join(handoffsDirOf(workdir, status.execution_id), handoffFileName(key));
   if (!existsSync(file)) {
     findings.push({ ok: false, phase: key, message: `${label}'s package ${file} does not exist`, fix: 'the phase worker writes it: check that it can write to the workdir' });
     return findings;

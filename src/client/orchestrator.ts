@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { handoffFileName } from '../runner/handoff-files.js';
+import { handoffsDirOf } from '../runner/workdir.js';
 import { asRunStatus } from './read-status.js';
 import type { AgentResult } from '../core/handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
@@ -121,7 +122,7 @@ export class RunHandle {
   /** The guide's `load_handoff(phase)`: the phase's latest package, from the run's workdir. */
   async loadHandoff(phase: PhaseId): Promise<HandoffPackage> {
     const status = await this.status();
-    const file = path.resolve(status.workdir, 'handoffs', handoffFileName(String(phase)));
+    const file = path.join(handoffsDirOf(path.resolve(status.workdir), status.execution_id), handoffFileName(String(phase)));
     let text: string;
     try {
       text = await readFile(file, 'utf8');
