@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../runner/handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
+import { resetOrigin } from './reset-origin.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { resolveWorkdir } from '../runner/workdir.js';
@@ -38,6 +39,7 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     handOffToAgent,
     verifyAgentResult,
     registeredSearchAttributes,
+    resetOrigin,
     refreshArtifacts,
     watchQueues,
   };

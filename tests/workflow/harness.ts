@@ -68,6 +68,7 @@ function defaults(): Required<Stubs> {
     registeredSearchAttributes: async () => [],
     watchQueues: async (): Promise<QueueWatch> => ({ started: [], scheduled: [], workers: {} }),
     refreshArtifacts: unexpected('refreshArtifacts'),
+    resetOrigin: unexpected('resetOrigin'),
   };
 }
 
