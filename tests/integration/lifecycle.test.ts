@@ -167,11 +167,18 @@ describe('reset', () => {
     const firstPackage = await readFile(path.join(files, 'handoffs/attempts/phase_1.g1.a1.json'), 'utf8');
     const baseRun = (await run.workflow.describe()).runId;
 
+    const dry = await baton(['reset', run.runId, '--to-phase', '1', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const dryEvent = Number(/would reset run \S+ to event (\d+) of Temporal run/.exec(dry.stdout)?.[1]);
+    expect(dry.stdout).toContain(`temporal workflow reset --workflow-id ${run.runId} --run-id ${baseRun} --event-id ${dryEvent}`);
+    expect((await run.workflow.describe()).runId).toBe(baseRun); // a dry run resets nothing
+
     const resetAt = Date.now();
     const reset = await baton(['reset', run.runId, '--to-phase', '1', '--reason', 'phase 1 again']);
     expect(reset.code, reset.stderr).toBe(0);
     const eventId = Number(/to event (\d+) of Temporal run (\S+): the workflow task that started phase 1 \(generation 1\)/.exec(reset.stdout)?.[1]);
     expect(reset.stdout).toContain(`of Temporal run ${baseRun}:`);
+    expect(eventId).toBe(dryEvent);
     expect(reset.stdout).toContain('run again, as new generations: phase 1');
     const newRun = /run (\S+) goes on from that point/.exec(reset.stdout)![1]!;
     expect(newRun).not.toBe(baseRun);
