@@ -96,19 +96,24 @@ export async function readResetOrigin(client: Client, workflowId: string, runId:
   const reset = resetsIn(own).filter((r) => r.run_id === runId).at(-1) ?? null;
   const firstRunId = own[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId ?? '';
   const generations: Record<string, number> = {};
+  // The base run, then the runs its own resets replaced; a list of the workflow id's runs adds the
+  // rest of the chain, each kept if its start event names the same first run (a run id used again
+  // for an unrelated run does not).
   const toRead = new Set<string>(reset ? [reset.base_run_id] : []);
+  const listed = new Set<string>();
   try {
-    for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, "\\'")}'` })) {
-      if (run.runId !== runId && (run.raw.firstRunId ?? '') === firstRunId) toRead.add(run.runId);
-    }
+    for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, "\\'")}'` })) listed.add(run.runId);
   } catch {
     // Visibility is a help here, not a need: the base run and its own bases are read regardless.
   }
+  for (const other of listed) toRead.add(other);
   const read = new Set<string>([runId]);
   for (const next of toRead) {
     if (read.has(next) || read.size > MAX_RUNS_READ) continue;
     read.add(next);
     const events = await fetchEvents(client, workflowId, next);
+    const sameChain = events[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId === firstRunId;
+    if (!sameChain && !(reset && next === reset.base_run_id)) continue;
     mergeMax(generations, phaseGenerations(events));
     for (const earlier of resetsIn(events)) if (earlier.base_run_id) toRead.add(earlier.base_run_id);
   }

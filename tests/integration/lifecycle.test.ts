@@ -247,6 +247,30 @@ describe('reset', () => {
     expect(attempts.filter((f) => f.startsWith('phase_1.')).sort()).toEqual(['phase_1.g1.a1.json', `phase_1.g1.run-${newRun}.a1.json`]);
   });
 
+  it('baton reset --to-phase into an earlier segment of a run that continued as new: every later segment ends, and every phase gets a generation beyond theirs', async () => {
+    const workdir = await tempDir();
+    const run = await setup.orchestrator.start(
+      { name: 'reset-continued', workdir, phases: [lifecyclePhase(0), lifecyclePhase(1, [0]), lifecyclePhase(2, [1], { sleep_ms_g1: 60_000 })] },
+      { continue_as_new_after_phases: 1 },
+    );
+    const first = (await run.workflow.describe()).runId;
+    await until(run, 'phase 2 in flight in a later segment', (s) => s.phases['2']?.state === 'running' && (s.continued?.segment ?? 0) >= 2);
+    const [oldPid] = await waitFor('phase 2 to start', async () => {
+      const pids = await phasePids(workdir, 2, 1);
+      return pids.length > 0 ? pids : undefined;
+    });
+    const reset = await baton(['reset', run.runId, '--to-phase', '0']);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toContain(`of Temporal run ${first}: the workflow task that started phase 0 (generation 1)`);
+    expect(await waitForDeath([oldPid!], 15_000)).toEqual([]);
+
+    const status = await run.finalStatus();
+    expect(status.state).toBe('completed');
+    expect(status.resets?.map((r) => r.base_run_id)).toEqual([first]);
+    // Phases 1 and 2 ran (generation 1) in segments the reset ended, not in the run it reset: found all the same.
+    for (const key of ['0', '1', '2']) expect(status.phases[key], key).toMatchObject({ state: 'completed', generation: 2 });
+  });
+
   it('a run that continued as new is not taken for a reset one', async () => {
     const run = await setup.orchestrator.start({ name: 'continued-not-reset', workdir: await tempDir(), phases: [fixturePhase(0), fixturePhase(1, [0]), fixturePhase(2, [1])] }, { continue_as_new_after_phases: 1 });
     const status = await run.finalStatus();
