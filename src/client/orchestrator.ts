@@ -147,7 +147,10 @@ export class RunHandle {
     } catch {
       throw new Error(`phase ${String(phase)} has no package at ${file} yet: its dependencies may not be done, or agent_handoff_enabled is off`);
     }
-    return HandoffPackageSchema.parse(JSON.parse(text));
+    const pkg = HandoffPackageSchema.parse(JSON.parse(text));
+    // <workdir>/handoffs (runs from before runs had directories of their own) is shared by a plan's runs.
+    if (pkg.execution_id !== status.execution_id) throw new Error(`phase ${String(phase)} of run ${status.execution_id} has no package yet (${file} is run ${pkg.execution_id}'s)`);
+    return pkg;
   }
 
   /** Reports an agent's result; a refused one throws with the reason, and the phase keeps waiting. */

@@ -16,7 +16,7 @@ import { runStatus } from '../../src/core/workflows/projections.js';
 import { RunBook } from '../../src/core/workflows/run-book.js';
 import { attemptStem, claimAttemptLogs, commitOutput } from '../../src/runner/attempt-files.js';
 import { writeFileNew } from '../../src/runner/handoff-files.js';
-import { runDirName, runPaths } from '../../src/runner/workdir.js';
+import { handoffsDirOf, runDirName, runPaths } from '../../src/runner/workdir.js';
 
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'baton-run-files-'));
 const pkg = (generation: number, builtIn?: string) =>
@@ -28,6 +28,15 @@ describe("a run's files", () => {
     expect(runDirName('a/b c')).toBe('a_b_c');
     expect(runDirName('..')).toBe('_..');
     expect(runDirName('.')).toBe('_.');
+  });
+
+  it("are read from the run's directory, or from <workdir>/handoffs for a run from before runs had one", async () => {
+    const workdir = await tmp();
+    expect(handoffsDirOf(workdir, 'r')).toBe(path.join(workdir, 'runs/r/handoffs'));
+    await mkdir(path.join(workdir, 'handoffs'));
+    expect(handoffsDirOf(workdir, 'r')).toBe(path.join(workdir, 'handoffs'));
+    await mkdir(path.join(workdir, 'runs/r/handoffs'), { recursive: true });
+    expect(handoffsDirOf(workdir, 'r')).toBe(path.join(workdir, 'runs/r/handoffs'));
   });
 
   it('are named by phase, generation, dispatch, the Temporal run that dispatched a re-dispatch, and attempt', () => {

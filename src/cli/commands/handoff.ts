@@ -72,12 +72,16 @@ export function registerHandoff(program: Command): void {
     .option('--attempt <n>', 'which attempt of that generation', '1')
     .action(
       action(async (runId: string, phase: string, opts: { generation?: string; attempt: string }) => {
-        const { dir } = await handoffsDir(runId);
+        const { dir, executionId } = await handoffsDir(runId);
         const file = opts.generation
           ? path.join(dir, 'attempts', attemptFileName(phase, Number(opts.generation), Number(opts.attempt)))
           : path.join(dir, handoffFileName(phase));
-        if (!existsSync(file)) throw new UsageError(`no package at ${file}; \`baton handoff list ${runId}\` shows the ones there are`);
-        process.stdout.write(await readFile(file, 'utf8'));
+        const text = existsSync(file) ? await readFile(file, 'utf8') : undefined;
+        // <workdir>/handoffs, from before runs had directories of their own, is shared by a plan's runs.
+        if (!text || (JSON.parse(text) as { execution_id?: unknown }).execution_id !== executionId) {
+          throw new UsageError(`run ${runId} has no package at ${file}; \`baton handoff list ${runId}\` shows the ones there are`);
+        }
+        process.stdout.write(text);
       }),
     );
 
