@@ -21,6 +21,11 @@ const PHASE = path.join(ROOT, 'tests/fixtures/phase.mjs');
 const KEY = 'history-recording-key-0123456789';
 const phase = (id, deps = [], config = {}, extra = {}) => ({ id, name: `Phase ${id}`, depends_on: deps, command: ['node', PHASE], config, ...extra });
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'baton-record-'));
+// A phase that stays busy in its first generation (sleep_ms_g1), so that it can be reset while it runs.
+const LIFECYCLE = path.join(ROOT, 'tests/fixtures/lifecycle-phase.mjs');
+const lifecyclePhase = (id, deps = [], config = {}) => ({ id, name: `Phase ${id}`, depends_on: deps, command: ['node', LIFECYCLE], config });
+/** The Temporal run the first reset of the `reset` scenario made, for `reset.once`. */
+let resetOnce;
 
 const binary = execFileSync('bash', [path.join(ROOT, 'temporal-dev.sh'), 'path'], { encoding: 'utf8' }).trim();
 const env = await TestWorkflowEnvironment.createLocal({
@@ -128,6 +133,32 @@ const scenarios = {
   },
   async 'retry-and-override.interruptions-1'() {
     return scenarios['retry-and-override']();
+  },
+  // The same run under baton-orderly-abort-1: the rollback is scheduled only once the phase's worker has stopped it.
+  async 'skip-pause-abort.orderly-abort-1'() {
+    return scenarios['skip-pause-abort']();
+  },
+  // A run reset twice while phases ran (baton reset --to-phase 1, then --to-phase 2): the last run's
+  // history, which carries the first reset's marker (baton-reset-1) in the events it copied.
+  async reset() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      { name: 'reset', workdir, phases: [lifecyclePhase(0), lifecyclePhase(1, [0], { sleep_ms_g1: 20000 }), lifecyclePhase(2, [1], { sleep_ms_g1: 20000 })] },
+      {},
+      { runId: 'history-reset' },
+    );
+    await until(run, (s) => s.phases['1'].state === 'running');
+    cli(['reset', run.runId, '--to-phase', '1', '--reason', 'phase 1 again']);
+    await until(run, (s) => s.phases['2'].state === 'running');
+    resetOnce = (await run.workflow.describe()).runId;
+    cli(['reset', run.runId, '--to-phase', '2', '--reason', 'phase 2 again']);
+    await run.finalStatus();
+    return run.runId;
+  },
+  // The run the first reset made (ended by the second): its copied events, then its own.
+  async 'reset.once'() {
+    if (!resetOnce) throw new Error('record reset.once together with reset: node scripts/record-histories.mjs reset reset.once');
+    return { runId: 'history-reset', execution: resetOnce };
   },
   async 'skip-pause-abort'() {
     const workdir = await tmp();

@@ -14,13 +14,13 @@ import { contextFileProblems } from '../runner/validate-package.js';
 import { hydrateContext } from '../runner/context-store.js';
 import { sealAndSave } from '../runner/prepare-handoff.js';
 import type { AgentHandoff, ResultCheck } from './types.js';
-import { resolveWorkdir } from '../runner/workdir.js';
+import { resolveWorkdir, runPaths } from '../runner/workdir.js';
 
 
 export async function handOffToAgent(transported: HandoffPackage): Promise<AgentHandoff> {
   const pkg = withPreviousContext(transported);
   const workdir = resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir);
-  const handoffs = path.join(workdir, 'handoffs');
+  const handoffs = runPaths(workdir, pkg.execution_id).handoffs;
   try {
     // An agent needs the file, whatever agent_handoff_enabled says.
     const { pkg: sealed, savedPath } = await sealAndSave(pkg, handoffs, true);

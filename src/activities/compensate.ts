@@ -11,6 +11,7 @@ import { failure } from '../core/api/failures.js';
 import { withPreviousContext } from '../core/handoff/build.js';
 import type { HandoffPackage } from '../core/handoff/schema.js';
 import { whileHeartbeating } from './keep-alive.js';
+import { attemptStem, claimAttemptLogs } from '../runner/attempt-files.js';
 import { GuardianLostError, runCommand } from '../runner/run-command.js';
 import { ensureRunPaths, resolveWorkdir } from '../runner/workdir.js';
 
@@ -18,10 +19,10 @@ export async function compensatePhase(transported: HandoffPackage, argv: string[
   const handoff = withPreviousContext(transported);
   const ctx = Context.current();
   const key = String(handoff.to_phase);
-  const paths = await ensureRunPaths(resolveWorkdir(handoff.execution_instructions.workdir, handoff.execution_instructions.base_dir));
+  const paths = await ensureRunPaths(resolveWorkdir(handoff.execution_instructions.workdir, handoff.execution_instructions.base_dir), handoff.execution_id);
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'baton-compensate-'));
-  const stem = `phase_${key}.compensate.a${ctx.info.attempt}`;
   try {
+    const logs = await claimAttemptLogs(paths, attemptStem(handoff, ctx.info.attempt, { compensate: true, dispatchedIn: ctx.info.workflowExecution?.runId }));
     const handoffPath = path.join(scratch, `phase_${key}.json`);
     await writeFile(handoffPath, JSON.stringify(handoff), { mode: 0o600 });
     const outcome = await whileHeartbeating(() => runCommand({
@@ -36,8 +37,8 @@ export async function compensatePhase(transported: HandoffPackage, argv: string[
         BATON_ATTEMPT: String(ctx.info.attempt),
         BATON_COMPENSATING: '1',
       },
-      stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
-      stderrPath: path.join(paths.logs, `${stem}.stderr.log`),
+      stdoutPath: logs.stdoutPath,
+      stderrPath: logs.stderrPath,
       signal: ctx.cancellationSignal,
     }), { phase: key, compensating: true });
     if (outcome.exitCode !== 0) {

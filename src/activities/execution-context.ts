@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../runner/handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
+import { resetOrigin } from './reset-origin.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { markWorkdir, resolveWorkdir } from '../runner/workdir.js';
@@ -41,6 +42,7 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     handOffToAgent,
     verifyAgentResult,
     registeredSearchAttributes,
+    resetOrigin,
     refreshArtifacts,
     watchQueues,
   };

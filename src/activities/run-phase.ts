@@ -59,6 +59,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
           attempt,
           // The workflow names each dispatch `phase-<key>-g<generation>-d<dispatch>`.
           dispatch: Number(/-d(\d+)$/.exec(ctx.info.activityId)?.[1] ?? 1),
+          dispatchedIn: ctx.info.workflowExecution?.runId,
           writeHandoffFiles: handoff.execution_instructions.save_handoff,
           handlers,
           executedBy,

@@ -4,7 +4,7 @@
  */
 import type { AgentResult } from '../core/handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
-import type { PhaseStatus, RunStatus } from '../core/api/status.js';
+import type { PhaseStatus, Reset, RunStatus } from '../core/api/status.js';
 import type { PhaseRunResult } from '../runner/phase-result.js';
 
 export type { PhaseRunResult };
@@ -34,6 +34,18 @@ export interface ResultCheck {
   output_schema: Record<string, unknown> | null;
 }
 
+/** What a run made by a Reset learns of it from its history (see ResetWatch). */
+export interface ResetOrigin {
+  /** The reset that made this Temporal run; null when its history does not say (it always should). */
+  reset: Reset | null;
+  /**
+   * Per phase, the highest generation the runs it replaced handed out (the base run, and theirs
+   * in turn): a phase this run starts again gets a higher one, so no earlier package or log is
+   * overwritten and the idempotency key of work that may have happened is never reused.
+   */
+  generations: Record<string, number>;
+}
+
 export interface QueueWatch {
   /** Activity ids a worker is running. */
   started: string[];
@@ -57,7 +69,7 @@ export interface OrchestratorActivities {
   /** Checks an agent's result: signature, reported files, output schema. Throws ResultRefused. */
   verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
   /**
-   * Makes the run's workdir and marks it as the run's (`.baton-runs/<execution_id>`), before any
+   * Makes the run's workdir and marks it as the run's (`runs/<execution_id>/.opened`), before any
    * phase runs: a worker that finds no mark does not have the workdir, and leaves the phase to another.
    */
   openWorkdir(workdir: string, baseDir: string | null, executionId: string): Promise<void>;
@@ -65,6 +77,8 @@ export interface OrchestratorActivities {
   registeredSearchAttributes(): Promise<string[]>;
   /** Which phase activities have started, and the live workers on their queues. */
   watchQueues(workflowId: string, taskQueues: string[]): Promise<QueueWatch>;
+  /** In a run made by a Reset: the reset, and the generations the replaced runs used (read from their histories). */
+  resetOrigin(): Promise<ResetOrigin>;
   /** The outputs with their artifacts re-hashed from the files as they are now (retryPhase refresh). */
   refreshArtifacts(outputs: Record<string, PhaseContext>, workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
 }

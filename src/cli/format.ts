@@ -34,6 +34,7 @@ export function renderStatusTable(status: RunStatus): string {
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const continued = status.continued ? ` · continued as new ${status.continued.segment}×` : '';
   const lines = [`run ${status.execution_id} · plan ${status.plan} · ${status.state}${status.paused ? ' (paused)' : ''}${continued}`, line(header), ...rows.map(line)];
+  for (const r of status.resets ?? []) lines.push(`reset${r.reason ? ` (${r.reason})` : ''} at ${r.at}: continues Temporal run ${r.base_run_id} from its event ${r.event_id}`);
   if (status.omitted_phases) lines.push(`  … and ${status.omitted_phases} completed or skipped phases (all of them are in ${status.workdir}/execution_context.json)`);
   for (const [key, p] of Object.entries(status.phases)) if (p.error) lines.push(`  phase ${key} error: ${p.error}`);
   if (status.held_reason && status.state === 'held') lines.push(`held: ${status.held_reason}`);

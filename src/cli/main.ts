@@ -11,6 +11,7 @@ import { registerHistory } from './commands/history.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerOperate } from './commands/operate.js';
 import { registerQueues } from './commands/queues.js';
+import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
@@ -25,6 +26,7 @@ const program = new Command()
 registerRun(program);
 registerStatus(program);
 registerOperate(program);
+registerReset(program);
 registerWorker(program);
 registerExecutePhase(program);
 registerHandoff(program);

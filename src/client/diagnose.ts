@@ -9,6 +9,7 @@ import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
 import { handoffFileName } from '../runner/handoff-files.js';
 import type { VerifyKey } from '../runner/signing.js';
 import { validatePackage } from '../runner/validate-package.js';
+import { handoffsDirOf } from '../runner/workdir.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 import { readStatusFile } from './read-status.js';
 
@@ -101,12 +102,18 @@ async function phaseFindings(status: RunStatus, key: string, phase: PhaseStatus,
   if (phase.handoff_fallback) findings.push({ ok: false, phase: key, message: `${label} ran inline without a saved package: ${phase.handoff_fallback}` });
   if (!status.handoffs_enabled || !workdir) return findings;
 
-  const file = path.join(workdir, 'handoffs', handoffFileName(key));
+  const file = path.join(handoffsDirOf(workdir, status.execution_id), handoffFileName(key));
   if (!existsSync(file)) {
     findings.push({ ok: false, phase: key, message: `${label}'s package ${file} does not exist`, fix: 'the phase worker writes it: check that it can write to the workdir' });
     return findings;
   }
-  const checked = await validatePackage(JSON.parse(await readFile(file, 'utf8')), { keys, allowUnsigned: keys.length === 0 });
+  const json = JSON.parse(await readFile(file, 'utf8')) as { execution_id?: unknown };
+  if (json.execution_id !== status.execution_id) {
+    // <workdir>/handoffs, from before runs had directories of their own, is shared by a plan's runs.
+    findings.push({ ok: false, phase: key, message: `${label} has no package of this run: ${file} is run ${String(json.execution_id)}'s`, fix: 'the phase worker writes it when the phase starts' });
+    return findings;
+  }
+  const checked = await validatePackage(json, { keys, allowUnsigned: keys.length === 0 });
   if (checked.problems.length === 0) {
     findings.push({ ok: true, phase: key, message: `${label}'s package is valid: dependencies, files, hashes${keys.length > 0 ? ', signature' : ''}` });
   } else {

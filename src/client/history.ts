@@ -9,7 +9,7 @@ import type { PhaseRunResult } from '../activities/types.js';
 import type { AgentResult } from '../core/handoff/result.js';
 import type { HandoffPackage } from '../core/handoff/schema.js';
 
-type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+export type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 type Payloads = proto.temporal.api.common.v1.IPayloads | null | undefined;
 const { EventType } = proto.temporal.api.enums.v1;
 
@@ -44,7 +44,7 @@ export interface RunHistory {
   attempts: PhaseAttempt[];
 }
 
-function decode<T>(payloads: Payloads, index = 0): T | undefined {
+export function decode<T>(payloads: Payloads, index = 0): T | undefined {
   const payload = payloads?.payloads?.[index];
   if (!payload) return undefined;
   try {
@@ -54,7 +54,7 @@ function decode<T>(payloads: Payloads, index = 0): T | undefined {
   }
 }
 
-function time(event: HistoryEvent): Date {
+export function time(event: HistoryEvent): Date {
   const t = event.eventTime;
   return new Date(Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6));
 }
@@ -198,6 +198,17 @@ function readEvents(events: HistoryEvent[], add: AddEntry, attempts: PhaseAttemp
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: {
         const failure = event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.failure;
         if (failure) add(event, 'update', `update refused: ${failure.message}`);
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED: {
+        const a = event.workflowTaskFailedEventAttributes;
+        if (a?.cause !== proto.temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW) break;
+        const reason = a.failure?.message ? ` (${a.failure.message})` : '';
+        add(
+          event,
+          'reset',
+          `run reset${reason}: Temporal run ${a.baseRunId ?? '?'} was reset to its event ${id} and ended; run ${a.newRunId ?? '?'} goes on from there and does again what that run did after it, phases as new generations (what it did is in its own history: temporal workflow show --run-id ${a.baseRunId ?? '?'})`,
+        );
         break;
       }
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:

@@ -4,8 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TerminatedFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { handoffFileName } from '../runner/handoff-files.js';
+import { handoffsDirOf } from '../runner/workdir.js';
 import { asRunStatus } from './read-status.js';
 import type { AgentResult } from '../core/handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
@@ -75,17 +76,35 @@ export class RunHandle {
     // Cancelled (or terminated): the workflow keeps its last status in the memo, less phase outputs.
     const memo = asRunStatus(description.memo?.status);
     if (memo) return memo;
+    if (description.status.name === 'TERMINATED') {
+      // Terminate ends a run without running any of its code: it could record nothing, and its search
+      // attributes still say what they said (queries must ask for ExecutionStatus = 'Running').
+      const last = (await this.workflow.fetchHistory()).events?.at(-1)?.workflowExecutionTerminatedEventAttributes;
+      const by = last?.identity ? ` by ${last.identity}` : '';
+      throw new Error(
+        `run ${this.runId} was terminated${by}${last?.reason ? ` (${last.reason})` : ''} at ${description.closeTime?.toISOString() ?? '?'}: phases in flight stop at their next heartbeat, nothing was rolled back, and it recorded no final status; \`baton history ${this.runId}\` shows what it did`,
+      );
+    }
     throw new Error(`run ${this.runId} ended ${description.status.name.toLowerCase()} without a final status (it was stopped before it could record one)`);
   }
 
-  /** Waits for the run to end and returns its final status, whether it completed or failed. */
+  /**
+   * Waits for the run to end and returns its final status, whether it completed or failed. A Reset
+   * ends (terminates) the Temporal run it replaces and goes on in a new one: the wait follows it.
+   */
   async finalStatus(): Promise<RunStatus> {
-    try {
-      return await this.workflow.result();
-    } catch (err) {
-      const status = statusFromFailure(err);
-      if (status) return status;
-      throw err;
+    let workflow: WorkflowHandle<typeof phasedRun> = this.workflow;
+    for (let runs = 0; ; runs++) {
+      try {
+        return await workflow.result();
+      } catch (err) {
+        const status = statusFromFailure(err);
+        if (status) return status;
+        if (!(err instanceof WorkflowFailedError && err.cause instanceof TerminatedFailure) || runs >= 100) throw err;
+        const latest = this.workflow.client.getHandle<typeof phasedRun>(this.runId);
+        if ((await latest.describe()).status.name === 'TERMINATED') throw err;
+        workflow = latest;
+      }
     }
   }
 
@@ -121,14 +140,17 @@ export class RunHandle {
   /** The guide's `load_handoff(phase)`: the phase's latest package, from the run's workdir. */
   async loadHandoff(phase: PhaseId): Promise<HandoffPackage> {
     const status = await this.status();
-    const file = path.resolve(status.workdir, 'handoffs', handoffFileName(String(phase)));
+    const file = path.join(handoffsDirOf(path.resolve(status.workdir), status.execution_id), handoffFileName(String(phase)));
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch {
       throw new Error(`phase ${String(phase)} has no package at ${file} yet: its dependencies may not be done, or agent_handoff_enabled is off`);
     }
-    return HandoffPackageSchema.parse(JSON.parse(text));
+    const pkg = HandoffPackageSchema.parse(JSON.parse(text));
+    // <workdir>/handoffs (runs from before runs had directories of their own) is shared by a plan's runs.
+    if (pkg.execution_id !== status.execution_id) throw new Error(`phase ${String(phase)} of run ${status.execution_id} has no package yet (${file} is run ${pkg.execution_id}'s)`);
+    return pkg;
   }
 
   /** Reports an agent's result; a refused one throws with the reason, and the phase keeps waiting. */

@@ -6,15 +6,18 @@
  * It exists because a worker killed with SIGKILL runs no handler: the command it started would be
  * orphaned and run to its end. The guardian's channel closes when the worker dies by any means,
  * and on that 'disconnect' the guardian stops the command's whole process group. It loads nothing
- * but node:child_process, so it starts in about the time of a bare `node`.
+ * but node:child_process and node:fs, so it starts in about the time of a bare `node`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { FromGuardian, ToGuardian } from './guardian-protocol.js';
 
 /** The worker is gone and nobody will read the output: a short grace to clean up, then SIGKILL. */
 const ORPHAN_GRACE_MS = 1000;
 /** How often to look whether anything in the group is still alive while it is being stopped. */
 const POLL_MS = 100;
+/** How long after SIGKILL a process that has not gone is taken for one that never will. */
+const UNKILLABLE_MS = 5000;
 
 // Runs in a session of its own (runCommand forks it detached), so signals to the worker's process
 // group do not reach it; any that are sent here directly are still for the worker to act on: it
@@ -62,8 +65,29 @@ function start(run: Extract<ToGuardian, { type: 'run' }>): void {
   command.once('exit', (exitCode, signal) => {
     if (ended) return;
     ended = true;
-    report({ type: 'exit', exitCode, signal }, true);
+    const exited = (): void => report({ type: 'exit', exitCode, signal }, true);
+    // Being stopped (the phase was cancelled): report once the whole group is gone, not when its
+    // leader is. What comes after a cancelled phase (its rollback, the run's end) must not run
+    // beside a child of it that is still finishing, or ignoring SIGTERM until the grace is up.
+    if (killAt !== undefined && command?.pid !== undefined) whenGroupGone(command.pid, exited);
+    else exited();
   });
+}
+
+/**
+ * Calls `then` once no process is left in the group, SIGKILLing what is left when the grace runs
+ * out; past that by UNKILLABLE_MS (a process stuck in the kernel), it stops waiting.
+ */
+function whenGroupGone(pgid: number, then: () => void): void {
+  const poll = setInterval(() => {
+    const now = Date.now();
+    if (!groupRuns(pgid) || now >= (killAt ?? 0) + UNKILLABLE_MS) {
+      clearInterval(poll);
+      then();
+    } else if (now >= (killAt ?? 0)) {
+      signalGroup(pgid, 'SIGKILL');
+    }
+  }, POLL_MS / 2);
 }
 
 /**
@@ -88,6 +112,31 @@ function stopGroup(grace: number): void {
       clearInterval(poll);
     }
   }, POLL_MS);
+}
+
+/**
+ * Whether a process of the group still runs. A zombie runs nothing, but answers signals: where
+ * nothing reaps orphans (PID 1 in some containers) a child's zombie stays, so where /proc can say,
+ * zombies do not count.
+ */
+function groupRuns(pgid: number): boolean {
+  if (!signalGroup(pgid, 0)) return false;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true; // no /proc here: the signal has answered
+  }
+  return pids.some((pid) => {
+    try {
+      // "pid (comm) state ppid pgrp …": comm may hold spaces or parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === pgid && state !== 'Z';
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 /** Whether the group still had a member to signal. */

@@ -11,12 +11,11 @@ import { checkHere } from './can-run-here.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
-import { ensureDir } from './ensure-dir.js';
-import { writeFileAtomic } from './handoff-files.js';
 import { collectOutput } from './phase-output.js';
 import { prepareHandoff } from './prepare-handoff.js';
 import { GuardianLostError, runCommand } from './run-command.js';
 import type { PhaseRunResult } from './phase-result.js';
+import { attemptStem, claimAttemptLogs, commitOutput } from './attempt-files.js';
 import { ensureRunPaths, resolveWorkdir, type RunPaths } from './workdir.js';
 
 export { PhaseExecutionError };
@@ -33,6 +32,8 @@ export interface ExecuteOptions {
   workdir?: string;
   /** Which dispatch of this generation (more than 1 when an earlier worker was lost), so files never collide. */
   dispatch?: number;
+  /** The Temporal run that dispatched this attempt (a worker's), which names the files of one dispatched again after a Reset. */
+  dispatchedIn?: string;
 }
 
 /**
@@ -63,9 +64,9 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   if (here.changed.length > 0) {
     throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${here.changed.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   }
-  const paths = await ensureRunPaths(workdir);
+  const paths = await ensureRunPaths(workdir, input.execution_id);
 
-  const prepared = await prepareHandoff({ ...input, attempt: opts.attempt }, paths.handoffs, opts.writeHandoffFiles, label);
+  const prepared = await prepareHandoff({ ...input, attempt: opts.attempt }, paths.handoffs, opts.writeHandoffFiles, label, attemptStem(input, opts.attempt, opts));
   let readable: HandoffPackage;
   try {
     readable = packageHasRefs(prepared.pkg) ? await hydratePackage(prepared.pkg, paths.workdir) : prepared.pkg;
@@ -86,8 +87,10 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   const context = await collectOutput(paths.workdir, output, label, input.safe_keys);
   // The accepted output of the phase, committed in one rename: a retried or re-dispatched phase
   // never leaves half of one, and there is one per phase whatever ran how often.
-  await writeFileAtomic(
-    path.join(paths.outputs, `phase_${key}.json`),
+  await commitOutput(
+    paths,
+    key,
+    input.generation,
     `${JSON.stringify({ execution_id: input.execution_id, phase: input.to_phase, generation: input.generation, attempt: opts.attempt, idempotency_key: idempotencyKey(input), ...context }, null, 2)}\n`,
   );
   return {
@@ -114,9 +117,7 @@ async function runCommandPhase(
   opts: ExecuteOptions,
   label: string,
 ): Promise<PhaseOutputFile> {
-  const key = String(pkg.to_phase);
-  const dispatch = opts.dispatch && opts.dispatch > 1 ? `.d${opts.dispatch}` : '';
-  const stem = `phase_${key}.g${pkg.generation}${dispatch}.a${opts.attempt}`;
+  const stem = attemptStem(pkg, opts.attempt, opts);
   let scratch: string | null = null;
   let handoffPath = savedPath;
   if (!handoffPath) {
@@ -141,10 +142,7 @@ async function runCommandWith(
   label: string,
 ): Promise<PhaseOutputFile> {
   const key = String(pkg.to_phase);
-  const outputPath = path.join(paths.outputs, `${stem}.json`);
-  const stderrPath = path.join(paths.logs, `${stem}.stderr.log`);
-  await ensureDir(paths.outputs);
-  await rm(outputPath, { force: true });
+  const { stdoutPath, stderrPath, outputPath } = await claimAttemptLogs(paths, stem);
   let outcome;
   try {
     outcome = await runCommand({
@@ -162,7 +160,7 @@ async function runCommandWith(
         BATON_TASK_QUEUE: pkg.execution_instructions.task_queue,
         BATON_IDEMPOTENCY_KEY: idempotencyKey(pkg),
       },
-      stdoutPath: path.join(paths.logs, `${stem}.stdout.log`),
+      stdoutPath,
       stderrPath,
       signal: opts.signal,
     });

@@ -1,10 +1,11 @@
 /**
- * Writing a phase's package to disk: `handoffs/phase_<id>.json` (the latest), every attempt's
- * package under `handoffs/attempts/` (none is overwritten), and a runnable
- * `execute_phase_<id>.sh` beside them, so the phase can be run by hand on any machine.
+ * Writing a phase's package to disk, in its run's `handoffs/` (runs/<execution_id>/handoffs):
+ * `phase_<id>.json` (the latest), every attempt's package under `attempts/` (none is ever
+ * overwritten), and a runnable `execute_phase_<id>.sh` beside them, so the phase can be run by
+ * hand on any machine.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HandoffPackage } from '../core/handoff/schema.js';
@@ -33,13 +34,64 @@ export async function writeFileAtomic(file: string, data: string, mode?: number)
   await rename(tmp, file);
 }
 
-export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage): Promise<string> {
+/** How many other names writeFileNew tries when a file's name is taken. */
+const MAX_SUFFIX = 1000;
+
+/**
+ * Writes `file`, complete, under its own name or the next free one (`x.json`, `x.2.json`, …), and
+ * never over a file that is there: returns the path written.
+ */
+export async function writeFileNew(file: string, data: string): Promise<string> {
+  const ext = path.extname(file);
+  const base = file.slice(0, file.length - ext.length);
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  await writeFile(tmp, data);
+  try {
+    for (let n = 1; n <= MAX_SUFFIX; n++) {
+      const target = n === 1 ? file : `${base}.${n}${ext}`;
+      if (await placeNew(tmp, target, data)) return target;
+    }
+    throw new Error(`every name for ${file} is taken`);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/** A hard link puts the whole file there at once, and fails rather than replace one; without links, an exclusive create. */
+async function placeNew(tmp: string, target: string, data: string): Promise<boolean> {
+  try {
+    await link(tmp, target);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+  }
+  try {
+    const handle = await open(target, 'wx');
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * Saves the package of one attempt, under `stem` (see attemptStem) in `attempts/`, and as the
+ * phase's latest package; returns the latest package's path.
+ */
+export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage, stem?: string): Promise<string> {
   const key = String(pkg.to_phase);
+  const name = stem ? `${stem}.json` : attemptFileName(key, pkg.generation, pkg.attempt);
   const text = `${JSON.stringify(pkg, null, 2)}\n`;
   const attempts = path.join(handoffsDir, 'attempts');
   await ensureDir(attempts);
-  const attemptFile = path.join(attempts, attemptFileName(key, pkg.generation, pkg.attempt));
-  await writeFileAtomic(attemptFile, text);
+  const attemptFile = await writeFileNew(path.join(attempts, name), text);
   // The latest package is a copy of this attempt's (a copy, not a link: the attempt's file must stay
   // as it was whatever is done to the latest one); one copy request costs less than a second write.
   const file = path.join(handoffsDir, handoffFileName(key));

@@ -17,16 +17,17 @@ export interface PreparedHandoff {
 }
 
 /** Refuses a package carrying credentials, seals (and signs, with a key) it, and saves it when asked. */
-export async function sealAndSave(pkg: HandoffPackage, handoffsDir: string, save: boolean): Promise<{ pkg: HandoffPackage; savedPath: string | null }> {
+/** `stem` names the attempt's copy under `attempts/` (see attemptStem). */
+export async function sealAndSave(pkg: HandoffPackage, handoffsDir: string, save: boolean, stem?: string): Promise<{ pkg: HandoffPackage; savedPath: string | null }> {
   const findings = findSecrets(pkg, { safeKeys: pkg.safe_keys });
   if (findings.length > 0) throw new Error(`it carries credentials: ${describeFindings(findings).join('; ')}`);
   const sealed = sealPackage(pkg, signingKeyFromEnv());
-  return { pkg: sealed, savedPath: save ? await writeHandoffFiles(handoffsDir, sealed) : null };
+  return { pkg: sealed, savedPath: save ? await writeHandoffFiles(handoffsDir, sealed, stem) : null };
 }
 
-export async function prepareHandoff(pkg: HandoffPackage, handoffsDir: string, save: boolean, label: string): Promise<PreparedHandoff> {
+export async function prepareHandoff(pkg: HandoffPackage, handoffsDir: string, save: boolean, label: string, stem?: string): Promise<PreparedHandoff> {
   try {
-    return { ...(await sealAndSave(pkg, handoffsDir, save)), fallback: null };
+    return { ...(await sealAndSave(pkg, handoffsDir, save, stem)), fallback: null };
   } catch (err) {
     const reason = `the package of ${label} could not be ${save ? 'sealed and saved' : 'sealed'}: ${(err as Error).message}`;
     if (pkg.execution_instructions.on_handoff_failure === 'fail') throw new PhaseExecutionError('HandoffFailed', reason);

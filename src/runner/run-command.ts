@@ -57,8 +57,10 @@ const GUARDIAN = fileURLToPath(new URL('./command-guardian.js', import.meta.url)
 
 export async function runCommand(run: CommandRun): Promise<CommandOutcome> {
   if (!run.argv[0]) throw new Error('empty command');
-  const stdout = await open(run.stdoutPath, 'a');
-  const stderr = await open(run.stderrPath, 'a');
+  // Written fresh: a log holds one command's output, so the stderr tail quoted in an error is this
+  // command's and no earlier one's (callers give each attempt files of its own: attempt-files.ts).
+  const stdout = await open(run.stdoutPath, 'w');
+  const stderr = await open(run.stderrPath, 'w');
   try {
     const outcome = await guarded(run, stdout.fd, stderr.fd);
     return { ...outcome, stderrTail: await tail(run.stderrPath, STDERR_TAIL_BYTES) };

@@ -4,6 +4,7 @@
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { PhaseHandlers } from '../runner/handlers.js';
+import { HEARTBEAT_THROTTLE } from '../activities/keep-alive.js';
 import { createPhaseActivities } from '../activities/run-phase.js';
 import { taskQueueFor } from '../core/plan/schema.js';
 
@@ -44,6 +45,8 @@ export async function createPhaseWorker(connection: NativeConnection, namespace:
     activities,
     maxConcurrentActivityTaskExecutions: opts.concurrency,
     shutdownGraceTime: `${opts.shutdownGraceSeconds ?? 30} seconds`,
+    // A cancellation, or news that the run is gone, reaches a phase only in a heartbeat's answer.
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
   return created.worker;
 }

@@ -14,7 +14,7 @@ import { afterAll, expect, it } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/core/api/status.js';
 import { freePort } from '../support/ports.js';
-import { BATON, FIXTURES, ROOT, tempDir } from '../support/baton.js';
+import { BATON, FIXTURES, ROOT, runDir, tempDir } from '../support/baton.js';
 import { isAlive } from '../support/processes.js';
 
 const PHASE_KILLS = 20;
@@ -195,12 +195,12 @@ it('a 50-phase run survives 20 phase-worker kills, 2 orchestrator kills and a se
   const elapsed = (Date.now() - started) / 1000;
 
   expect(status.state).toBe('completed');
-  const committed = (await readdir(path.join(workdir, 'outputs'))).filter((f) => /^phase_p\d+-\d+\.json$/.test(f));
+  const committed = (await readdir(path.join(runDir(workdir, run.runId), 'outputs'))).filter((f) => /^phase_p\d+-\d+\.json$/.test(f));
   const effects = await readdir(path.join(workdir, 'effects'));
   expect(committed).toHaveLength(phases.length);
   expect(effects).toHaveLength(phases.length); // every phase's effect exactly once, however often it ran
   for (const p of phases) {
-    const output = JSON.parse(await readFile(path.join(workdir, 'outputs', `phase_${p.id}.json`), 'utf8'));
+    const output = JSON.parse(await readFile(path.join(runDir(workdir, run.runId), 'outputs', `phase_${p.id}.json`), 'utf8'));
     expect(output.phase).toBe(p.id);
     expect(output.context).toEqual(status.phases[p.id]!.context!.context);
   }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunHandle } from '../../src/client/orchestrator.js';
 import { AgentResultSchema, type AgentResult } from '../../src/core/handoff/result.js';
 import { hmacKeyId, seal } from '../../src/runner/signing.js';
-import { baton, batonEnv, type CliResult, findRuns, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
+import { baton, batonEnv, type CliResult, findRuns, fixturePhase, runDir, tempDir, until, workerForFile } from '../support/baton.js';
 
 const KEY = 'agents-test-handoff-key-0123456789abcdef';
 const keyed = { BATON_HANDOFF_KEY: KEY };
@@ -193,8 +193,8 @@ describe("the guide's step-by-step example, with Baton's API", () => {
     expect(handoff.shared_artifacts).toEqual({ inventory: 'data/inventory.csv' });
     expect(handoff.global_context).toEqual({ repo: '.' });
 
-    // In another agent/machine: consolidation/handoffs/execute_phase_1.sh
-    const script = path.join(workdir, 'handoffs', 'execute_phase_1.sh');
+    // In another agent/machine: consolidation/runs/<run>/handoffs/execute_phase_1.sh
+    const script = path.join(runDir(workdir, run.runId), 'handoffs', 'execute_phase_1.sh');
     const ran = await new Promise<number | null>((resolve) => {
       const proc = spawn('sh', [script], { cwd: path.dirname(workdir), env: batonEnv({ ...keyed, BATON_AGENT_NAME: 'second-agent' }), stdio: 'ignore' });
       proc.once('exit', resolve);

@@ -3,12 +3,12 @@
  * validated before anyone runs them, large outputs by reference, the guide's fallback, doctor.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { HandoffPackageSchema } from '../../src/core/handoff/schema.js';
-import { baton, fixturePhase, tempDir, workerForFile } from '../support/baton.js';
+import { baton, fixturePhase, runDir, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = 'integration-test-handoff-key-0123456789';
 const signed = { BATON_HANDOFF_KEY: KEY };
@@ -42,7 +42,7 @@ describe('handoff packages', () => {
     expect(latest.attempt).toBe(2);
     expect(Object.keys(latest.dependency_contexts)).toEqual(['0']);
 
-    const file = path.join(workdir, 'handoffs', 'phase_1.json');
+    const file = path.join(runDir(workdir, run.runId), 'handoffs', 'phase_1.json');
     expect((await baton(['handoff', 'validate', file], { env: signed })).code).toBe(0);
     const noKey = await baton(['handoff', 'validate', file]);
     expect(noKey.code).toBe(1);
@@ -107,15 +107,17 @@ describe('handoff packages', () => {
     const status = await run.finalStatus();
     expect(status.state).toBe('completed');
     expect(status.phases['1']!.context!.context.dependency_keys).toEqual(['0']);
-    expect(existsSync(path.join(workdir, 'handoffs'))).toBe(false);
+    expect(existsSync(path.join(runDir(workdir, run.runId), 'handoffs'))).toBe(false);
     const doctor = await baton(['doctor', run.runId]);
     expect(doctor.stdout).toContain('no handoff files are written: agent_handoff_enabled is false');
   });
 
   it('fall back to inline when the package cannot be saved, and record why', async () => {
     const workdir = await tempDir();
-    await writeFile(path.join(workdir, 'handoffs'), 'a file where the handoffs directory should be');
-    const run = await setup.orchestrator.start({ name: 'fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'inline' });
+    const runId = `fallback-${Date.now()}`;
+    await mkdir(runDir(workdir, runId), { recursive: true });
+    await writeFile(path.join(runDir(workdir, runId), 'handoffs'), 'a file where the handoffs directory should be');
+    const run = await setup.orchestrator.start({ name: 'fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'inline' }, { runId });
     const status = await run.finalStatus();
     expect(status.state).toBe('completed');
     expect(status.phases['0']!.handoff_fallback).toMatch(/^the package of phase 0 \(Phase 0\) could not be sealed and saved: .*; ran inline from memory instead \(on_handoff_failure: inline\)$/);
@@ -123,8 +125,10 @@ describe('handoff packages', () => {
 
   it('fail the phase with the reason under on_handoff_failure "fail"', async () => {
     const workdir = await tempDir();
-    await writeFile(path.join(workdir, 'handoffs'), 'not a directory');
-    const run = await setup.orchestrator.start({ name: 'no-fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'fail', failed_phase_policy: 'fail' });
+    const runId = `no-fallback-${Date.now()}`;
+    await mkdir(runDir(workdir, runId), { recursive: true });
+    await writeFile(path.join(runDir(workdir, runId), 'handoffs'), 'not a directory');
+    const run = await setup.orchestrator.start({ name: 'no-fallback', workdir, phases: [fixturePhase(0)] }, { on_handoff_failure: 'fail', failed_phase_policy: 'fail' }, { runId });
     const status = await run.finalStatus();
     expect(status.state).toBe('failed');
     expect(status.phases['0']!.error).toMatch(/^the package of phase 0 \(Phase 0\) could not be sealed and saved/);

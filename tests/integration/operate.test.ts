@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import type { RunStatus } from '../../src/core/api/status.js';
-import { baton, findRuns, fixturePhase, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
+import { baton, findRuns, fixturePhase, runDir, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
 
 const setup = workerForFile();
 
@@ -152,7 +152,7 @@ describe('operating a run', () => {
 
     await temporalSignal(run.runId, 'retryPhase', { phase: 1, refresh: true });
     const refreshed = await until(run, 'phase 1 again', (s) => s.phases['1']!.state === 'completed' && s.phases['1']!.generation === 3);
-    const pkg = JSON.parse(await readFile(path.join(workdir, 'handoffs/phase_1.json'), 'utf8'));
+    const pkg = JSON.parse(await readFile(path.join(runDir(workdir, run.runId), 'handoffs/phase_1.json'), 'utf8'));
     expect(pkg.generation).toBe(3);
     expect(pkg.dependency_contexts['0'].artifacts.report.sha256).not.toBe(pinned.sha256);
     expect(refreshed.phases['0']!.context!.artifacts.report!.sha256).toBe(pkg.dependency_contexts['0'].artifacts.report.sha256);

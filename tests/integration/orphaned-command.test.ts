@@ -109,6 +109,17 @@ describe('runCommand through its guardian', () => {
     expect(await waitForDeath([pids.command, pids.grandchild], BOUND_MS)).toEqual([]);
   });
 
+  it('on cancellation reports the command ended only once its whole group is gone (a child that ignores SIGTERM included)', async () => {
+    const workdir = await tempDir('baton-orphan-');
+    const pidFile = path.join(workdir, 'pids.json');
+    const parent = startParent(workdir, [process.execPath, TREE, pidFile, 'ignore-term'], 1500);
+    const pids = await treePids(pidFile);
+    const { outcome } = await parent.result();
+    // The grandchild outlives SIGTERM; only SIGKILL after the 5 s grace stops it, and only then is the end reported.
+    expect(outcome).toMatchObject({ exitCode: null, signal: 'SIGTERM' });
+    expect([pids.command, pids.grandchild].filter(isAlive)).toEqual([]);
+  });
+
   it('on cancellation stops the command with SIGTERM, and its group with it', async () => {
     const workdir = await tempDir('baton-orphan-');
     const pidFile = path.join(workdir, 'pids.json');

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HandoffPackageSchema } from '../../src/core/handoff/schema.js';
-import { baton, fixturePhase, FIXTURES, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
+import { baton, fixturePhase, FIXTURES, runDir, tempDir, until, workerForFile, writeJson } from '../support/baton.js';
 
 const setup = workerForFile(['--handlers', path.join(FIXTURES, 'handlers.mjs')]);
 
@@ -29,9 +29,9 @@ describe('phasedRun', () => {
 
     // Every phase's package was written, valid, and bound to this run.
     for (const key of ['0', '1', '2', '3']) {
-      const pkg = HandoffPackageSchema.parse(JSON.parse(await readFile(path.join(workdir, 'handoffs', `phase_${key}.json`), 'utf8')));
+      const pkg = HandoffPackageSchema.parse(JSON.parse(await readFile(path.join(runDir(workdir, run.runId), 'handoffs', `phase_${key}.json`), 'utf8')));
       expect(pkg.execution_id).toBe(run.runId);
-      expect(existsSync(path.join(workdir, 'handoffs', `execute_phase_${key}.sh`))).toBe(true);
+      expect(existsSync(path.join(runDir(workdir, run.runId), 'handoffs', `execute_phase_${key}.sh`))).toBe(true);
     }
     const exported = JSON.parse(await readFile(path.join(workdir, 'execution_context.json'), 'utf8'));
     expect(exported.phases['3'].context).toEqual(status.phases['3']!.context);
@@ -91,7 +91,7 @@ describe('phasedRun', () => {
     expect(status.state).toBe('completed');
     expect(status.phases['0']!.attempts).toBe(2);
     expect(status.phases['0']!.context!.context.attempt).toBe(2);
-    const firstErr = await readFile(path.join(workdir, 'logs', 'phase_0.g1.a1.stderr.log'), 'utf8');
+    const firstErr = await readFile(path.join(runDir(workdir, run.runId), 'logs', 'phase_0.g1.a1.stderr.log'), 'utf8');
     expect(firstErr).toContain('failing on purpose on attempt 1');
   });
 

@@ -13,7 +13,7 @@ import { checkRun } from '../../src/core/plan/validate.js';
 import { agentResultProblem } from '../../src/core/workflows/agent-results.js';
 import { RunBook } from '../../src/core/workflows/run-book.js';
 import type { AgentResult } from '../../src/core/handoff/result.js';
-import { baton, fixturePhase, tempDir, workerForFile } from '../support/baton.js';
+import { baton, fixturePhase, runDir, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = { BATON_HANDOFF_KEY: 'security-test-key-0123456789abcdef' };
 const setup = workerForFile([], KEY);
@@ -23,7 +23,7 @@ describe('security', () => {
     const workdir = await tempDir();
     const run = await setup.orchestrator.start({ name: 'signed-command', workdir, phases: [fixturePhase(0)] });
     await run.finalStatus();
-    const file = path.join(workdir, 'handoffs', 'phase_0.json');
+    const file = path.join(runDir(workdir, run.runId), 'handoffs', 'phase_0.json');
     const pkg = JSON.parse(await readFile(file, 'utf8'));
     const marker = path.join(workdir, 'pwned');
     pkg.execution_instructions.command = ['touch', marker];
@@ -50,7 +50,7 @@ describe('security', () => {
     const status = await run.finalStatus();
     expect(status.phases['0']!.context!.context.seen).toBe(evil);
     expect(status.phases['0']!.context!.context.argv).toEqual([evil]);
-    const script = await readFile(path.join(workdir, 'handoffs', 'execute_phase_0.sh'), 'utf8');
+    const script = await readFile(path.join(runDir(workdir, run.runId), 'handoffs', 'execute_phase_0.sh'), 'utf8');
     expect(script).not.toContain('touch');
     expect(existsSync(marker)).toBe(false);
   });
@@ -82,7 +82,7 @@ describe('security', () => {
     const workdir = await tempDir();
     const run = await setup.orchestrator.start({ name: 'creds', workdir, phases: [fixturePhase(0)] });
     await run.finalStatus();
-    const file = path.join(workdir, 'handoffs', 'phase_0.json');
+    const file = path.join(runDir(workdir, run.runId), 'handoffs', 'phase_0.json');
     const pkg = JSON.parse(await readFile(file, 'utf8'));
     const secret = ['-----BEGIN', ' RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----'].join('');
     pkg.phase_config = { deploy_key: secret };
@@ -121,7 +121,7 @@ describe('security', () => {
     });
     const status = await run.finalStatus();
     expect(status.phases['0']!.attempts).toBe(2);
-    const committed = JSON.parse(await readFile(path.join(workdir, 'outputs', 'phase_0.json'), 'utf8'));
+    const committed = JSON.parse(await readFile(path.join(runDir(workdir, run.runId), 'outputs', 'phase_0.json'), 'utf8'));
     expect(committed).toMatchObject({ execution_id: run.runId, phase: 0, generation: 1, attempt: 2, idempotency_key: `${run.runId}:0:g1` });
     const effects = await import('node:fs/promises').then((fs) => fs.readdir(path.join(workdir, 'effects')));
     expect(effects).toEqual([`${run.runId}_0_g1`]); // two attempts, one effect

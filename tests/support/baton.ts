@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/core/api/status.js';
+import { runPaths } from '../../src/runner/workdir.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BATON = path.join(ROOT, 'dist/cli/main.js');
@@ -107,6 +108,11 @@ export async function tempDir(prefix = 'baton-test-'): Promise<string> {
 export async function writeJson(file: string, value: unknown): Promise<string> {
   await writeFile(file, JSON.stringify(value, null, 2));
   return file;
+}
+
+/** Where a run's own files are: `<workdir>/runs/<run>` (handoffs/, logs/, outputs/). */
+export function runDir(workdir: string, runId: string): string {
+  return runPaths(workdir, runId).run;
 }
 
 /** A phase running the configurable fixture script. */

@@ -69,6 +69,7 @@ function defaults(): Required<Stubs> {
     openWorkdir: async () => {},
     watchQueues: async (): Promise<QueueWatch> => ({ started: [], scheduled: [], workers: {} }),
     refreshArtifacts: unexpected('refreshArtifacts'),
+    resetOrigin: unexpected('resetOrigin'),
   };
 }
 

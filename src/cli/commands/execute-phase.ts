@@ -35,7 +35,7 @@ export function registerExecutePhase(program: Command): void {
   program
     .command('execute-phase')
     .description('validate a handoff package, run its phase here, and report the result (or print it)')
-    .argument('<package>', 'handoff package (handoffs/phase_<id>.json)')
+    .argument('<package>', 'handoff package (<workdir>/runs/<run>/handoffs/phase_<id>.json)')
     .option('--out <file>', 'also write the result JSON here (with --offline: where the result goes)')
     .option('--offline', 'do not contact Temporal: write a sealed result to --out, to `baton submit` later')
     .option('--no-report', 'run and print the result, without reporting it to the run')

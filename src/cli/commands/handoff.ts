@@ -12,14 +12,16 @@ import { attemptFileName, handoffFileName } from '../../runner/handoff-files.js'
 import { HandoffPackageSchema } from '../../core/handoff/schema.js';
 import { verifyKeysFromEnv } from '../../runner/signing.js';
 import { formatProblems, validatePackage } from '../../runner/validate-package.js';
+import { handoffsDirOf } from '../../runner/workdir.js';
 import { action, UsageError } from '../errors.js';
 
-async function handoffsDir(runId: string): Promise<string> {
+/** The run's handoffs directory (`<workdir>/runs/<run>/handoffs`), and the run id its packages carry. */
+async function handoffsDir(runId: string): Promise<{ dir: string; executionId: string }> {
   const status = await new Orchestrator(await connectClient()).run(runId).status();
-  const dir = path.resolve(status.workdir, 'handoffs');
+  const dir = handoffsDirOf(path.resolve(status.workdir), status.execution_id);
   if (!status.handoffs_enabled) throw new UsageError(`run ${runId} does not save packages (agent_handoff_enabled is false in its config)`);
   if (!existsSync(dir)) throw new UsageError(`run ${runId}'s packages are in ${dir}, which is not on this machine`);
-  return dir;
+  return { dir, executionId: status.execution_id };
 }
 
 
@@ -33,11 +35,14 @@ export function registerHandoff(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       action(async (runId: string, opts: { json?: boolean }) => {
-        const dir = path.join(await handoffsDir(runId), 'attempts');
+        const { dir: handoffs, executionId } = await handoffsDir(runId);
+        const dir = path.join(handoffs, 'attempts');
         const files = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.json')) : [];
         const rows = [];
         for (const file of files) {
           const pkg = HandoffPackageSchema.parse(await readStructuredFile(path.join(dir, file), 'the handoff package'));
+          // <workdir>/handoffs of a run from before runs had directories of their own may hold other runs' packages.
+          if (pkg.execution_id !== executionId) continue;
           rows.push({
             phase: String(pkg.to_phase),
             name: pkg.phase_name,
@@ -67,12 +72,16 @@ export function registerHandoff(program: Command): void {
     .option('--attempt <n>', 'which attempt of that generation', '1')
     .action(
       action(async (runId: string, phase: string, opts: { generation?: string; attempt: string }) => {
-        const dir = await handoffsDir(runId);
+        const { dir, executionId } = await handoffsDir(runId);
         const file = opts.generation
           ? path.join(dir, 'attempts', attemptFileName(phase, Number(opts.generation), Number(opts.attempt)))
           : path.join(dir, handoffFileName(phase));
-        if (!existsSync(file)) throw new UsageError(`no package at ${file}; \`baton handoff list ${runId}\` shows the ones there are`);
-        process.stdout.write(await readFile(file, 'utf8'));
+        const text = existsSync(file) ? await readFile(file, 'utf8') : undefined;
+        // <workdir>/handoffs, from before runs had directories of their own, is shared by a plan's runs.
+        if (!text || (JSON.parse(text) as { execution_id?: unknown }).execution_id !== executionId) {
+          throw new UsageError(`run ${runId} has no package at ${file}; \`baton handoff list ${runId}\` shows the ones there are`);
+        }
+        process.stdout.write(text);
       }),
     );
 

@@ -59,10 +59,10 @@ export function registerOperate(program: Command): void {
 
   program
     .command('abort')
-    .description('cancel the run: phases in flight are cancelled')
+    .description('cancel the run: phases in flight are cancelled and waited for, then rolled back, and the run ends cancelled')
     .argument('<run-id>')
     .action(action(async (runId: string) => withRun(runId, async (run) => {
       await run.abort();
-      console.log(`requested cancellation of ${runId}`);
+      console.log(`requested cancellation of ${runId}: each phase in flight stops (its worker hears of it within seconds), then its rollback runs, then the run ends cancelled; baton status ${runId}`);
     })));
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { PhaseContextSchema } from '../handoff/schema.js';
 import { OrchestratorConfigSchema, PlanSchema } from '../plan/schema.js';
-import { PhaseStatusSchema } from './status.js';
+import { PhaseStatusSchema, ResetSchema } from './status.js';
 
 /** Outputs of an earlier run's completed phases, for `baton run --resume-from`; checked by the client. */
 export const ResumeSchema = z.object({
@@ -61,6 +61,9 @@ export const ContinuedSchema = z.object({
   archived: z.array(ArchivedPhaseSchema),
   /** Archive files, relative to the workdir, oldest first. */
   archives: z.array(z.string()),
+  /** Resets of the run so far, and the generations each phase must go beyond (see RunBook.noteReset). */
+  resets: z.array(ResetSchema).optional(),
+  generation_floors: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 export type Continued = z.infer<typeof ContinuedSchema>;
 

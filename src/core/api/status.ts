@@ -74,11 +74,20 @@ export const PhaseStatusSchema = z.object({
 });
 export type PhaseStatus = z.infer<typeof PhaseStatusSchema>;
 
+export const ResetSchema = z.object({
+  run_id: z.string().describe('The Temporal run the reset made.'),
+  base_run_id: z.string().describe('The Temporal run that was reset (Temporal ended it).'),
+  event_id: z.number().int().positive().describe("The event the run was reset to: everything the base run did from it on was dropped, and this run did it again (the base run's history keeps it)."),
+  reason: z.string(),
+  at: timestamp,
+});
+export type Reset = z.infer<typeof ResetSchema>;
+
 export const RunStatusSchema = z.object({
   execution_id: z.string(),
   plan: z.string(),
-  workdir: z.string().describe("Where the run's files are (handoffs, logs, outputs, execution_context.json)."),
-  handoffs_enabled: z.boolean().describe('Whether packages are saved under `<workdir>/handoffs/` (agent_handoff_enabled).'),
+  workdir: z.string().describe("The plan's workdir: artifacts, execution_context.json, and under `runs/<execution_id>/` this run's handoffs, logs and outputs."),
+  handoffs_enabled: z.boolean().describe('Whether packages are saved under `<workdir>/runs/<execution_id>/handoffs/` (agent_handoff_enabled).'),
   state: RunStateSchema,
   paused: z.boolean(),
   started_at: timestamp,
@@ -86,6 +95,7 @@ export const RunStatusSchema = z.object({
   held_reason: z.string().optional().describe('Why the run holds, when it does: the failed phases and what an operator can do.'),
   notices: z.array(z.string()).describe('Requests the run refused and things it did on its own, newest last.'),
   continued: z.object({ segment: z.number().int().positive(), archives: z.array(z.string()) }).optional().describe('Set once the run has continued as new.'),
+  resets: z.array(ResetSchema).optional().describe("Set once the run has been reset (Temporal's Reset), oldest first: from which Temporal run and event. Phases it ran again got new generations."),
   phases: z.record(z.string(), PhaseStatusSchema),
   omitted_phases: z.number().int().nonnegative().optional().describe("Finished phases left out of `phases` to keep this status within Temporal's size limits."),
 });

@@ -37,7 +37,17 @@ export interface BuildHandoffInput {
   separateAgent: boolean;
   /** The run marked its workdir (see ExecutionInstructions.workdir_marked). */
   workdirMarked?: boolean;
+  /** The Temporal run building the package (see BUILT_IN_RUN_ENV). */
+  temporalRunId?: string;
 }
+
+/**
+ * The package's `execution_instructions.env` names the Temporal run that built it. A worker
+ * dispatched the package by another run knows it is running an activity that was in flight when
+ * its run was Reset (the server dispatches those again, in the run the Reset made, with the same
+ * package), and gives that attempt files of its own.
+ */
+export const BUILT_IN_RUN_ENV = 'BATON_TEMPORAL_RUN_ID';
 
 export const DEFAULT_WORKDIR_ROOT = '.baton';
 
@@ -118,7 +128,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
       on_handoff_failure: config.on_handoff_failure,
       timeout_s: settings.timeoutSeconds,
       retries: settings.retries,
-      env: { BATON_RUN_ID: input.executionId, BATON_PHASE: key },
+      env: { BATON_RUN_ID: input.executionId, BATON_PHASE: key, ...(input.temporalRunId ? { [BUILT_IN_RUN_ENV]: input.temporalRunId } : {}) },
       report: separate
         ? `Run \`baton execute-phase <this file>\` (or execute_phase_${key}.sh beside it): it verifies the package, runs the phase and reports the result to run ${input.executionId} through the completePhase update. Offline: add --offline --out result.json, then \`baton submit result.json\` from a connected machine.`
         : phase.command

@@ -52,7 +52,7 @@ export const ExecutionInstructionsSchema = z.object({
   /** Where the phase's files live; relative paths resolve against `base_dir`. */
   workdir: z.string(),
   /**
-   * The run marked its workdir before its first phase (`.baton-runs/<execution_id>` in it): a worker
+   * The run marked its workdir before its first phase (`runs/<execution_id>/.opened` in it): a worker
    * that cannot see the mark does not have the run's workdir (an empty or local directory instead).
    */
   workdir_marked: z.boolean().optional(),

@@ -135,7 +135,7 @@ const MAX_PARALLEL_RULE = 'must be a whole number from 1 to 2000 (Temporal allow
 
 function configFields<C extends z.ZodType<ResourceClass>>(resourceClass: C) {
   return {
-    /** The guide's mode 1: write every phase's package to `<workdir>/handoffs/`. */
+    /** The guide's mode 1: write every phase's package to `<workdir>/runs/<execution_id>/handoffs/`. */
     agent_handoff_enabled: z.boolean().default(true),
     /** The guide's mode 2: hand every phase to an external agent and wait for its result. */
     use_separate_agents: z.boolean().default(false),

@@ -24,7 +24,7 @@ export function agentResultProblem(book: RunBook, result: AgentResult): string |
     return `phase ${key} is ${rec.state}, not awaiting an agent; nothing to complete`;
   }
   if (result.generation !== rec.generation) {
-    return `the result is for generation ${result.generation} of phase ${key}, but the phase is at generation ${rec.generation}: run its current package (handoffs/phase_${key}.json)`;
+    return `the result is for generation ${result.generation} of phase ${key}, but the phase is at generation ${rec.generation}: run its current package (${rec.awaiting.handoff_path})`;
   }
   if (result.package_hash !== rec.awaiting.package_hash) {
     return `the result was made from package ${result.package_hash.slice(0, 19)}…, not the one handed out (${rec.awaiting.package_hash.slice(0, 19)}…): run the current package`;

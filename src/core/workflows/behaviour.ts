@@ -24,6 +24,8 @@ export const LARGE_PLANS_PATCH = 'baton-large-plans-1';
 export const INTERRUPTIONS_PATCH = 'baton-interruptions-1';
 
 export interface RunBehaviour {
+  /** Cancel activities with WAIT_CANCELLATION_COMPLETED, and wind an aborted run down in order (ORDERLY_ABORT_PATCH). */
+  readonly waitsForCancellation: boolean;
   /** Export execution_context.json on a cadence, mid-run exports by a regular activity. */
   readonly exportsOnCadence: boolean;
   /** Watch the phases' queues with a regular activity rather than a local one. */
@@ -39,12 +41,14 @@ export interface RunBehaviour {
 export function runBehaviour(): RunBehaviour {
   const largePlans = patched(LARGE_PLANS_PATCH);
   const interruptions = patched(INTERRUPTIONS_PATCH);
+  const orderlyAbort = waitsForCancellation();
   return {
     exportsOnCadence: largePlans,
     watchesByActivity: largePlans,
     continuesAsNew: largePlans,
     interruptionsSpareRetries: interruptions,
     opensWorkdir: interruptions,
+    waitsForCancellation: orderlyAbort,
   };
 }
 
@@ -57,4 +61,42 @@ export const STRICT_PLANS_PATCH = 'baton-strict-plans-1';
 
 export function unknownPlanKeys(): UnknownKeys {
   return patched(STRICT_PLANS_PATCH) ? 'refuse' : 'ignore';
+}
+
+/**
+ * Since this patch, an abort is orderly: activities are cancelled with WAIT_CANCELLATION_COMPLETED,
+ * so the run hears that a phase was cancelled only once its worker has stopped it (its command's
+ * whole process group gone); a phase's rollback starts after that, not beside it; and the run ends
+ * only once its own activities (exports, queue watches) have ended too, leaving no activity pending
+ * on a closed run. Runs started before it cancel as they did (the rollback was scheduled in the
+ * same workflow task as the cancellation), so their histories replay.
+ */
+export const ORDERLY_ABORT_PATCH = 'baton-orderly-abort-1';
+
+export function waitsForCancellation(): boolean {
+  return patched(ORDERLY_ABORT_PATCH);
+}
+
+/**
+ * A run made by Temporal's Reset replays the events it copied from the run it replaces, then goes
+ * on live. `patched(resetPatch(n))`, asked only in such a run, is false while the copied events
+ * replay (the marker is not there) and true from its first live workflow task (which records the
+ * marker, so replays agree): how the run knows, deterministically, that it is past the reset
+ * point. n counts the resets in this run's history, since a run reset twice carries the first
+ * reset's marker in the events it copied.
+ */
+export function resetPatch(n: number): string {
+  return `baton-reset-${n}`;
+}
+
+/**
+ * Whether this Temporal run was made by a Reset. Live, a reset run's id differs from the one its
+ * (copied) start event recorded; a run that continued as new has a start event of its own, so its
+ * ids agree. A standalone replay of a recorded history takes the start event's run id for the run
+ * id, so tests/replay replays a reset run's history with that id set to the reset run's; then
+ * the run is the first of its chain by id though nothing continued into it, which only a reset run is.
+ */
+export function isResetRun(info: { runId: string; originalExecutionRunId: string; firstExecutionRunId: string; continuedFromExecutionRunId?: string }): boolean {
+  if (info.runId !== info.originalExecutionRunId) return true;
+  return info.runId !== info.firstExecutionRunId && info.continuedFromExecutionRunId === undefined;
 }

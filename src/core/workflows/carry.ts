@@ -47,6 +47,8 @@ export function carry(book: RunBook): Carried {
       phases,
       archived,
       archives: [...book.archives],
+      ...(book.resets.length > 0 ? { resets: [...book.resets] } : {}),
+      ...(book.generationFloors.size > 0 ? { generation_floors: Object.fromEntries(book.generationFloors) } : {}),
     },
     archive,
   };
@@ -61,6 +63,8 @@ export function restore(book: RunBook, continued: Continued): void {
   book.compensationsDue.push(...continued.compensations_due);
   for (const key of continued.refresh_due) book.refreshDue.add(key);
   book.archives.push(...continued.archives);
+  book.resets.push(...(continued.resets ?? []));
+  for (const [key, floor] of Object.entries(continued.generation_floors ?? {})) book.generationFloors.set(key, floor);
   for (const [key, state, attempts, generation, seq] of continued.archived) {
     if (!book.has(key)) continue;
     const entry = book.phase(key);

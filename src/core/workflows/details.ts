@@ -15,6 +15,10 @@ export interface DetailsSource {
 export function renderDetails(overview: RunOverview, source: DetailsSource): string {
   const lines = [`**${overview.plan}** · ${overview.state}${overview.paused ? ' (paused)' : ''}`, ''];
   if (overview.held_reason) lines.push(`> ${overview.held_reason}`, '');
+  if (overview.reset) {
+    const r = overview.reset;
+    lines.push(`Reset${r.reason ? ` (${r.reason})` : ''} at ${r.at}: continues Temporal run \`${r.base_run_id}\` from its event ${r.event_id}; phases run again since get new generations.`, '');
+  }
   let shown: string[];
   if (overview.total > MAX_ROWS) {
     // A large plan: count every state, and list the phases that need eyes (not done, not waiting).

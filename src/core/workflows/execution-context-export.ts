@@ -7,7 +7,8 @@
  */
 import { condition, isCancellation, sleep } from '@temporalio/workflow';
 import type { RunStatus } from '../api/status.js';
-import { orchestratorActivities, orchestratorLocalActivities } from './activities.js';
+import { cancellation, orchestratorActivities, orchestratorLocalActivities } from './activities.js';
+import type { RunBehaviour } from './behaviour.js';
 import { failureMessage } from './phase-lifecycle.js';
 import { runStatus } from './projections.js';
 import type { RunBook } from './run-book.js';
@@ -24,13 +25,17 @@ export class ExecutionContextExport {
     private readonly book: RunBook,
     private readonly where: { workdir: string; baseDir: string | null },
     private readonly notice: (message: string) => void,
-    /**
-     * New runs: mid-run exports by a regular activity that asks the run for its status. A local
-     * activity holds the workflow task open while it writes, and phases finishing meanwhile pile
-     * up as buffered events until the server force-closes the task.
-     */
-    private readonly byActivity: boolean,
+    private readonly behaviour: Pick<RunBehaviour, 'exportsOnCadence' | 'waitsForCancellation'>,
   ) {}
+
+  /**
+   * New runs: mid-run exports by a regular activity that asks the run for its status. A local
+   * activity holds the workflow task open while it writes, and phases finishing meanwhile pile
+   * up as buffered events until the server force-closes the task.
+   */
+  private get byActivity(): boolean {
+    return this.behaviour.exportsOnCadence;
+  }
 
   /** Something worth exporting changed: the cadence picks it up. */
   markDue(): void {
@@ -49,7 +54,7 @@ export class ExecutionContextExport {
           return orchestratorActivities.exportExecutionContext.executeWithOptions(
             // Short: writing a file takes well under a second, and an export lost with a killed
             // orchestrator worker must not hold up the ones after it (the final one included).
-            { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Write execution_context.json' },
+            { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Write execution_context.json', ...cancellation(this.behaviour) },
             [this.book.executionId, workdir, baseDir],
           );
         }

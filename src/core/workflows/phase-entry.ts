@@ -32,6 +32,8 @@ export interface PhaseBookkeeping {
   packageFor(entry: PhaseEntry, now: Date, separateAgent: boolean): HandoffPackage;
   /** The next position in completion order. */
   nextCompletion(): number;
+  /** A generation of the phase that runs a Reset replaced already handed out (0 when none). */
+  generationFloor(key: string): number;
 }
 
 export class PhaseEntry {
@@ -70,7 +72,7 @@ export class PhaseEntry {
   /** Marks the phase running as a new generation and returns that generation's package. */
   start(now: Date, separateAgent = this.record.separate_agent): HandoffPackage {
     const rec = this.record;
-    rec.generation += 1;
+    rec.generation = Math.max(rec.generation, this.run.generationFloor(this.key)) + 1;
     rec.dispatches = 0;
     delete rec.archived;
     this.moveTo('running');

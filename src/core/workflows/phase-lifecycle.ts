@@ -7,9 +7,9 @@ import { ActivityFailure, ApplicationFailure, condition, isCancellation, Timeout
 import type { AgentHandoff, PhaseFailureDetails, PhaseRunResult } from '../../activities/types.js';
 import { planWorkdir } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
-import { orchestratorActivities, phaseActivities } from './activities.js';
-import type { PhaseEntry } from './phase-entry.js';
+import { cancellation, orchestratorActivities, phaseActivities } from './activities.js';
 import type { RunBehaviour } from './behaviour.js';
+import type { PhaseEntry } from './phase-entry.js';
 import type { RunBook } from './run-book.js';
 
 export interface PhaseRunContext {
@@ -40,7 +40,7 @@ async function prepareInputsAndRun(ctx: PhaseRunContext, entry: PhaseEntry, arch
   if (archived.length > 0) {
     // Outputs that an earlier segment of a continued run archived: read back for this package.
     try {
-      const outputs = await orchestratorActivities.archivedOutputs(book.archives, archived, planWorkdir(book.plan), book.plan.base_dir ?? null);
+      const outputs = await orchestratorActivities.archivedOutputs.executeWithOptions(cancellation(ctx.behaviour), [book.archives, archived, planWorkdir(book.plan), book.plan.base_dir ?? null]);
       for (const [dep, output] of Object.entries(outputs)) book.restoreOutput(dep, output);
     } catch (err) {
       return failUnprepared(entry, err);
@@ -48,7 +48,7 @@ async function prepareInputsAndRun(ctx: PhaseRunContext, entry: PhaseEntry, arch
   }
   if (book.refreshDue.delete(entry.key)) {
     try {
-      const refreshed = await orchestratorActivities.refreshArtifacts(book.dependencyOutputs(entry.key), book.plan.workdir ?? planWorkdir(book.plan), book.plan.base_dir ?? null);
+      const refreshed = await orchestratorActivities.refreshArtifacts.executeWithOptions(cancellation(ctx.behaviour), [book.dependencyOutputs(entry.key), book.plan.workdir ?? planWorkdir(book.plan), book.plan.base_dir ?? null]);
       for (const [dep, output] of Object.entries(refreshed)) book.replaceOutput(dep, output);
     } catch (err) {
       return failUnprepared(entry, err);
@@ -85,6 +85,7 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
           heartbeatTimeout: `${book.config.heartbeat_timeout_s} seconds`,
           retry: { maximumAttempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
           summary: `Phase ${entry.key} · ${phase.name} · ${phase.resource_class}`,
+          ...cancellation(ctx.behaviour),
         },
         [handoff],
       );
@@ -93,6 +94,13 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
       return;
     } catch (err) {
       if (isCancellation(err)) throw err;
+      if (ctx.book.cancelled && failureType(err) === 'PhaseCancelled') {
+        // Waited for under an orderly abort, and reported by a worker that says so with a failure
+        // rather than as cancelled: the same thing.
+        entry.abandon(new Date());
+        ctx.changed();
+        return;
+      }
       // Runs from before baton-interruptions-1: a worker that stops heartbeating died (or lost its
       // network): the phase did not fail, so it goes to another worker as a new activity.
       if (!spare && isHeartbeatTimeout(err) && lostWorkers < book.config.worker_loss_retries) {
@@ -151,7 +159,7 @@ async function runWithAgent(ctx: PhaseRunContext, entry: PhaseEntry): Promise<vo
   let handed: AgentHandoff;
   try {
     handed = await orchestratorActivities.handOffToAgent.executeWithOptions(
-      { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `Hand phase ${entry.key} · ${phase.name} to an agent` },
+      { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `Hand phase ${entry.key} · ${phase.name} to an agent`, ...cancellation(ctx.behaviour) },
       [handoff],
     );
   } catch (err) {
@@ -209,6 +217,7 @@ export async function runCompensation(ctx: PhaseRunContext, entry: PhaseEntry): 
         heartbeatTimeout: '30 seconds',
         retry: { maximumAttempts: settings.retries + 1, initialInterval: '1 second' },
         summary: `Rollback of phase ${entry.key} · ${phase.name}`,
+        ...cancellation(ctx.behaviour),
       },
       [ctx.book.packageFor(entry, new Date()), phase.compensate!],
     );
@@ -218,6 +227,11 @@ export async function runCompensation(ctx: PhaseRunContext, entry: PhaseEntry): 
     if (isCancellation(err)) throw err;
   }
   ctx.changed();
+}
+
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 function failureDetails(err: unknown): PhaseFailureDetails | undefined {

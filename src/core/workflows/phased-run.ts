@@ -17,7 +17,7 @@ import type { RunInput } from '../api/run-input.js';
 import type { RunStatus } from '../api/status.js';
 import { planWorkdir } from '../handoff/build.js';
 import { compactPlan } from '../plan/compact.js';
-import { orchestratorActivities, orchestratorLocalActivities } from './activities.js';
+import { cancellation, orchestratorActivities, orchestratorLocalActivities } from './activities.js';
 import { runBehaviour } from './behaviour.js';
 import { carry, restore } from './carry.js';
 import { registerHandlers } from './handlers.js';
@@ -33,17 +33,21 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const continued = parseContinued(input);
   const behaviour = runBehaviour();
   const book = new RunBook(workflowInfo().workflowId, plan, config, continued ? new Date(continued.started_at) : new Date());
+  book.temporalRunId = workflowInfo().runId;
   if (continued) restore(book, continued);
   const run = new Run(book, behaviour, { workdir: planWorkdir(plan), baseDir: plan.base_dir ?? null });
   registerHandlers(run);
 
-  run.searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes());
+  run.searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes.executeWithOptions(cancellation(behaviour), []));
   if (behaviour.opensWorkdir) {
-    await orchestratorActivities.openWorkdir.executeWithOptions({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 }, summary: "Make and mark the run's workdir" }, [run.where.workdir, run.where.baseDir, book.executionId]);
+    await orchestratorActivities.openWorkdir.executeWithOptions(
+      { ...cancellation(behaviour), startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 }, summary: "Make and mark the run's workdir" },
+      [run.where.workdir, run.where.baseDir, book.executionId],
+    );
     book.workdirMarked = true;
   }
-  void watchQueues(book, run.changed, behaviour.watchesByActivity);
-  if (behaviour.exportsOnCadence) void run.exports.onCadence();
+  // Both end once the run is cancelled and their activity in flight has ended: an orderly abort waits for them.
+  const background = [watchQueues(book, run.changed, behaviour), ...(behaviour.exportsOnCadence ? [run.exports.onCadence()] : [])];
   if (input.resume && !continued) book.reuse(input.resume);
   run.resumeAgentWaits();
 
@@ -64,6 +68,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   try {
     for (;;) {
       while (!book.allDone() || book.compensationsDue.length > 0 || run.rollbacks.size > 0) {
+        run.resets.check();
         for (const key of book.compensationsDue.splice(0)) run.compensate(key);
         if (book.allDone()) {
           // Only rollbacks left to finish.
@@ -75,7 +80,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
             continuing = true;
             break;
           }
-        } else if (!book.paused) {
+        } else if (!book.paused && !run.resets.pending) {
+          // A reset run starts nothing until it knows the generations the runs it replaced used.
           run.startReady();
         }
         run.publish();
@@ -87,6 +93,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
       // phase, so the run goes back to running phases instead.
       await condition(() => allHandlersFinished() || run.requestsWaiting > 0);
       if (run.requestsWaiting === 0) {
+        run.resets.check();
+        if (run.resets.pending) await run.resets.pending;
         const before = run.changes;
         const { continued: next, archive } = carry(book);
         const { workdir, baseDir } = run.where;
@@ -108,15 +116,25 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     // flight are cancelled; what is left to do must not be cancelled in turn.
     book.cancelled = true;
     await CancellationScope.nonCancellable(async () => {
+      // Under an orderly abort, a phase in flight settles once its worker has stopped it.
       await Promise.allSettled(run.inFlight.values());
       // Roll back what the abort abandoned: phases that were in flight, or had failed.
       for (const key of [...book.compensationsDue.splice(0), ...book.dueOnAbort()]) run.compensate(key);
       await Promise.allSettled(run.rollbacks);
+      if (behaviour.waitsForCancellation) {
+        // Leave no activity pending on the closed run: the queue watch and the export in flight end
+        // first, and so do handlers (an agent's result being checked).
+        await Promise.allSettled([...background, ...(run.resets.pending ? [run.resets.pending] : [])]);
+        await condition(allHandlersFinished);
+      }
       await run.close();
     });
     throw err;
   }
 
+  // A run reset near its end learns so before it closes, so that its final status says it.
+  run.resets.check();
+  if (run.resets.pending) await run.resets.pending;
   // Let every phase's bookkeeping (its execution_context.json export) finish before the run closes.
   await Promise.all(run.inFlight.values());
   const final = await run.close();

@@ -3,7 +3,7 @@
  * Web UI's details and the search attributes are published from on every workflow task.
  */
 import { runWorkdir } from '../handoff/build.js';
-import type { PhaseStatus, RunState, RunStatus } from '../api/status.js';
+import type { PhaseStatus, Reset, RunState, RunStatus } from '../api/status.js';
 import type { RunBook } from './run-book.js';
 
 export interface RunOverview {
@@ -18,6 +18,8 @@ export interface RunOverview {
   awaiting_agent: string[];
   failed: string[];
   ready: string[];
+  /** The latest reset, if the run was reset. */
+  reset?: Reset;
 }
 
 /** Why the run holds (or failed): each failed phase, and what to send. */
@@ -43,6 +45,7 @@ export function overview(book: RunBook): RunOverview {
     awaiting_agent: book.keysIn('awaiting_agent'),
     failed: book.keysIn('failed'),
     ready: book.keysIn('ready'),
+    ...(book.resets.length > 0 ? { reset: book.resets[book.resets.length - 1]! } : {}),
   };
 }
 
@@ -67,6 +70,7 @@ export function runStatus(book: RunBook, finishedAt: Date | null): RunStatus {
     phases,
   };
   if (book.segment > 0) status.continued = { segment: book.segment, archives: [...book.archives] };
+  if (book.resets.length > 0) status.resets = [...book.resets];
   const held = state === 'held' || state === 'failed' ? heldReason(book) : undefined;
   if (held) status.held_reason = held;
   return status;

@@ -4,10 +4,13 @@
  * workers that are not there.
  */
 import { condition, isCancellation, sleep } from '@temporalio/workflow';
-import { orchestratorActivities, orchestratorLocalActivities } from './activities.js';
+import { cancellation, orchestratorActivities, orchestratorLocalActivities } from './activities.js';
+import type { RunBehaviour } from './behaviour.js';
 import type { RunBook } from './run-book.js';
 
-export async function watchQueues(book: RunBook, changed: () => void, byActivity: boolean): Promise<void> {
+/** Ends once the run is cancelled and the watch in flight, if any, has ended. */
+export async function watchQueues(book: RunBook, changed: () => void, behaviour: RunBehaviour): Promise<void> {
+  const byActivity = behaviour.watchesByActivity;
   const inlineRunning = (): string[] => book.keysIn('running').filter((k) => !book.record(k).separate_agent);
   let delayMs = 5_000;
   let watched = '';
@@ -24,7 +27,7 @@ export async function watchQueues(book: RunBook, changed: () => void, byActivity
       // New runs use a regular activity: a local one holds the workflow task open (see ExecutionContextExport).
       const watch = byActivity
         ? await orchestratorActivities.watchQueues.executeWithOptions(
-            { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Look whether running phases have workers' },
+            { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Look whether running phases have workers', ...cancellation(behaviour) },
             [book.executionId, queues],
           )
         : await orchestratorLocalActivities.watchQueues(book.executionId, queues);

@@ -11,7 +11,7 @@ import { phaseSettings } from '../plan/phase-settings.js';
 import { phaseKey, type OrchestratorConfig, type Phase, type Plan } from '../plan/schema.js';
 import type { PhaseRecord, Resume } from '../api/run-input.js';
 import type { RetryPhaseRequest } from '../api/messages.js';
-import type { RunState } from '../api/status.js';
+import type { Reset, RunState } from '../api/status.js';
 import { PhaseEntry, type PhaseBookkeeping } from './phase-entry.js';
 
 export class RunBook implements PhaseBookkeeping {
@@ -46,6 +46,12 @@ export class RunBook implements PhaseBookkeeping {
   readonly compensationsDue: string[] = [];
   /** Phases to run on their dependencies' files as they are now, not as pinned (retryPhase refresh). */
   readonly refreshDue = new Set<string>();
+  /** The Temporal run building packages now (it goes into each package, see BUILT_IN_RUN_ENV). */
+  temporalRunId: string | undefined;
+  /** Resets of the run (Temporal's Reset), oldest first. */
+  readonly resets: Reset[] = [];
+  /** Per phase, a generation the runs a reset replaced already used: the phase's next one is higher. */
+  readonly generationFloors = new Map<string, number>();
 
   constructor(
     readonly executionId: string,
@@ -185,7 +191,26 @@ export class RunBook implements PhaseBookkeeping {
       now,
       separateAgent,
       workdirMarked: this.workdirMarked,
+      ...(this.temporalRunId ? { temporalRunId: this.temporalRunId } : {}),
     }));
+  }
+
+  generationFloor(key: string): number {
+    return this.generationFloors.get(key) ?? 0;
+  }
+
+  /**
+   * A run made by a Reset has learnt where it came from: it records the reset, and makes every
+   * phase it starts from now on a generation beyond those the replaced runs handed out.
+   */
+  noteReset(reset: Reset | null, generations: Record<string, number>): string {
+    if (reset) this.resets.push(reset);
+    for (const [key, generation] of Object.entries(generations)) {
+      if (this.has(key) && generation > this.generationFloor(key)) this.generationFloors.set(key, generation);
+    }
+    if (!reset) return 'this run was made by a reset, but its history does not say from which run; phases it runs again get new generations all the same';
+    const why = reset.reason ? ` (${reset.reason})` : '';
+    return `reset${why}: this run continues Temporal run ${reset.base_run_id} from its event ${reset.event_id}; what that run did after it runs again here, as new generations of its phases`;
   }
 
   /** How many phases are in each state, in the order of PHASE_STATES, leaving out the empty ones. */

@@ -9,7 +9,7 @@ import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseIn
 import type { PhaseStatus, RunStatus } from '../api/status.js';
 import type { AgentResult } from '../handoff/result.js';
 import { phaseKey } from '../plan/schema.js';
-import { orchestratorActivities } from './activities.js';
+import { cancellation, orchestratorActivities } from './activities.js';
 import { agentResultProblem, completeFromAgent } from './agent-results.js';
 import type { RunBehaviour } from './behaviour.js';
 import { renderDetails } from './details.js';
@@ -17,6 +17,7 @@ import { ExecutionContextExport } from './execution-context-export.js';
 import { awaitAgent, failureMessage, runCompensation, runPhase, type PhaseRunContext } from './phase-lifecycle.js';
 import { overview, runStatus } from './projections.js';
 import type { RunBook } from './run-book.js';
+import { ResetWatch } from './reset-watch.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
 import { boundedStatus, memoStatus } from './status-size.js';
 
@@ -31,13 +32,16 @@ export class Run implements PhaseRunContext {
   readonly exports: ExecutionContextExport;
   /** Replaced once the run knows which search attributes the namespace has registered. */
   searchAttributes = new SearchAttributeSync([]);
+  /** Whether a Reset made this run, and from where (see reset-watch.ts). */
+  readonly resets: ResetWatch;
 
   constructor(
     readonly book: RunBook,
     readonly behaviour: RunBehaviour,
     readonly where: { workdir: string; baseDir: string | null },
   ) {
-    this.exports = new ExecutionContextExport(book, where, this.notice, behaviour.exportsOnCadence);
+    this.exports = new ExecutionContextExport(book, where, this.notice, behaviour);
+    this.resets = new ResetWatch(book, behaviour, this.notice, this.changed);
   }
 
   readonly changed = (): void => {
@@ -109,12 +113,12 @@ export class Run implements PhaseRunContext {
     const { book } = this;
     const key = phaseKey(result.phase);
     try {
-      await orchestratorActivities.verifyAgentResult(result, {
+      await orchestratorActivities.verifyAgentResult.executeWithOptions(cancellation(this.behaviour), [result, {
         workdir: this.where.workdir,
         base_dir: this.where.baseDir,
         accept_unsigned: book.config.accept_unsigned_results,
         output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
-      });
+      }]);
     } catch (err) {
       throw failure('ResultRefused', failureMessage(err));
     }
