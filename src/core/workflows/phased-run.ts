@@ -21,6 +21,7 @@ import { orchestratorActivities, orchestratorLocalActivities } from './activitie
 import { runBehaviour } from './behaviour.js';
 import { carry, restore } from './carry.js';
 import { registerHandlers } from './handlers.js';
+import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { RunBook } from './run-book.js';
 import { parseContinued, parseRunInput } from './run-input.js';
@@ -42,7 +43,9 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     await orchestratorActivities.openWorkdir.executeWithOptions({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 }, summary: "Make and mark the run's workdir" }, [run.where.workdir, run.where.baseDir, book.executionId]);
     book.workdirMarked = true;
   }
-  void watchQueues(book, run.changed, behaviour.watchesByActivity);
+  void (behaviour.watchesPhases
+    ? watchPhases(book, run.changed, behaviour.interruptionsSpareRetries)
+    : watchQueues(book, run.changed, behaviour.watchesByActivity));
   if (behaviour.exportsOnCadence) void run.exports.onCadence();
   if (input.resume && !continued) book.reuse(input.resume);
   run.resumeAgentWaits();
