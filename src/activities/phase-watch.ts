@@ -80,18 +80,18 @@ export function changedSettings(now: ActivitySettings, given: ActivitySettings):
 export function noteOf(a: PendingActivity, given: ActivitySettings, nowSeconds: number): { note: PhaseWatchNote; queuedOn: string | null } | null {
   const state = STATES[a.state ?? 0] ?? 'scheduled';
   const attempt = Math.max(1, a.attempt ?? 1);
-  const nextAttempt = seconds(a.nextAttemptScheduleTime);
-  // A retry's scheduled time is when it is due, so a future one backs off too.
-  const backingOff = nextAttempt > nowSeconds || seconds(a.scheduledTime) > nowSeconds;
+  // When the next attempt is due: a retry's scheduled time is that too.
+  const due = Math.max(seconds(a.nextAttemptScheduleTime), seconds(a.scheduledTime));
+  const backingOff = due > nowSeconds;
   const isPaused = a.paused === true || state === 'paused' || state === 'pause_requested';
-  const queuedSince = Math.max(seconds(a.scheduledTime), nextAttempt);
+  const queuedSince = due;
   const queued = state === 'scheduled' && !isPaused && !backingOff && queuedSince > 0 && nowSeconds - queuedSince >= QUEUED_AFTER_S;
   const settings = currentSettings(a);
   const changed = settings ? changedSettings(settings, given) : [];
   if (!queued && !isPaused && attempt === 1 && changed.length === 0) return null;
 
   const activity: PhaseActivity = { id: a.activityId ?? '', state, attempt, maximum_attempts: Math.max(0, a.maximumAttempts ?? 0) };
-  if (backingOff) activity.next_attempt_at = iso(nextAttempt)!;
+  if (backingOff) activity.next_attempt_at = iso(due)!;
   const failure = a.lastFailure?.message;
   if (failure && attempt > 1) activity.last_failure = failure.length > FAILURE_CHARS ? `${failure.slice(0, FAILURE_CHARS)}…` : failure;
   if (isPaused) {

@@ -88,6 +88,12 @@ describe('what the watch makes of a pending phase activity', () => {
     });
   });
 
+  it('takes a retry scheduled in the future as its next attempt (the server may give no other time)', () => {
+    const seen = noteOf({ activityId: 'phase-7-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED, paused: true, attempt: 5, maximumAttempts: 9, scheduledTime: at(NOW + 6), activityOptions: options() }, given, NOW);
+    expect(seen?.note.activity).toMatchObject({ state: 'paused', next_attempt_at: new Date((NOW + 6) * 1000).toISOString() });
+    expect(seen?.queuedOn).toBeNull();
+  });
+
   it('reports settings changed since the run scheduled the activity, and which', () => {
     expect(changedSettings({ ...given, start_to_close_timeout_s: 7200, maximum_attempts: 20 }, given)).toEqual(['start_to_close_timeout_s', 'maximum_attempts']);
     // The run leaves schedule-to-close unset: any value is a change; the server's 0 is not.

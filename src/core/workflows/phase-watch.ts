@@ -8,7 +8,7 @@
  */
 import { condition, isCancellation, log, sleep } from '@temporalio/workflow';
 import type { PhaseWatchNote, PhaseWatchRequest } from '../../activities/types.js';
-import type { ActivitySettings } from '../api/status.js';
+import { PhaseActivitySchema, type ActivitySettings } from '../api/status.js';
 import { fingerprint } from '../api/fingerprint.js';
 import { canonicalJson } from '../handoff/canonical.js';
 import { orchestratorActivities } from './activities.js';
@@ -38,8 +38,8 @@ export async function watchPhases(book: RunBook, changed: () => void, interrupti
           [request],
         );
         failures = 0;
-        known = notes;
-        book.noteWatch(notes);
+        known = notes; // as sent, so the next watch compares like with like
+        book.noteWatch(checked(notes));
         changed();
       } catch (err) {
         if (isCancellation(err)) throw err;
@@ -76,4 +76,15 @@ export function watchRequest(workflowId: string, entries: PhaseEntry[], known: R
     if (known[id]) stillKnown[id] = fingerprint(known[id]);
   }
   return { workflowId, known: stillKnown, settings: { usual, except } };
+}
+
+/** The notes whose activity fits the status schema (a watch of another version could send others: they would break the status). */
+function checked(notes: Record<string, PhaseWatchNote>): Record<string, PhaseWatchNote> {
+  const fit: Record<string, PhaseWatchNote> = {};
+  for (const [id, note] of Object.entries(notes)) {
+    const parsed = PhaseActivitySchema.safeParse(note.activity);
+    if (parsed.success) fit[id] = { ...note, activity: parsed.data };
+    else log.warn(`the phase watch said something the status cannot hold about ${id}: ${parsed.error.message}`);
+  }
+  return fit;
 }
