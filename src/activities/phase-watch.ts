@@ -25,8 +25,12 @@ export const WATCH_CLOSELY_MS = 5_000;
 export const WATCH_CALMLY_MS = 10_000;
 /** Answer after this long even if nothing changed (a fresh call then carries on). */
 export const WATCH_AT_MOST_MS = 10 * 60_000;
-/** A phase scheduled this long ago and not started waits for a worker (less is the normal dispatch). */
-export const QUEUED_AFTER_S = 3;
+/**
+ * A phase scheduled this long ago and not taken waits for workers: when its queue has none, and
+ * when it has some (all busy, or slow to take it). Less is the normal dispatch.
+ */
+export const QUEUED_NO_WORKER_S = 3;
+export const QUEUED_BUSY_S = 10;
 const FAILURE_CHARS = 300;
 
 const STATES: Record<number, PhaseActivity['state']> = {
@@ -74,21 +78,22 @@ export function changedSettings(now: ActivitySettings, given: ActivitySettings):
 }
 
 /**
- * What there is to say about one phase activity, or null when nothing: it runs (or is about to)
- * on its first attempt with the settings the run gave it.
+ * What there is to say about one phase activity: Temporal's view of it, when it is paused, past its
+ * first attempt or has changed settings (none for a first attempt with the run's settings); and,
+ * when it sits in its queue not yet taken, which queue and for how long.
  */
-export function noteOf(a: PendingActivity, given: ActivitySettings, nowSeconds: number): { note: PhaseWatchNote; queuedOn: string | null } | null {
+export function readActivity(a: PendingActivity, given: ActivitySettings, nowSeconds: number): { activity?: PhaseActivity; queued?: { task_queue: string; for_s: number } } {
   const state = STATES[a.state ?? 0] ?? 'scheduled';
   const attempt = Math.max(1, a.attempt ?? 1);
   // When the next attempt is due: a retry's scheduled time is that too.
   const due = Math.max(seconds(a.nextAttemptScheduleTime), seconds(a.scheduledTime));
   const backingOff = due > nowSeconds;
   const isPaused = a.paused === true || state === 'paused' || state === 'pause_requested';
-  const queuedSince = due;
-  const queued = state === 'scheduled' && !isPaused && !backingOff && queuedSince > 0 && nowSeconds - queuedSince >= QUEUED_AFTER_S;
   const settings = currentSettings(a);
   const changed = settings ? changedSettings(settings, given) : [];
-  if (!queued && !isPaused && attempt === 1 && changed.length === 0) return null;
+  const queue = settings?.task_queue || given.task_queue;
+  const queued = state === 'scheduled' && !isPaused && !backingOff && due > 0 ? { task_queue: queue, for_s: nowSeconds - due } : undefined;
+  if (!isPaused && attempt === 1 && changed.length === 0) return queued ? { queued } : {};
 
   const activity: PhaseActivity = { id: a.activityId ?? '', state, attempt, maximum_attempts: Math.max(0, a.maximumAttempts ?? 0) };
   if (backingOff) activity.next_attempt_at = iso(due)!;
@@ -109,8 +114,15 @@ export function noteOf(a: PendingActivity, given: ActivitySettings, nowSeconds: 
     activity.settings = settings;
     activity.changed = changed;
   }
-  const queue = settings?.task_queue || given.task_queue;
-  return { note: { activity }, queuedOn: queued ? queue : null };
+  return { activity, ...(queued ? { queued } : {}) };
+}
+
+/**
+ * Whether a phase not yet taken waits for workers: a few seconds is dispatch when the queue has
+ * none, longer when it has some (they may just be slow to take it).
+ */
+export function waitsForWorkers(forSeconds: number, workers: number): boolean {
+  return forSeconds >= (workers === 0 ? QUEUED_NO_WORKER_S : QUEUED_BUSY_S);
 }
 
 /** One look: every pending phase activity with something to say, and whether any needs a close eye. */
@@ -123,21 +135,22 @@ export async function lookAtPhases(
   const now = Date.now() / 1000;
   const notes: Record<string, PhaseWatchNote> = {};
   const pending = new Set<string>();
-  const queued = new Map<string, string[]>();
+  const queued = new Map<string, Array<{ id: string; for_s: number }>>();
   let closely = false;
   for (const a of description.pendingActivities ?? []) {
     const id = a.activityId ?? '';
     if (a.activityType?.name !== 'runPhase' || !id.startsWith('phase-')) continue;
     pending.add(id);
     if (a.state !== PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) closely = true;
-    const seen = noteOf(a, request.settings.except[id] ?? request.settings.usual, now);
-    if (!seen) continue;
-    notes[id] = seen.note;
-    if (seen.queuedOn) queued.set(seen.queuedOn, [...(queued.get(seen.queuedOn) ?? []), id]);
+    const seen = readActivity(a, request.settings.except[id] ?? request.settings.usual, now);
+    if (seen.activity) notes[id] = { activity: seen.activity };
+    if (seen.queued && seen.queued.for_s >= QUEUED_NO_WORKER_S) {
+      queued.set(seen.queued.task_queue, [...(queued.get(seen.queued.task_queue) ?? []), { id, for_s: seen.queued.for_s }]);
+    }
   }
-  for (const [queue, ids] of queued) {
+  for (const [queue, waiting] of queued) {
     const workers = (await liveWorkers(connection, namespace, queue)).length;
-    for (const id of ids) notes[id]!.waiting = { task_queue: queue, workers };
+    for (const { id, for_s } of waiting) if (waitsForWorkers(for_s, workers)) notes[id] = { ...notes[id], waiting: { task_queue: queue, workers } };
   }
   return { notes, pending, closely };
 }

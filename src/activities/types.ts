@@ -45,8 +45,8 @@ export interface QueueWatch {
 
 /** What the watch has to say about one phase's activity (only phases with something to say have one). */
 export interface PhaseWatchNote {
-  /** Temporal's view of the activity. */
-  activity: PhaseActivity;
+  /** Temporal's view of the activity, when it is paused, past its first attempt or has changed settings. */
+  activity?: PhaseActivity;
   /** Set while the activity waits in its queue for a worker: the queue, and its live workers. */
   waiting?: { task_queue: string; workers: number };
 }

@@ -4,7 +4,7 @@
  */
 import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { changedSettings, differs, noteOf } from '../../src/activities/phase-watch.js';
+import { changedSettings, differs, readActivity, waitsForWorkers } from '../../src/activities/phase-watch.js';
 import type { PhaseWatchNote } from '../../src/activities/types.js';
 import { recommend } from '../../src/client/queues.js';
 import { fromHeartbeat, heartbeatDeadline } from '../../src/client/workers.js';
@@ -45,18 +45,21 @@ const options = (over: Partial<{ queue: string; startToClose: number; maxAttempt
 });
 
 describe('what the watch makes of a pending phase activity', () => {
-  it('has nothing to say of a first attempt that runs, or was scheduled a moment ago', () => {
-    expect(noteOf({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, attempt: 1, maximumAttempts: 9, activityOptions: options() }, given, NOW)).toBeNull();
-    expect(noteOf({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, attempt: 1, scheduledTime: at(NOW - 1), activityOptions: options() }, given, NOW)).toBeNull();
+  it('has nothing to say of a first attempt that runs', () => {
+    expect(readActivity({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, attempt: 1, maximumAttempts: 9, activityOptions: options() }, given, NOW)).toEqual({});
   });
 
-  it('says a phase scheduled for seconds and not started waits in its queue', () => {
-    const seen = noteOf({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, attempt: 1, maximumAttempts: 9, scheduledTime: at(NOW - 10), activityOptions: options({ queue: 'baton-gpu' }) }, { ...given, task_queue: 'baton-gpu' }, NOW);
-    expect(seen).toEqual({ note: { activity: { id: 'phase-0-g1-d1', state: 'scheduled', attempt: 1, maximum_attempts: 9 } }, queuedOn: 'baton-gpu' });
+  it('times a first attempt not yet taken from its queue; it waits for workers after 3 s with none, 10 s with some', () => {
+    const seen = readActivity({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, attempt: 1, maximumAttempts: 9, scheduledTime: at(NOW - 4), activityOptions: options({ queue: 'baton-gpu' }) }, { ...given, task_queue: 'baton-gpu' }, NOW);
+    expect(seen).toEqual({ queued: { task_queue: 'baton-gpu', for_s: 4 } });
+    expect(waitsForWorkers(4, 0)).toBe(true);
+    expect(waitsForWorkers(2, 0)).toBe(false);
+    expect(waitsForWorkers(4, 2)).toBe(false);
+    expect(waitsForWorkers(10, 2)).toBe(true);
   });
 
   it('reads a pause (who, why, when), the attempt, the last failure and the backoff; a paused or backing-off phase is not waiting for workers', () => {
-    const seen = noteOf(
+    const seen = readActivity(
       {
         activityId: 'phase-7-g1-d1',
         state: PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED,
@@ -73,25 +76,22 @@ describe('what the watch makes of a pending phase activity', () => {
       NOW,
     );
     expect(seen).toEqual({
-      queuedOn: null,
-      note: {
-        activity: {
-          id: 'phase-7-g1-d1',
-          state: 'paused',
-          attempt: 5,
-          maximum_attempts: 9,
-          next_attempt_at: new Date((NOW + 8) * 1000).toISOString(),
-          last_failure: 'phase 7 (T) exited with code 1: not yet',
-          paused: { at: new Date((NOW - 2) * 1000).toISOString(), by: 'alice', reason: 'maintenance' },
-        },
+      activity: {
+        id: 'phase-7-g1-d1',
+        state: 'paused',
+        attempt: 5,
+        maximum_attempts: 9,
+        next_attempt_at: new Date((NOW + 8) * 1000).toISOString(),
+        last_failure: 'phase 7 (T) exited with code 1: not yet',
+        paused: { at: new Date((NOW - 2) * 1000).toISOString(), by: 'alice', reason: 'maintenance' },
       },
     });
   });
 
   it('takes a retry scheduled in the future as its next attempt (the server may give no other time)', () => {
-    const seen = noteOf({ activityId: 'phase-7-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED, paused: true, attempt: 5, maximumAttempts: 9, scheduledTime: at(NOW + 6), activityOptions: options() }, given, NOW);
-    expect(seen?.note.activity).toMatchObject({ state: 'paused', next_attempt_at: new Date((NOW + 6) * 1000).toISOString() });
-    expect(seen?.queuedOn).toBeNull();
+    const seen = readActivity({ activityId: 'phase-7-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED, paused: true, attempt: 5, maximumAttempts: 9, scheduledTime: at(NOW + 6), activityOptions: options() }, given, NOW);
+    expect(seen.activity).toMatchObject({ state: 'paused', next_attempt_at: new Date((NOW + 6) * 1000).toISOString() });
+    expect(seen.queued).toBeUndefined();
   });
 
   it('reports settings changed since the run scheduled the activity, and which', () => {
@@ -99,12 +99,12 @@ describe('what the watch makes of a pending phase activity', () => {
     // The run leaves schedule-to-close unset: any value is a change; the server's 0 is not.
     expect(changedSettings({ ...given, schedule_to_close_timeout_s: 600 }, given)).toEqual(['schedule_to_close_timeout_s']);
     expect(changedSettings(given, given)).toEqual([]);
-    const seen = noteOf({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, attempt: 1, maximumAttempts: 9, activityOptions: options({ startToClose: 7200 }) }, given, NOW);
-    expect(seen?.note.activity).toMatchObject({ state: 'started', changed: ['start_to_close_timeout_s'], settings: { ...given, start_to_close_timeout_s: 7200 } });
+    const seen = readActivity({ activityId: 'phase-0-g1-d1', state: PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, attempt: 1, maximumAttempts: 9, activityOptions: options({ startToClose: 7200 }) }, given, NOW);
+    expect(seen.activity).toMatchObject({ state: 'started', changed: ['start_to_close_timeout_s'], settings: { ...given, start_to_close_timeout_s: 7200 } });
   });
 
   it('answers only when what it sees differs from what the run knows, for activities still pending', () => {
-    const note: PhaseWatchNote = { activity: { id: 'a', state: 'scheduled', attempt: 1, maximum_attempts: 1 }, waiting: { task_queue: 'baton-gpu', workers: 0 } };
+    const note: PhaseWatchNote = { waiting: { task_queue: 'baton-gpu', workers: 0 } };
     const pending = new Set(['a']);
     expect(differs({ a: note }, { a: fingerprint(note) }, pending)).toBe(false);
     expect(differs({ a: { ...note, waiting: { task_queue: 'baton-gpu', workers: 1 } } }, { a: fingerprint(note) }, pending)).toBe(true);
@@ -181,7 +181,7 @@ describe('what the run records and shows of it', () => {
   it('records waiting_for_workers and the paused activity, counts begun attempts, and clears both when the watch has nothing to say', () => {
     const book = running();
     book.noteWatch({
-      'phase-train-g1-d1': { activity: { id: 'phase-train-g1-d1', state: 'scheduled', attempt: 1, maximum_attempts: 9 }, waiting: { task_queue: 'baton-gpu', workers: 0 } },
+      'phase-train-g1-d1': { waiting: { task_queue: 'baton-gpu', workers: 0 } },
       'phase-etl-g1-d1': { activity: { id: 'phase-etl-g1-d1', state: 'paused', attempt: 5, maximum_attempts: 9, paused: { at: null, by: 'alice', reason: 'maintenance' }, last_failure: 'boom' } },
     });
     const status = runStatus(book, null);

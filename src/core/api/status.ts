@@ -77,7 +77,7 @@ export const PhaseActivitySchema = z
     settings: ActivitySettingsSchema.optional().describe('The settings Temporal now runs it with, when they differ from those the run gave it (`temporal activity update-options`).'),
     changed: z.array(z.string()).optional().describe('Which of those settings differ from the run\'s.'),
   })
-  .describe("Temporal's view of a running phase's activity, from the run's watch (every few seconds): set when there is something to say (it waits for a worker, is paused, past its first attempt, or its settings were changed), gone when there is not.");
+  .describe("Temporal's view of a running phase's activity, from the run's watch (every few seconds): set while it is paused, past its first attempt, or runs with changed settings; gone when none of these holds.");
 export type PhaseActivity = z.infer<typeof PhaseActivitySchema>;
 
 export const PhaseStatusSchema = z.object({

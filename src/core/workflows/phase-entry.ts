@@ -187,7 +187,7 @@ export class PhaseEntry {
   watched(note: PhaseWatchNote | undefined): void {
     const rec = this.record;
     if (rec.state !== 'running' || rec.separate_agent) return;
-    if (note) rec.activity = note.activity;
+    if (note?.activity) rec.activity = note.activity;
     else delete rec.activity;
     if (note?.waiting) rec.waiting_for_workers = waitingMessage(note.waiting.task_queue, note.waiting.workers);
     else delete rec.waiting_for_workers;

@@ -82,6 +82,10 @@ export function watchRequest(workflowId: string, entries: PhaseEntry[], known: R
 function checked(notes: Record<string, PhaseWatchNote>): Record<string, PhaseWatchNote> {
   const fit: Record<string, PhaseWatchNote> = {};
   for (const [id, note] of Object.entries(notes)) {
+    if (note.activity === undefined) {
+      fit[id] = note;
+      continue;
+    }
     const parsed = PhaseActivitySchema.safeParse(note.activity);
     if (parsed.success) fit[id] = { ...note, activity: parsed.data };
     else log.warn(`the phase watch said something the status cannot hold about ${id}: ${parsed.error.message}`);
