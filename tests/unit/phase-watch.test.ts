@@ -168,14 +168,16 @@ describe('what the run records and shows of it', () => {
     return book;
   }
 
-  it('asks the watch with the usual settings once, and the phases that differ', () => {
+  it('asks the watch with the usual settings once, and the phases that differ; the attempts include those kept for interruptions', () => {
     const book = running();
-    const request = watchRequest('run-1', ['train', 'etl'].map((k) => book.phase(k)), {});
+    const request = watchRequest('run-1', ['train', 'etl'].map((k) => book.phase(k)), {}, true);
     expect(request.known).toEqual({});
     const all = [request.settings.usual, ...Object.values(request.settings.except)];
     expect(all).toHaveLength(2);
-    expect(all).toContainEqual({ ...given, task_queue: 'baton-gpu', maximum_attempts: 9 });
-    expect(all).toContainEqual({ ...given, start_to_close_timeout_s: 60, maximum_attempts: 1 });
+    // retries + 1 + worker_loss_retries (3), as runInline schedules them since baton-interruptions-1.
+    expect(all).toContainEqual({ ...given, task_queue: 'baton-gpu', maximum_attempts: 12 });
+    expect(all).toContainEqual({ ...given, start_to_close_timeout_s: 60, maximum_attempts: 4 });
+    expect(watchRequest('run-1', [book.phase('etl')], {}, false).settings.usual.maximum_attempts).toBe(1);
   });
 
   it('records waiting_for_workers and the paused activity, counts begun attempts, and clears both when the watch has nothing to say', () => {
