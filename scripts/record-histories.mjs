@@ -160,6 +160,26 @@ const scenarios = {
     if (!resetOnce) throw new Error('record reset.once together with reset: node scripts/record-histories.mjs reset reset.once');
     return { runId: 'history-reset', execution: resetOnce };
   },
+  // Under the phase-watch patch: a phase that retries with backoff, paused in Temporal between two
+  // attempts and unpaused, so the history holds the watch's answers (attempts, the pause, its end).
+  async 'phase-watch'() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      { name: 'watched', workdir, phases: [phase(0, [], { fail_until_attempt: 5 }, { retries: 6 }), phase(1, [0])] },
+      {},
+      { runId: 'history-phase-watch' },
+    );
+    const backingOff = await until(run, (s) => {
+      const a = s.phases['0'].activity;
+      return a?.next_attempt_at !== undefined && Date.parse(a.next_attempt_at) - Date.now() > 3000;
+    });
+    const temporal = (args) => execFileSync(binary, [...args, '--workflow-id', run.runId, '--activity-id', backingOff.phases['0'].activity.id, '--address', env.address], { encoding: 'utf8' });
+    temporal(['activity', 'pause', '--identity', 'recorder', '--reason', 'recording']);
+    await until(run, (s) => s.phases['0'].activity?.paused !== undefined);
+    temporal(['activity', 'unpause']);
+    await run.finalStatus();
+    return run.runId;
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(

@@ -10,6 +10,7 @@ import type { RunStatus } from '../core/api/status.js';
 import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
 import { writeFileAtomic } from '../runner/handoff-files.js';
 import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
 import { resetOrigin } from './reset-origin.js';
@@ -45,5 +46,6 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     resetOrigin,
     refreshArtifacts,
     watchQueues,
+    watchPhases,
   };
 }

@@ -1,11 +1,12 @@
 /**
- * For the orchestrator's "no silent waiting": which of the run's phase activities a worker has
- * picked up, and how many workers poll each queue. A phase still only scheduled on a queue that
- * no worker polls is waiting for workers that are not there, and the run says so.
+ * For the orchestrator's "no silent waiting" in runs from before baton-phase-watch-1: which of the
+ * run's phase activities a worker has picked up, and how many live workers each queue has. A
+ * phase still only scheduled on a queue with no worker is waiting for workers that are not there,
+ * and the run says so. (Newer runs use watchPhases, phase-watch.ts.)
  */
 import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
-import { describeQueue } from '../client/queues.js';
+import { liveWorkers } from '../client/workers.js';
 import type { QueueWatch } from './types.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1;
@@ -23,6 +24,6 @@ export async function watchQueues(workflowId: string, taskQueues: string[]): Pro
     else if (a.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED) scheduled.push(a.activityId);
   }
   const workers: Record<string, number> = {};
-  for (const queue of taskQueues) workers[queue] = (await describeQueue(connection, namespace, queue)).workers.length;
+  for (const queue of taskQueues) workers[queue] = (await liveWorkers(connection, namespace, queue)).length;
   return { started, scheduled, workers };
 }

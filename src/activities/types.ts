@@ -4,7 +4,7 @@
  */
 import type { AgentResult } from '../core/handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
-import type { PhaseStatus, Reset, RunStatus } from '../core/api/status.js';
+import type { ActivitySettings, PhaseActivity, PhaseStatus, Reset, RunStatus } from '../core/api/status.js';
 import type { PhaseRunResult } from '../runner/phase-result.js';
 
 export type { PhaseRunResult };
@@ -55,6 +55,27 @@ export interface QueueWatch {
   workers: Record<string, number>;
 }
 
+/** What the watch has to say about one phase's activity (only phases with something to say have one). */
+export interface PhaseWatchNote {
+  /** Temporal's view of the activity, when it is paused, past its first attempt or has changed settings. */
+  activity?: PhaseActivity;
+  /** Set while the activity waits in its queue for a worker: the queue, and its live workers. */
+  waiting?: { task_queue: string; workers: number };
+}
+
+export interface PhaseWatchRequest {
+  workflowId: string;
+  /** What the run last heard, by activity id, as fingerprints of the notes (core/api/fingerprint.ts): the watch answers once Temporal's view differs. */
+  known: Record<string, string>;
+  /** The settings the run gave its phases' activities: `usual`, but `except[activityId]` where given. */
+  settings: { usual: ActivitySettings; except: Record<string, ActivitySettings> };
+}
+
+export interface PhaseWatch {
+  /** By activity id, every pending phase activity with something to say. */
+  notes: Record<string, PhaseWatchNote>;
+}
+
 /** Served by the orchestrator worker, on the task queue `baton`. */
 export interface OrchestratorActivities {
   writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void>;
@@ -75,10 +96,16 @@ export interface OrchestratorActivities {
   openWorkdir(workdir: string, baseDir: string | null, executionId: string): Promise<void>;
   /** Baton's search attributes that the namespace has registered with the right type. */
   registeredSearchAttributes(): Promise<string[]>;
-  /** Which phase activities have started, and the live workers on their queues. */
+  /** Which phase activities have started, and the live workers on their queues (runs from before baton-phase-watch-1). */
   watchQueues(workflowId: string, taskQueues: string[]): Promise<QueueWatch>;
   /** In a run made by a Reset: the reset, and the generations the replaced runs used (read from their histories). */
   resetOrigin(): Promise<ResetOrigin>;
+  /**
+   * Looks at the run's phase activities in Temporal every few seconds and answers once what it sees
+   * differs from what the run knows (a phase waits for workers, is paused, retries, has new
+   * settings, or stops doing so), when none is left, or after ten minutes.
+   */
+  watchPhases(request: PhaseWatchRequest): Promise<PhaseWatch>;
   /** The outputs with their artifacts re-hashed from the files as they are now (retryPhase refresh). */
   refreshArtifacts(outputs: Record<string, PhaseContext>, workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
 }

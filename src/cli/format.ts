@@ -1,6 +1,7 @@
 /**
  * Plain-text rendering of a run's status for the terminal.
  */
+import { phaseCondition, phaseRemarks, type RemarkKind } from '../core/api/phase-remarks.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 
 const STATE_MARK: Record<string, string> = {
@@ -24,7 +25,7 @@ export function renderStatusTable(status: RunStatus): string {
   const rows = Object.entries(status.phases).map(([key, p]) => [
     `${STATE_MARK[p.state] ?? '?'} ${key}`,
     p.name,
-    p.state,
+    phaseCondition(p) ? `${p.state} (${phaseCondition(p)})` : p.state,
     String(p.attempts),
     p.task_queue,
     phaseDuration(p),
@@ -36,7 +37,10 @@ export function renderStatusTable(status: RunStatus): string {
   const lines = [`run ${status.execution_id} · plan ${status.plan} · ${status.state}${status.paused ? ' (paused)' : ''}${continued}`, line(header), ...rows.map(line)];
   for (const r of status.resets ?? []) lines.push(`reset${r.reason ? ` (${r.reason})` : ''} at ${r.at}: continues Temporal run ${r.base_run_id} from its event ${r.event_id}`);
   if (status.omitted_phases) lines.push(`  … and ${status.omitted_phases} completed or skipped phases (all of them are in ${status.workdir}/execution_context.json)`);
-  for (const [key, p] of Object.entries(status.phases)) if (p.error) lines.push(`  phase ${key} error: ${p.error}`);
+  for (const [key, p] of Object.entries(status.phases)) {
+    if (p.error) lines.push(`  phase ${key} error: ${p.error}`);
+    for (const remark of phaseRemarks(p, status.execution_id)) lines.push(`  phase ${key} ${remark.text}`);
+  }
   if (status.held_reason && status.state === 'held') lines.push(`held: ${status.held_reason}`);
   for (const n of status.notices) lines.push(`notice: ${n}`);
   return lines.join('\n');
@@ -48,10 +52,37 @@ export function stateChanges(previous: RunStatus | undefined, current: RunStatus
   for (const [key, p] of Object.entries(current.phases)) {
     const before = previous?.phases[key];
     if (before?.state === p.state && before.attempts === p.attempts) continue;
+    // A running phase's attempts follow Temporal's once the watch reports them: its remarks say so.
+    if (before?.state === 'running' && p.state === 'running' && (before.activity || p.activity)) continue;
     if (!before && p.state === 'pending') continue; // the first report lists only what has begun
     const extra = p.state === 'failed' && p.error ? `: ${p.error}` : p.state === 'completed' ? ` in ${phaseDuration(p)}` : '';
     lines.push(`phase ${key} (${p.name}) ${p.state} on ${p.task_queue}${extra}`);
   }
+  lines.push(...remarkChanges(previous, current));
   if (previous?.state !== current.state) lines.push(`run ${current.execution_id} ${current.state}`);
+  return lines;
+}
+
+/** What a log says when a remark goes while the phase still runs. */
+const ENDED: Partial<Record<RemarkKind, string>> = {
+  waiting: 'no longer waits for workers',
+  paused: 'is no longer paused in Temporal',
+  settings: 'runs with the settings the run gave it again',
+};
+
+/** For a log: what is new or gone in a running phase's remarks (waiting for workers, paused, retrying, settings). */
+function remarkChanges(previous: RunStatus | undefined, current: RunStatus): string[] {
+  const lines: string[] = [];
+  for (const [key, p] of Object.entries(current.phases)) {
+    const was = previous?.phases[key];
+    const before = new Map(was ? phaseRemarks(was, current.execution_id).map((r) => [r.kind, r.text]) : []);
+    const now = phaseRemarks(p, current.execution_id);
+    for (const r of now) if (before.get(r.kind) !== r.text) lines.push(`phase ${key} (${p.name}) ${r.text}`);
+    if (p.state !== 'running') continue;
+    for (const kind of before.keys()) {
+      const ended = ENDED[kind];
+      if (ended && !now.some((r) => r.kind === kind)) lines.push(`phase ${key} (${p.name}) ${ended}`);
+    }
+  }
   return lines;
 }

@@ -1,21 +1,28 @@
 /**
- * What each task queue looks like from the server: workers polling, backlog, rates, and a plain
- * recommendation. `baton queues` prints it; autoscalers read `--json`; the orchestrator uses
- * the poller counts to say when a phase waits for workers that are not there.
+ * What each task queue looks like from the server: its workers (from Temporal's worker records,
+ * see workers.ts), backlog, rates, and a plain recommendation. `baton queues` prints it;
+ * autoscalers read `--json`; the orchestrator's watch uses the worker counts to say when a phase
+ * waits for workers that are not there.
  */
 import type { ConnectionLike } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { queueWorkers, type QueueWorkers, type WorkerRecord } from './workers.js';
+
+export { LIVE_POLLER_SECONDS, WORKER_HEARTBEAT_SECONDS, type WorkerRecord } from './workers.js';
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
-
-/** A worker long-polls for about a minute at a time; one not seen for longer is gone (or busy to capacity). */
-export const LIVE_POLLER_SECONDS = 90;
 
 export interface QueueReport {
   task_queue: string;
   resource_class: string | null;
-  /** Distinct worker identities polling recently. */
+  /** The identities of the live workers: running and heartbeating (busy ones included), one entry per worker. */
   workers: string[];
+  /** Of those, how many have every slot in use. */
+  busy_workers: number;
+  /** Where the workers come from: `worker heartbeats` (Temporal's worker records), or `pollers` where the server keeps none. */
+  workers_from: QueueWorkers['source'];
+  /** Every worker the server knows on this queue, live or not (a killed worker shows as `gone` until the server forgets it). */
+  worker_records: WorkerRecord[];
   backlog_count: number;
   backlog_age_s: number;
   tasks_add_rate: number;
@@ -34,13 +41,16 @@ export async function describeQueue(connection: ConnectionLike, namespace: strin
     taskQueueType: type === 'activity' ? TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY : TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     reportStats: true,
   });
-  const now = Date.now() / 1000;
-  const workers = [...new Set((response.pollers ?? []).filter((p) => now - seconds(p.lastAccessTime) < LIVE_POLLER_SECONDS).map((p) => p.identity ?? '?'))];
+  const found = await queueWorkers(connection, namespace, taskQueue, type, response.pollers ?? []);
+  const live = found.records.filter((r) => r.live);
   const stats = response.stats;
   const report: QueueReport = {
     task_queue: taskQueue,
     resource_class: taskQueue.startsWith('baton-') ? taskQueue.slice('baton-'.length) : null,
-    workers,
+    workers: live.map((r) => r.identity),
+    busy_workers: live.filter((r) => r.slots_free === 0 && (r.slots_used ?? 0) > 0).length,
+    workers_from: found.source,
+    worker_records: found.records,
     backlog_count: Number(stats?.approximateBacklogCount ?? 0),
     backlog_age_s: seconds(stats?.approximateBacklogAge),
     tasks_add_rate: stats?.tasksAddRate ?? 0,
@@ -55,13 +65,19 @@ function age(s: number): string {
   return s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`;
 }
 
-export function recommend(r: QueueReport): string {
+function workers(n: number, busy: number): string {
+  const count = `${n} worker${n === 1 ? '' : 's'}`;
+  return busy === 0 ? count : busy === n ? `${count}, ${n === 1 ? 'busy' : 'all busy'}` : `${count}, ${busy} busy`;
+}
+
+export function recommend(r: Pick<QueueReport, 'task_queue' | 'resource_class' | 'workers' | 'busy_workers' | 'backlog_count' | 'backlog_age_s' | 'tasks_add_rate' | 'tasks_dispatch_rate'>): string {
   const waiting = `${r.backlog_count} ${r.task_queue === 'baton' ? 'tasks' : 'phases'} waiting for ${age(r.backlog_age_s)}`;
   const start = r.resource_class ? `baton worker --class ${r.resource_class}` : 'baton worker --orchestrator';
-  if (r.backlog_count > 0 && r.workers.length === 0) return `${r.task_queue}: ${waiting} with no worker: start \`${start}\``;
+  const n = r.workers.length;
+  if (r.backlog_count > 0 && n === 0) return `${r.task_queue}: ${waiting} with no worker: start \`${start}\``;
   if (r.backlog_count > 0 && (r.backlog_age_s > 60 || r.tasks_add_rate > r.tasks_dispatch_rate * 1.2)) {
-    return `${r.task_queue}: ${waiting} with ${r.workers.length} worker${r.workers.length === 1 ? '' : 's'}: add workers`;
+    return `${r.task_queue}: ${waiting} with ${workers(n, r.busy_workers)}: add workers`;
   }
-  if (r.workers.length === 0) return `${r.task_queue}: idle, no worker (none needed until a phase of this class is ready)`;
-  return `${r.task_queue}: ok, ${r.workers.length} worker${r.workers.length === 1 ? '' : 's'}${r.backlog_count > 0 ? `, ${waiting}` : ', nothing waiting'}`;
+  if (n === 0) return `${r.task_queue}: idle, no worker (none needed until a phase of this class is ready)`;
+  return `${r.task_queue}: ok, ${workers(n, r.busy_workers)}${r.backlog_count > 0 ? `, ${waiting}` : ', nothing waiting'}`;
 }

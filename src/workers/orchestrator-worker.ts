@@ -14,5 +14,9 @@ export async function createOrchestratorWorker(connection: NativeConnection, nam
     taskQueue: ORCHESTRATOR_TASK_QUEUE,
     ...workflowCode(),
     activities: createOrchestratorActivities(),
+    // Each run with phases on workers holds one slot with its phase watch (watchPhases: it waits,
+    // looking every few seconds, until something changes), and the rest are short file and RPC
+    // work: many runs at once must not leave the exports and agents' handoffs without a slot.
+    maxConcurrentActivityTaskExecutions: 1000,
   });
 }

@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
-import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseRunResult, QueueWatch } from '../../src/activities/types.js';
+import type { AgentHandoff, OrchestratorActivities, PhaseActivities, PhaseRunResult, PhaseWatch, QueueWatch } from '../../src/activities/types.js';
 import { statusQuery } from '../../src/core/api/definitions.js';
 import type { RunStatus } from '../../src/core/api/status.js';
 import type { HandoffPackage } from '../../src/core/handoff/schema.js';
@@ -68,6 +68,11 @@ function defaults(): Required<Stubs> {
     registeredSearchAttributes: async () => [],
     openWorkdir: async () => {},
     watchQueues: async (): Promise<QueueWatch> => ({ started: [], scheduled: [], workers: {} }),
+    // Nothing changes in Temporal behind a stub run's back: the watch answers only when cancelled (or the run ends).
+    watchPhases: async (): Promise<PhaseWatch> => {
+      await Context.current().cancelled.catch(() => undefined);
+      return { notes: {} };
+    },
     refreshArtifacts: unexpected('refreshArtifacts'),
     resetOrigin: unexpected('resetOrigin'),
   };

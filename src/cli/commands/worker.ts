@@ -7,6 +7,7 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import type { Command } from 'commander';
 import type { PhaseHandlers } from '../../runner/handlers.js';
 import { loadConfig } from '../../client/load-plan.js';
+import { WORKER_HEARTBEAT_SECONDS } from '../../client/workers.js';
 import { defaultClasses, runWorkers } from '../../workers/run-workers.js';
 import { action, UsageError } from '../errors.js';
 
@@ -52,7 +53,12 @@ export function registerWorker(program: Command): void {
     .action(
       action(async (opts: WorkerOptions) => {
         // The SDK's INFO lines drown what an operator needs; BATON_LOG_LEVEL=INFO brings them back.
-        Runtime.install({ logger: workerLogger((process.env.BATON_LOG_LEVEL ?? 'WARN') as LogLevel) });
+        // Worker heartbeats (Temporal's worker records) every few seconds rather than the SDK's
+        // minute: `baton queues` and the run's watch count a killed worker out within seconds.
+        Runtime.install({
+          logger: workerLogger((process.env.BATON_LOG_LEVEL ?? 'WARN') as LogLevel),
+          workerHeartbeatInterval: `${WORKER_HEARTBEAT_SECONDS} seconds`,
+        });
         const config = await loadConfig(opts.config);
         const serveAll = !opts.orchestrator && opts.class.length === 0;
         const classes = serveAll ? defaultClasses(config) : opts.class;

@@ -43,11 +43,48 @@ export const CompensationSchema = z.object({
   error: z.string().optional(),
 });
 
+/** An activity's settings as Temporal has them (seconds; 0 where unset). */
+export const ActivitySettingsSchema = z.object({
+  task_queue: z.string(),
+  start_to_close_timeout_s: z.number().nonnegative(),
+  schedule_to_close_timeout_s: z.number().nonnegative(),
+  schedule_to_start_timeout_s: z.number().nonnegative(),
+  heartbeat_timeout_s: z.number().nonnegative(),
+  maximum_attempts: z.number().int().nonnegative().describe('0: unlimited.'),
+  initial_interval_s: z.number().nonnegative(),
+  backoff_coefficient: z.number().nonnegative(),
+  maximum_interval_s: z.number().nonnegative(),
+});
+export type ActivitySettings = z.infer<typeof ActivitySettingsSchema>;
+
+export const PhaseActivitySchema = z
+  .object({
+    id: z.string().describe('The activity id (`phase-<id>-g<generation>-d<dispatch>`), for `temporal activity pause|unpause|update-options --activity-id`.'),
+    state: z.enum(['scheduled', 'started', 'paused', 'pause_requested', 'cancel_requested']),
+    attempt: z.number().int().positive().describe("Temporal's current attempt of this dispatch."),
+    maximum_attempts: z.number().int().nonnegative().describe('0: unlimited.'),
+    next_attempt_at: timestamp.optional().describe('While it backs off after a failed attempt: when the next one is due.'),
+    last_failure: z.string().optional().describe("The last failed attempt's error."),
+    paused: z
+      .object({
+        at: timestamp.nullable(),
+        by: z.string().optional().describe('Who paused it, when the server says.'),
+        reason: z.string().optional(),
+        rule: z.string().optional().describe('The activity rule that paused it, if a rule did.'),
+      })
+      .optional()
+      .describe('Set while Temporal holds the activity paused (UI Pending Activities → Pause, `temporal activity pause`): no attempt starts until it is unpaused.'),
+    settings: ActivitySettingsSchema.optional().describe('The settings Temporal now runs it with, when they differ from those the run gave it (`temporal activity update-options`).'),
+    changed: z.array(z.string()).optional().describe('Which of those settings differ from the run\'s.'),
+  })
+  .describe("Temporal's view of a running phase's activity, from the run's watch (every few seconds): set while it is paused, past its first attempt, or runs with changed settings; gone when none of these holds.");
+export type PhaseActivity = z.infer<typeof PhaseActivitySchema>;
+
 export const PhaseStatusSchema = z.object({
   id: PhaseIdSchema,
   name: z.string(),
   state: PhaseStateSchema,
-  attempts: z.number().int().nonnegative().describe('Attempts across every generation of the phase.'),
+  attempts: z.number().int().nonnegative().describe("Attempts across every generation of the phase; while it runs, those Temporal has begun, once the run's watch has reported the phase's `activity`."),
   generation: z.number().int().nonnegative(),
   resource_class: z.string(),
   task_queue: z.string(),
@@ -67,6 +104,7 @@ export const PhaseStatusSchema = z.object({
   agent_fallback: z.string().optional().describe('Why a phase meant for an agent ran on a worker instead.'),
   provenance: PhaseProvenanceSchema.optional().describe('Who ran the phase from which package, and what they reported.'),
   waiting_for_workers: z.string().optional().describe('Why a phase handed to its queue has not started: no worker polls the queue, or all are busy.'),
+  activity: PhaseActivitySchema.optional(),
   reused_from: z.string().optional().describe('The earlier run whose output this phase reuses (`baton run --resume-from`).'),
   override: z.record(z.string(), z.unknown()).optional().describe('What a retryPhase changed for this phase (resource class, timeout, retries, config).'),
   archived: z.literal(true).optional().describe('Finished in an earlier segment of a run that continued as new; the full status is in the archive file.'),

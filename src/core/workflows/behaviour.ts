@@ -23,6 +23,14 @@ export const LARGE_PLANS_PATCH = 'baton-large-plans-1';
  */
 export const INTERRUPTIONS_PATCH = 'baton-interruptions-1';
 
+/**
+ * Since this patch the run watches its phases through one activity that answers only when
+ * Temporal's view of them changes (a phase waits for workers, is paused, retries, gets new
+ * settings), for as long as any phase runs on a worker; before it, an activity on a timer that
+ * backed off from 5 s to 5 minutes, only while a phase had not started.
+ */
+export const PHASE_WATCH_PATCH = 'baton-phase-watch-1';
+
 export interface RunBehaviour {
   /** Cancel activities with WAIT_CANCELLATION_COMPLETED, and wind an aborted run down in order (ORDERLY_ABORT_PATCH). */
   readonly waitsForCancellation: boolean;
@@ -36,12 +44,15 @@ export interface RunBehaviour {
   readonly interruptionsSpareRetries: boolean;
   /** Make the run's workdir (an activity on the orchestrator worker) before any phase runs. */
   readonly opensWorkdir: boolean;
+  /** Watch the running phases with watchPhases (answers on change) rather than watchQueues on a timer. */
+  readonly watchesPhases: boolean;
 }
 
 export function runBehaviour(): RunBehaviour {
   const largePlans = patched(LARGE_PLANS_PATCH);
   const interruptions = patched(INTERRUPTIONS_PATCH);
   const orderlyAbort = waitsForCancellation();
+  const phaseWatch = patched(PHASE_WATCH_PATCH);
   return {
     exportsOnCadence: largePlans,
     watchesByActivity: largePlans,
@@ -49,6 +60,7 @@ export function runBehaviour(): RunBehaviour {
     interruptionsSpareRetries: interruptions,
     opensWorkdir: interruptions,
     waitsForCancellation: orderlyAbort,
+    watchesPhases: phaseWatch,
   };
 }
 

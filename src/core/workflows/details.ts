@@ -2,6 +2,7 @@
  * The Markdown shown as the run's "current details" in the Temporal Web UI.
  */
 import type { RunOverview } from './projections.js';
+import { phaseCondition, phaseRemarks } from '../api/phase-remarks.js';
 import type { PhaseStatus } from '../api/status.js';
 
 const MAX_ROWS = 60;
@@ -12,7 +13,7 @@ export interface DetailsSource {
   phase(key: string): { status(): PhaseStatus };
 }
 
-export function renderDetails(overview: RunOverview, source: DetailsSource): string {
+export function renderDetails(overview: RunOverview, source: DetailsSource, runId = '<run>'): string {
   const lines = [`**${overview.plan}** · ${overview.state}${overview.paused ? ' (paused)' : ''}`, ''];
   if (overview.held_reason) lines.push(`> ${overview.held_reason}`, '');
   if (overview.reset) {
@@ -31,12 +32,18 @@ export function renderDetails(overview: RunOverview, source: DetailsSource): str
   lines.push('| phase | name | state | attempts | queue |', '| --- | --- | --- | --- | --- |');
   for (const [key, p] of rows) {
     const queue = p.separate_agent ? 'external agent' : p.task_queue;
-    lines.push(`| ${key} | ${p.name} | ${p.state} | ${p.attempts} | ${queue} |`);
+    const condition = phaseCondition(p);
+    lines.push(`| ${key} | ${p.name} | ${p.state}${condition ? ` (${condition})` : ''} | ${p.attempts} | ${queue} |`);
   }
+  for (const [key, p] of rows) for (const remark of phaseRemarks(p, runId)) lines.push('', `Phase ${key} ${sentence(remark.text)}`);
   for (const [key, p] of rows) {
     if (!p.awaiting) continue;
     const progress = p.progress ? ` Last progress: ${p.progress.message}.` : '';
     lines.push('', `Phase ${key} awaits an agent until ${p.awaiting.deadline ?? 'whenever'}: run \`${p.awaiting.script_path}\`.${progress}`);
   }
   return lines.join('\n');
+}
+
+function sentence(text: string): string {
+  return text.endsWith('.') ? text : `${text}.`;
 }

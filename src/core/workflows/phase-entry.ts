@@ -6,8 +6,26 @@
 import type { HandoffPackage, PhaseContext, PhaseState } from '../handoff/schema.js';
 import { phaseSettings, type PhaseSettings } from '../plan/phase-settings.js';
 import type { OrchestratorConfig, Phase } from '../plan/schema.js';
-import type { AwaitingAgent, PhaseStatus } from '../api/status.js';
+import type { ActivitySettings, AwaitingAgent, PhaseStatus } from '../api/status.js';
 import type { PhaseRecord } from '../api/run-input.js';
+import type { PhaseWatchNote } from '../../activities/types.js';
+
+/** How Temporal retries a phase's attempts: the backoff is Baton's, the number of attempts the phase's. */
+export const PHASE_BACKOFF = { initial_interval_s: 1, backoff_coefficient: 2, maximum_interval_s: 60 } as const;
+
+/** A phase activity's attempts: its retries and the first, and, since baton-interruptions-1, the interruptions it may have on top. */
+export function phaseMaximumAttempts(retries: number, workerLossRetries: number, interruptionsSpareRetries: boolean): number {
+  return retries + 1 + (interruptionsSpareRetries ? workerLossRetries : 0);
+}
+
+export function phaseRetryPolicy(maximumAttempts: number): { maximumAttempts: number; initialInterval: string; backoffCoefficient: number; maximumInterval: string } {
+  return {
+    maximumAttempts,
+    initialInterval: `${PHASE_BACKOFF.initial_interval_s} seconds`,
+    backoffCoefficient: PHASE_BACKOFF.backoff_coefficient,
+    maximumInterval: `${PHASE_BACKOFF.maximum_interval_s} seconds`,
+  };
+}
 
 export interface PhaseCompletion {
   output: PhaseContext;
@@ -57,6 +75,20 @@ export class PhaseEntry {
     return phaseSettings(this.definition, this.run.config);
   }
 
+  /** The settings its activity is scheduled with (runInline), as the watch compares them with Temporal's. */
+  activitySettings(interruptionsSpareRetries: boolean): ActivitySettings {
+    const settings = this.settings();
+    return {
+      task_queue: settings.taskQueue,
+      start_to_close_timeout_s: settings.timeoutSeconds,
+      schedule_to_close_timeout_s: 0,
+      schedule_to_start_timeout_s: 0,
+      heartbeat_timeout_s: this.run.config.heartbeat_timeout_s,
+      maximum_attempts: phaseMaximumAttempts(settings.retries, this.run.config.worker_loss_retries, interruptionsSpareRetries),
+      ...PHASE_BACKOFF,
+    };
+  }
+
   /** The id of the phase's activity now in flight: unique per generation and dispatch. */
   activityId(): string {
     return `phase-${this.key}-g${this.record.generation}-d${this.record.dispatches}`;
@@ -83,6 +115,7 @@ export class PhaseEntry {
     delete rec.awaiting;
     delete rec.progress;
     delete rec.waiting_for_workers;
+    delete rec.activity;
     return this.run.packageFor(this, now, separateAgent);
   }
 
@@ -90,6 +123,7 @@ export class PhaseEntry {
     const rec = this.record;
     this.moveTo('completed');
     delete rec.waiting_for_workers;
+    delete rec.activity;
     rec.attempts += result.attempts;
     rec.output = result.output;
     rec.context = result.output;
@@ -117,6 +151,7 @@ export class PhaseEntry {
     const rec = this.record;
     this.moveTo('failed');
     delete rec.waiting_for_workers;
+    delete rec.activity;
     rec.attempts += attempts;
     rec.error = error;
     delete rec.awaiting;
@@ -150,11 +185,36 @@ export class PhaseEntry {
     this.record.compensation = { state: error ? 'failed' : 'completed', at: now.toISOString(), ...(error ? { error } : {}) };
   }
 
+  /** What the run's watch saw of the phase's activity in Temporal (nothing to say: undefined). */
+  watched(note: PhaseWatchNote | undefined): void {
+    const rec = this.record;
+    if (rec.state !== 'running' || rec.separate_agent) return;
+    if (note?.activity) rec.activity = note.activity;
+    else delete rec.activity;
+    if (note?.waiting) rec.waiting_for_workers = waitingMessage(note.waiting.task_queue, note.waiting.workers);
+    else delete rec.waiting_for_workers;
+  }
+
   /** The phase as the status shows it: the record less what only the run needs. */
   status(): PhaseStatus {
     const { output: _output, completedSeq: _seq, requested: _requested, dispatches: _dispatches, ...visible } = this.record;
+    // While it runs, the attempts count those Temporal has begun (once the watch has said): a
+    // phase backing off before, or paused at, attempt 5 has made 4.
+    const a = visible.activity;
+    if (visible.state === 'running' && a) {
+      const begun = a.state === 'scheduled' || a.state === 'paused' ? a.attempt - 1 : a.attempt;
+      return { ...visible, attempts: visible.attempts + begun };
+    }
     return visible;
   }
+}
+
+/** Why a phase handed to its queue has not started. */
+export function waitingMessage(taskQueue: string, workers: number): string {
+  const start = taskQueue.startsWith('baton-') ? `: start \`baton worker --class ${taskQueue.slice('baton-'.length)}\`` : '';
+  return workers === 0
+    ? `no worker polls ${taskQueue}${start}`
+    : `waiting in ${taskQueue}'s backlog: its ${workers} worker${workers === 1 ? ' is' : 's are'} busy`;
 }
 
 function setOrClear<K extends 'content_hash' | 'handoff_path' | 'handoff_fallback'>(rec: PhaseRecord, key: K, value: string | null): void {

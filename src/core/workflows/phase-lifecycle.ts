@@ -8,8 +8,8 @@ import type { AgentHandoff, PhaseFailureDetails, PhaseRunResult } from '../../ac
 import { planWorkdir } from '../handoff/build.js';
 import type { HandoffPackage } from '../handoff/schema.js';
 import { cancellation, orchestratorActivities, phaseActivities } from './activities.js';
+import { phaseMaximumAttempts, phaseRetryPolicy, type PhaseEntry } from './phase-entry.js';
 import type { RunBehaviour } from './behaviour.js';
-import type { PhaseEntry } from './phase-entry.js';
 import type { RunBook } from './run-book.js';
 
 export interface PhaseRunContext {
@@ -71,7 +71,7 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
   const spare = ctx.behaviour.interruptionsSpareRetries;
   // The worker counts which attempts failed and stops at `retries` (activities/attempt-ledger.ts);
   // the extra attempts are for interruptions, which do not spend the phase's retries.
-  const maximumAttempts = settings.retries + 1 + (spare ? book.config.worker_loss_retries : 0);
+  const maximumAttempts = phaseMaximumAttempts(settings.retries, book.config.worker_loss_retries, spare);
   let lostWorkers = 0;
   ctx.changed();
   for (;;) {
@@ -83,7 +83,7 @@ async function runInline(ctx: PhaseRunContext, entry: PhaseEntry, handoff: Hando
           taskQueue: settings.taskQueue,
           startToCloseTimeout: `${settings.timeoutSeconds} seconds`,
           heartbeatTimeout: `${book.config.heartbeat_timeout_s} seconds`,
-          retry: { maximumAttempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          retry: phaseRetryPolicy(maximumAttempts),
           summary: `Phase ${entry.key} · ${phase.name} · ${phase.resource_class}`,
           ...cancellation(ctx.behaviour),
         },

@@ -21,6 +21,7 @@ import { cancellation, orchestratorActivities, orchestratorLocalActivities } fro
 import { runBehaviour } from './behaviour.js';
 import { carry, restore } from './carry.js';
 import { registerHandlers } from './handlers.js';
+import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { RunBook } from './run-book.js';
 import { parseContinued, parseRunInput } from './run-input.js';
@@ -47,7 +48,10 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     book.workdirMarked = true;
   }
   // Both end once the run is cancelled and their activity in flight has ended: an orderly abort waits for them.
-  const background = [watchQueues(book, run.changed, behaviour), ...(behaviour.exportsOnCadence ? [run.exports.onCadence()] : [])];
+  const background = [
+    behaviour.watchesPhases ? watchPhases(book, run.changed, behaviour) : watchQueues(book, run.changed, behaviour),
+    ...(behaviour.exportsOnCadence ? [run.exports.onCadence()] : []),
+  ];
   if (input.resume && !continued) book.reuse(input.resume);
   run.resumeAgentWaits();
 

@@ -12,6 +12,7 @@ import { phaseKey, type OrchestratorConfig, type Phase, type Plan } from '../pla
 import type { PhaseRecord, Resume } from '../api/run-input.js';
 import type { RetryPhaseRequest } from '../api/messages.js';
 import type { Reset, RunState } from '../api/status.js';
+import type { PhaseWatchNote } from '../../activities/types.js';
 import { PhaseEntry, type PhaseBookkeeping } from './phase-entry.js';
 
 export class RunBook implements PhaseBookkeeping {
@@ -356,7 +357,15 @@ export class RunBook implements PhaseBookkeeping {
     return undefined;
   }
 
-  /** Records, from a queue watch, which running phases still wait for a worker, and why. */
+  /** Records what the phase watch saw of the running phases' activities (watchPhases, by activity id). */
+  noteWatch(notes: Record<string, PhaseWatchNote>): void {
+    for (const key of this.keysIn('running')) {
+      const entry = this.phase(key);
+      entry.watched(notes[entry.activityId()]);
+    }
+  }
+
+  /** Records, from a queue watch, which running phases still wait for a worker, and why (runs from before baton-phase-watch-1). */
   noteQueues(watch: { started: string[]; scheduled: string[]; workers: Record<string, number> }): void {
     for (const key of this.keysIn('running')) {
       const entry = this.phase(key);

@@ -201,7 +201,7 @@ export class Run implements PhaseRunContext {
 
   publish(): void {
     const shown = overview(this.book);
-    setCurrentDetails(renderDetails(shown, this.book));
+    setCurrentDetails(renderDetails(shown, this.book, this.book.executionId));
     this.searchAttributes.sync(shown);
   }
 

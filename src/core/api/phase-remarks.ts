@@ -1,0 +1,62 @@
+/**
+ * What to say about a running phase beyond its state, wherever a phase's state is shown (the Web
+ * UI's current details, `baton status`, `baton run` and `baton watch`): it waits for workers, its
+ * activity is paused in Temporal, it retries, its settings were changed. From the status alone,
+ * so the workflow and the CLI say the same.
+ */
+import type { PhaseStatus } from './status.js';
+
+export type RemarkKind = 'waiting' | 'paused' | 'retrying' | 'settings';
+
+export interface Remark {
+  kind: RemarkKind;
+  /** A sentence with the phase as its subject ("waits for workers: …"). */
+  text: string;
+}
+
+function attemptOf(a: NonNullable<PhaseStatus['activity']>): string {
+  return a.maximum_attempts > 0 ? `${a.attempt} of ${a.maximum_attempts}` : `${a.attempt} (no limit)`;
+}
+
+/** A few words for the state column: `paused in Temporal`, `waiting for workers`, `attempt 5 of 9`, …; empty when there is nothing to add. */
+export function phaseCondition(p: PhaseStatus): string {
+  if (p.state !== 'running') return '';
+  const a = p.activity;
+  const words: string[] = [];
+  if (a?.paused) words.push('paused in Temporal');
+  else if (p.waiting_for_workers) words.push('waiting for workers');
+  else if (a?.next_attempt_at) words.push(`retrying: attempt ${attemptOf(a)}`);
+  else if (a && a.attempt > 1) words.push(`attempt ${attemptOf(a)}`);
+  if (a?.changed?.length) words.push('settings changed');
+  return words.join(', ');
+}
+
+/** The phase's remarks, for a running phase; none otherwise. `runId` makes the commands runnable. */
+export function phaseRemarks(p: PhaseStatus, runId: string): Remark[] {
+  if (p.state !== 'running') return [];
+  const remarks: Remark[] = [];
+  const a = p.activity;
+  if (p.waiting_for_workers) remarks.push({ kind: 'waiting', text: `waits for workers: ${p.waiting_for_workers}` });
+  if (a?.paused) {
+    const who = [a.paused.by ? `by ${a.paused.by}` : '', a.paused.reason ? `"${a.paused.reason}"` : '', a.paused.rule ? `rule ${a.paused.rule}` : ''].filter(Boolean).join(', ');
+    const since = a.paused.at ? ` since ${a.paused.at}` : '';
+    const unpause = `no attempt starts until it is unpaused (\`temporal activity unpause --workflow-id ${runId} --activity-id ${a.id}\`, or the Web UI's Pending Activities)`;
+    remarks.push({
+      kind: 'paused',
+      text:
+        a.state === 'pause_requested'
+          ? `is to be paused in Temporal${who ? ` (${who})` : ''} once its running attempt (${attemptOf(a)}) ends; then ${unpause}`
+          : `is paused in Temporal${who ? ` (${who})` : ''}${since}, at attempt ${attemptOf(a)}: ${unpause}`,
+    });
+  }
+  if (a && a.attempt > 1) {
+    const due = a.next_attempt_at && !a.paused ? `, due at ${a.next_attempt_at}` : '';
+    const last = a.last_failure ? `; the last failed: ${a.last_failure}` : '';
+    remarks.push({ kind: 'retrying', text: `is on attempt ${attemptOf(a)}${due}${last}` });
+  }
+  if (a?.settings && a.changed?.length) {
+    const values = a.changed.map((key) => `${key} ${String(a.settings![key as keyof typeof a.settings])}`).join(', ');
+    remarks.push({ kind: 'settings', text: `runs with settings changed in Temporal: ${values}` });
+  }
+  return remarks;
+}
