@@ -42,7 +42,9 @@ export class Orchestrator {
   /** Checks the plan up front, so a bad one is refused before any workflow exists. */
   async start(plan: PlanInput | Plan, config: OrchestratorConfigInput | OrchestratorConfig = {}, opts: StartOptions = {}): Promise<RunHandle> {
     const checked = checkRun(plan, config);
-    const runId = opts.runId ?? `${checked.plan.name}-${randomUUID().slice(0, 8)}`;
+    // From the name, but only its letters, digits, `.`, `_` and `-`: a run id goes into URLs (the Web
+    // UI's link to the run) and file names, where `/`, `#` or `?` would break them.
+    const runId = opts.runId ?? `${checked.plan.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}-${randomUUID().slice(0, 8)}`;
     const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
       taskQueue: ORCHESTRATOR_TASK_QUEUE,
       workflowId: runId,
