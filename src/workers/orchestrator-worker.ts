@@ -4,6 +4,7 @@
  */
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createOrchestratorActivities } from '../activities/execution-context.js';
+import { HEARTBEAT_THROTTLE } from '../activities/keep-alive.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../core/plan/schema.js';
 import { workflowCode } from './workflow-code.js';
 
@@ -18,5 +19,7 @@ export async function createOrchestratorWorker(connection: NativeConnection, nam
     // looking every few seconds, until something changes), and the rest are short file and RPC
     // work: many runs at once must not leave the exports and agents' handoffs without a slot.
     maxConcurrentActivityTaskExecutions: 1000,
+    // The phase watch hears an abort in the answer to a heartbeat: send them promptly.
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
 }
