@@ -73,7 +73,12 @@ export type SchemaVerdict =
  * `root` (`['output', 'context']` gives `output.context.report_path: must be string`).
  */
 export async function checkOutputSchema(schema: unknown, value: unknown, root: PropertyKey[], limits: SchemaCheckLimits = schemaCheckLimits()): Promise<SchemaVerdict> {
-  const json = JSON.stringify(value) ?? 'null';
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? 'null';
+  } catch (err) {
+    return { ok: false, problems: [`${formatPath(root)}: cannot be checked against the output_schema (${(err as Error).message}: nested too deeply?)`] };
+  }
   const bytes = Buffer.byteLength(json);
   if (bytes > limits.maxBytes) return { ok: false, problems: [tooLarge(root, bytes, limits)] };
   const answer: ThreadAnswer = await threads().run({ schema: JSON.stringify(schema), value: json }, limits.timeoutMs);
