@@ -48,7 +48,7 @@ export const MAX_FINDINGS = 10;
 /** How long a fresh thread may take to load Ajv (not counted in a job's time limit). */
 const STARTUP_MS = 30_000;
 /** A thread's heap: room for a value at the size limit and Ajv's errors, never the worker's whole memory. */
-const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 64, stackSizeMb: 4 };
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 };
 
 export const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 
