@@ -180,6 +180,41 @@ const scenarios = {
     await run.finalStatus();
     return run.runId;
   },
+  // Under baton-output-schemas-1: the plan's output schemas compiled at the start (checkOutputSchemas),
+  // an agent's result refused by its phase's schema, then one accepted.
+  async 'output-schemas'() {
+    const workdir = await tmp();
+    const schema = { type: 'object', required: ['report_path'], properties: { report_path: { type: 'string', minLength: 1 } } };
+    const run = await orchestrator.start(
+      { name: 'schemas', workdir, phases: [phase(0), phase(1, [0], {}, { use_separate_agent: true, output_schema: schema }), phase(2, [1])] },
+      { accept_unsigned_results: true },
+      { runId: 'history-output-schemas' },
+    );
+    const waiting = (await until(run, (s) => s.phases['1'].state === 'awaiting_agent')).phases['1'];
+    const result = (context) => ({
+      schema_version: 1,
+      execution_id: run.runId,
+      phase: 1,
+      generation: waiting.generation,
+      attempt: 1,
+      package_hash: waiting.awaiting.package_hash,
+      outcome: 'completed',
+      output: { context, artifacts: {} },
+      error: null,
+      provenance: { host: 'recorder', user: 'recorder', agent: null, mode: 'online', started_at: '2026-01-01T00:00:00Z', finished_at: '2026-01-01T00:00:01Z' },
+      content_hash: null,
+      signature: null,
+    });
+    await run.complete(result({ report: 'no path' })).then(
+      () => {
+        throw new Error('a result without report_path was accepted');
+      },
+      () => undefined,
+    );
+    await run.complete(result({ report_path: 'out/report.md' }));
+    await run.finalStatus();
+    return run.runId;
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(

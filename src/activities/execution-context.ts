@@ -9,7 +9,7 @@ import { statusQuery } from '../core/api/definitions.js';
 import type { RunStatus } from '../core/api/status.js';
 import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
 import { writeFileAtomic } from '../runner/handoff-files.js';
-import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { checkOutputSchemas, handOffToAgent, verifyAgentResult } from './agent-handoff.js';
 import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
@@ -41,6 +41,7 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     archivePhases,
     archivedOutputs,
     handOffToAgent,
+    checkOutputSchemas,
     verifyAgentResult,
     registeredSearchAttributes,
     resetOrigin,

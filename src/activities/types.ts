@@ -87,6 +87,11 @@ export interface OrchestratorActivities {
   archivedOutputs(archives: string[], keys: string[], workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
   /** Seals, signs and saves a package for an external agent. */
   handOffToAgent(handoff: HandoffPackage): Promise<AgentHandoff>;
+  /**
+   * Compiles phases' `output_schema`s (by phase index in the plan) before any phase runs, off the
+   * worker's main thread and with a time limit; returns why each that cannot be used cannot.
+   */
+  checkOutputSchemas(schemas: Record<string, Record<string, unknown>>): Promise<Record<string, string>>;
   /** Checks an agent's result: signature, reported files, output schema. Throws ResultRefused. */
   verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
   /**

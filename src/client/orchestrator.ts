@@ -14,7 +14,7 @@ import { compactPlan } from '../core/plan/compact.js';
 import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput } from '../core/plan/schema.js';
 import type { Resume } from '../core/api/run-input.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../core/plan/schema.js';
-import { checkRun } from '../core/plan/validate.js';
+import { checkPlan } from './load-plan.js';
 import {
   agentProgressSignal,
   completePhaseUpdate,
@@ -39,9 +39,9 @@ export interface StartOptions {
 export class Orchestrator {
   constructor(readonly client: Client) {}
 
-  /** Checks the plan up front, so a bad one is refused before any workflow exists. */
+  /** Checks the plan up front (output schemas compiled too), so a bad one is refused before any workflow exists. */
   async start(plan: PlanInput | Plan, config: OrchestratorConfigInput | OrchestratorConfig = {}, opts: StartOptions = {}): Promise<RunHandle> {
-    const checked = checkRun(plan, config);
+    const checked = await checkPlan(plan, config);
     const runId = opts.runId ?? `${checked.plan.name}-${randomUUID().slice(0, 8)}`;
     const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
       taskQueue: ORCHESTRATOR_TASK_QUEUE,

@@ -223,3 +223,37 @@ describe('bad packages and results are refused by their schemas, naming the fiel
     expect(paths).toEqual(expect.arrayContaining(['package_hash', 'provenance']));
   });
 });
+
+describe('output schemas that cannot be used are refused before anything starts (baton run, Orchestrator.start)', () => {
+  const planFile = async (schema: unknown, more: unknown[] = []): Promise<string> => {
+    const p = path.join(await mkdtemp(path.join(os.tmpdir(), 'baton-schema-')), 'plan.json');
+    await writeFile(p, JSON.stringify({ name: 'p', phases: [{ id: 'train', command: ['x'], use_separate_agent: true, output_schema: schema }, ...more] }));
+    return p;
+  };
+  const refused = (what: string, schema: unknown, problem: string | RegExp): void => {
+    it(what, async () => {
+      const err = await loadRun(await planFile(schema)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PlanError);
+      const [only, ...rest] = (err as PlanError).problems;
+      expect(rest).toEqual([]);
+      const prefix = 'phase "train": "output_schema" is not a valid JSON Schema (draft 2020-12): ';
+      expect(only!.startsWith(prefix), only).toBe(true);
+      expect(only!.slice(prefix.length)).toMatch(typeof problem === 'string' ? new RegExp(`^${problem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : problem);
+    });
+  };
+  refused('a misspelt type ({"type": "strnig"}: it used to refuse every result)', { type: 'strnig' }, 'type: must be equal to one of the allowed values ("array", "boolean", "integer", "null", "number", "object", "string")');
+  refused('a misspelt keyword', { type: 'object', requird: ['report_path'] }, 'strict mode: unknown keyword: "requird"');
+  refused('an unknown format', { type: 'string', format: 'postcode' }, 'unknown format "postcode" at "#"');
+  refused('a pattern that is not a regular expression', { type: 'string', pattern: '((' }, /^Invalid regular expression: /);
+  refused('a reference to nothing', { $ref: '#/$defs/report' }, /can't resolve reference #\/\$defs\/report/);
+  refused('another draft', { $schema: 'http://json-schema.org/draft-07/schema#' }, /^\$schema: is "http:\/\/json-schema\.org\/draft-07\/schema#": Baton checks with draft 2020-12/);
+
+  it('listed with the plan\'s other problems, in one message', async () => {
+    const p = await planFile({ type: 'strnig' }, [{ id: 'next', command: ['x'], depends_on: ['nowhere'], output_schema: { not: { required: ['x'] } } }]);
+    await expect(loadRun(p)).rejects.toThrow(
+      'the plan "p" is not valid:\n' +
+        '  - phase "next" depends on "nowhere", which the plan does not define\n' +
+        '  - phase "train": "output_schema" is not a valid JSON Schema (draft 2020-12): type: must be equal to one of the allowed values',
+    );
+  });
+});

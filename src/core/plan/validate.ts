@@ -30,6 +30,13 @@ export interface CheckOptions {
    * phase needs a `name`), for the workflow to replay runs recorded then. See UnknownKeys.
    */
   unknownKeys?: UnknownKeys;
+  /**
+   * Why phases' `output_schema`s cannot be used, by the phase's index in the plan (see
+   * outputSchemasOf): compiled beforehand, since the validator (Ajv) runs on worker threads and
+   * never in the workflow sandbox. The workflow asks the orchestrator worker instead (see
+   * core/workflows/output-schemas.ts) and words its answer with outputSchemaError.
+   */
+  outputSchemaProblems?: Record<string, string>;
 }
 
 const PLAN = 'the plan';
@@ -49,6 +56,7 @@ export function checkRun(planJson: unknown, configJson: unknown = {}, options: C
     const classes = config.success ? Object.keys(config.data.resource_classes) : readableClasses(configRaw, options.unknownKeys);
     planProblems.push(...graphProblems(phases, classes));
   }
+  if (options.outputSchemaProblems) planProblems.push(...outputSchemaLines(isRecord(planJson) ? planJson.phases : undefined, options.outputSchemaProblems));
   planProblems.push(...planSecretProblems(plan.success ? plan.data : planJson));
 
   if (configProblems.length === 0 && planProblems.length === 0 && plan.success && config.success) {
@@ -59,6 +67,32 @@ export function checkRun(planJson: unknown, configJson: unknown = {}, options: C
   if (planProblems.length === 0) throw new PlanError(CONFIG, configProblems);
   if (configProblems.length === 0) throw new PlanError(planWhat, planProblems);
   throw new PlanError(`${planWhat} and ${CONFIG}`, [...configProblems, ...planProblems], 'are');
+}
+
+/**
+ * Every phase's `output_schema` as written, by the phase's index in the plan: what is compiled
+ * before a run starts. A schema that is not an object is left to the plan's own schema check.
+ */
+export function outputSchemasOf(planJson: unknown): Record<string, Record<string, unknown>> {
+  const phases = isRecord(planJson) && Array.isArray(planJson.phases) ? (planJson.phases as unknown[]) : [];
+  const schemas: Record<string, Record<string, unknown>> = {};
+  phases.forEach((phase, i) => {
+    if (isRecord(phase) && isRecord(phase.output_schema)) schemas[String(i)] = phase.output_schema;
+  });
+  return schemas;
+}
+
+/** The plan's refusal for output_schemas that cannot be used (problems by phase index), or undefined. */
+export function outputSchemaError(plan: Plan, problems: Record<string, string>): PlanError | undefined {
+  const lines = outputSchemaLines(plan.phases, problems);
+  return lines.length === 0 ? undefined : new PlanError(`${PLAN} ${quoteValue(plan.name)}`, lines);
+}
+
+function outputSchemaLines(phases: unknown, problems: Record<string, string>): string[] {
+  const list: unknown[] = Array.isArray(phases) ? phases : [];
+  return Object.entries(problems)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([i, problem]) => `${phasePlace(list[Number(i)], Number(i))}: "output_schema" is not a valid JSON Schema (draft 2020-12): ${problem}`);
 }
 
 export function checkConfig(configJson: unknown, options: CheckOptions = {}): OrchestratorConfig {

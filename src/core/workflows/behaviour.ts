@@ -31,6 +31,14 @@ export const INTERRUPTIONS_PATCH = 'baton-interruptions-1';
  */
 export const PHASE_WATCH_PATCH = 'baton-phase-watch-1';
 
+/**
+ * Since this patch a run whose plan gives phases an `output_schema` has them compiled (JSON
+ * Schema draft 2020-12, on the orchestrator worker: the sandbox runs no validator) by the
+ * checkOutputSchemas activity before anything else, and fails with InvalidPlan if one cannot be
+ * used; before it, such a schema was taken as it was and refused every result.
+ */
+export const OUTPUT_SCHEMAS_PATCH = 'baton-output-schemas-1';
+
 export interface RunBehaviour {
   /** Cancel activities with WAIT_CANCELLATION_COMPLETED, and wind an aborted run down in order (ORDERLY_ABORT_PATCH). */
   readonly waitsForCancellation: boolean;
@@ -46,6 +54,8 @@ export interface RunBehaviour {
   readonly opensWorkdir: boolean;
   /** Watch the running phases with watchPhases (answers on change) rather than watchQueues on a timer. */
   readonly watchesPhases: boolean;
+  /** Compile the plan's output_schemas (an activity on the orchestrator worker) before anything runs. */
+  readonly checksOutputSchemas: boolean;
 }
 
 export function runBehaviour(): RunBehaviour {
@@ -53,6 +63,7 @@ export function runBehaviour(): RunBehaviour {
   const interruptions = patched(INTERRUPTIONS_PATCH);
   const orderlyAbort = waitsForCancellation();
   const phaseWatch = patched(PHASE_WATCH_PATCH);
+  const outputSchemas = patched(OUTPUT_SCHEMAS_PATCH);
   return {
     exportsOnCadence: largePlans,
     watchesByActivity: largePlans,
@@ -61,6 +72,7 @@ export function runBehaviour(): RunBehaviour {
     opensWorkdir: interruptions,
     waitsForCancellation: orderlyAbort,
     watchesPhases: phaseWatch,
+    checksOutputSchemas: outputSchemas,
   };
 }
 

@@ -21,6 +21,7 @@ import { cancellation, orchestratorActivities, orchestratorLocalActivities } fro
 import { runBehaviour } from './behaviour.js';
 import { carry, restore } from './carry.js';
 import { registerHandlers } from './handlers.js';
+import { checkOutputSchemas } from './output-schemas.js';
 import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { RunBook } from './run-book.js';
@@ -38,6 +39,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   if (continued) restore(book, continued);
   const run = new Run(book, behaviour, { workdir: planWorkdir(plan), baseDir: plan.base_dir ?? null });
   registerHandlers(run);
+  // A run that continues as new checked its plan when it began.
+  if (behaviour.checksOutputSchemas && !continued) await checkOutputSchemas(plan, behaviour);
 
   run.searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes.executeWithOptions(cancellation(behaviour), []));
   if (behaviour.opensWorkdir) {
