@@ -4,6 +4,7 @@
  * a contract: add new ones here, never rename one. Pure, so the workflow uses it too.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { redactSecrets } from '../handoff/secrets.js';
 
 export interface FailureInfo {
   /** Whether trying the same thing again can help: retryable failures use the phase's retries. */
@@ -49,12 +50,17 @@ export function isFailureType(type: unknown): type is FailureType {
   return typeof type === 'string' && Object.hasOwn(FAILURES, type);
 }
 
-/** An ApplicationFailure of a catalogued type, retryable as the catalogue says. */
+/**
+ * An ApplicationFailure of a catalogued type, retryable as the catalogue says. Its message goes into
+ * history, the status and execution_context.json, and may quote what others wrote (a command's
+ * stderr, an output that is not JSON, a handler's exception): credentials in it are redacted here,
+ * the one place every failure is made.
+ */
 export function failure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: !FAILURES[type].retryable, details });
+  return ApplicationFailure.create({ type, message: redactSecrets(message), nonRetryable: !FAILURES[type].retryable, details });
 }
 
 /** A failure of a retryable type that must not be retried any more (its attempts are used up). */
 export function finalFailure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details });
+  return ApplicationFailure.create({ type, message: redactSecrets(message), nonRetryable: true, details });
 }
