@@ -31,6 +31,20 @@ export const INTERRUPTIONS_PATCH = 'baton-interruptions-1';
  */
 export const PHASE_WATCH_PATCH = 'baton-phase-watch-1';
 
+/**
+ * Since this patch a run trusts only what it can check. It refuses a `continued` block unless a run
+ * continued into it (workflowInfo's continuedFromExecutionRunId: a hand-started run has none), and
+ * checks a `resume` block against the run it names (the `verifyResume` activity, a command runs
+ * from before it did not make) before it reuses a phase; credentials are refused in every field of
+ * the plan (names, descriptions, rollbacks, output schemas: before, only contexts, configs and
+ * commands), in a resume block and in a retryPhase's overrides.
+ */
+export const TRUSTED_INPUT_PATCH = 'baton-trusted-input-1';
+
+export function checksInputs(): boolean {
+  return patched(TRUSTED_INPUT_PATCH);
+}
+
 export interface RunBehaviour {
   /** Cancel activities with WAIT_CANCELLATION_COMPLETED, and wind an aborted run down in order (ORDERLY_ABORT_PATCH). */
   readonly waitsForCancellation: boolean;
@@ -46,6 +60,8 @@ export interface RunBehaviour {
   readonly opensWorkdir: boolean;
   /** Watch the running phases with watchPhases (answers on change) rather than watchQueues on a timer. */
   readonly watchesPhases: boolean;
+  /** Check a resume block against its run, refuse credentials in overrides (TRUSTED_INPUT_PATCH). */
+  readonly checksInputs: boolean;
 }
 
 export function runBehaviour(): RunBehaviour {
@@ -61,6 +77,7 @@ export function runBehaviour(): RunBehaviour {
     opensWorkdir: interruptions,
     waitsForCancellation: orderlyAbort,
     watchesPhases: phaseWatch,
+    checksInputs: checksInputs(),
   };
 }
 
