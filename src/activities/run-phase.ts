@@ -61,6 +61,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
           dispatch: Number(/-d(\d+)$/.exec(ctx.info.activityId)?.[1] ?? 1),
           dispatchedIn: ctx.info.workflowExecution?.runId,
           writeHandoffFiles: handoff.execution_instructions.save_handoff,
+          seals: true,
           handlers,
           executedBy,
           signal: ctx.cancellationSignal,

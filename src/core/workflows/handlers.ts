@@ -19,6 +19,7 @@ import {
 import { failure } from '../api/failures.js';
 import { checkAgainst, parseMessage } from '../api/messages.js';
 import { AgentResultSchema } from '../handoff/result.js';
+import { agentResultSecrets } from './agent-results.js';
 import type { Run } from './run.js';
 
 export function registerHandlers(run: Run): void {
@@ -55,7 +56,7 @@ export function registerHandlers(run: Run): void {
     validator: (raw) => {
       const parsed = checkAgainst(AgentResultSchema, raw);
       if (!parsed.ok) throw failure('ResultRefused', `the result is not valid: ${parsed.error}`);
-      const problem = run.agentResultProblem(parsed.value);
+      const problem = run.agentResultProblem(parsed.value) ?? agentResultSecrets(parsed.value, run.book.plan.safe_keys);
       if (problem) throw failure('ResultRefused', problem);
     },
   });

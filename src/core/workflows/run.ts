@@ -8,6 +8,7 @@ import { failure } from '../api/failures.js';
 import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest } from '../api/messages.js';
 import type { PhaseStatus, RunStatus } from '../api/status.js';
 import type { AgentResult } from '../handoff/result.js';
+import { describeFindings, findSecrets, redactSecrets } from '../handoff/secrets.js';
 import { phaseKey } from '../plan/schema.js';
 import { cancellation, orchestratorActivities } from './activities.js';
 import { agentResultProblem, completeFromAgent } from './agent-results.js';
@@ -48,8 +49,10 @@ export class Run implements PhaseRunContext {
     this.changes++;
   };
 
-  readonly notice = (message: string | undefined): void => {
-    if (!message) return;
+  readonly notice = (text: string | undefined): void => {
+    if (!text) return;
+    // A notice may quote what was sent (a refused message's payload): never a credential in it.
+    const message = redactSecrets(text);
     log.warn(message);
     this.book.notices.push(message);
     this.changed();
@@ -77,6 +80,15 @@ export class Run implements PhaseRunContext {
     if (request.resource_class !== undefined && !(request.resource_class in book.config.resource_classes)) {
       return this.notice(`retryPhase: resource class "${request.resource_class}" is not declared; use one of: ${Object.keys(book.config.resource_classes).join(', ')}`);
     }
+    if (this.behaviour.checksInputs) {
+      // An override goes into the phase's packages and status from now on: never a credential.
+      const { phase: _phase, ...overrides } = request;
+      const findings = findSecrets(overrides, { safeKeys: book.plan.safe_keys });
+      if (findings.length > 0) {
+        const why = describeFindings(findings, "pass credentials to the phase through the worker's environment instead, or list the key in the plan's \"safe_keys\" if it is not a secret");
+        return this.notice(`retryPhase: refused (phase ${key} was not retried): its overrides carry credentials: ${why.join('; ')}`);
+      }
+    }
     const refused = book.retry(key, request.downstream === true);
     if (refused) return this.notice(refused);
     this.notice(book.override(key, request));
@@ -90,7 +102,7 @@ export class Run implements PhaseRunContext {
   }
 
   progress(report: AgentProgress): void {
-    this.notice(this.book.progress(phaseKey(report.phase), report.message, report.percent, new Date()));
+    this.notice(this.book.progress(phaseKey(report.phase), redactSecrets(report.message), report.percent, new Date()));
     this.changed();
   }
 
@@ -118,6 +130,7 @@ export class Run implements PhaseRunContext {
         base_dir: this.where.baseDir,
         accept_unsigned: book.config.accept_unsigned_results,
         output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
+        ...(this.behaviour.checksInputs ? { safe_keys: book.plan.safe_keys } : {}),
       }]);
     } catch (err) {
       throw failure('ResultRefused', failureMessage(err));
