@@ -10,6 +10,7 @@ import {
   completePhaseUpdate,
   executePhaseUpdate,
   pauseSignal,
+  phasesQuery,
   phaseInterruptedSignal,
   resumeSignal,
   retryPhaseSignal,
@@ -19,6 +20,7 @@ import {
 import { failure } from '../api/failures.js';
 import { resultSizeProblem } from '../api/message-bounds.js';
 import { checkAgainst, parseMessage } from '../api/messages.js';
+import { PhasesRequestSchema } from '../api/status.js';
 import { AgentResultSchema } from '../handoff/result.js';
 import type { Run } from './run.js';
 
@@ -26,6 +28,14 @@ export function registerHandlers(run: Run): void {
   // Signals replay: a run started before Baton's bounds takes again what it took then (BOUNDS_PATCH).
   const signalBounds = { bounds: run.behaviour.boundsInputs };
   setHandler(statusQuery, () => run.status(), { description: 'The run and every phase: state, attempts, task queue, times, output, provenance.' });
+  setHandler(phasesQuery, (raw) => {
+    const request = checkAgainst(PhasesRequestSchema, raw ?? {});
+    if (!request.ok) throw new Error(`phases: ${request.error}; expected {"state"?: "<state>" or ["<state>", …], "after"?: <id>, "offset"?: n, "limit"?: 1-1000}`);
+    return run.phasesPage(request.value);
+  }, {
+    description:
+      'Phases page by page, each whole, in plan order: {"state": "failed", "limit": 100}, then {"state": "failed", "after": <next>} until next is null. What status leaves out of a large plan.',
+  });
   setHandler(pauseSignal, () => run.pause(), { description: 'Start no new phase until resume; phases in flight finish.' });
   setHandler(resumeSignal, () => run.resume(), { description: 'Start phases again after pause.' });
   setHandler(retryPhaseSignal, (raw) => {
