@@ -7,6 +7,7 @@
  * what the control means: holds it, starts it afresh, or ends it), a worker shutting down past
  * its grace, a worker that cannot run the phase here (another one takes it).
  */
+import os from 'node:os';
 import { CancelledFailure } from '@temporalio/common';
 import { cancellationDetails, Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
@@ -18,7 +19,7 @@ import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schem
 import { zodProblems } from '../core/plan/problems.js';
 import { defaultExecutor, executePhase, PhaseExecutionError } from '../runner/execute-phase.js';
 import type { PhaseHandlers } from '../runner/handlers.js';
-import { ledgerAtStart, unrecordedAttempts, withLedger, type AttemptLedger } from './attempt-ledger.js';
+import { HEARTBEATS_STOPPED, ledgerAtStart, unrecordedAttempts, withLedger, type AttemptLedger } from './attempt-ledger.js';
 import { compensatePhase } from './compensate.js';
 import { whileHeartbeating } from './keep-alive.js';
 import type { PhaseActivities, PhaseFailureDetails, PhaseRunResult } from './types.js';
@@ -46,7 +47,8 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
       const handoff = parsed.data;
       const key = String(handoff.to_phase);
       const unrecorded = unrecordedAttempts(ctx.info.heartbeatDetails, attempt);
-      const ledger = ledgerAtStart(ctx.info.heartbeatDetails, attempt, unrecorded > 0 ? await howLastAttemptEnded() : 'lost');
+      const ended = unrecorded > 0 ? await howLastAttemptEnded() : { ending: 'lost' as const, why: HEARTBEATS_STOPPED };
+      const ledger = ledgerAtStart(ctx.info.heartbeatDetails, attempt, ended.ending, ended.why);
       const retries = handoff.execution_instructions.retries;
       if (ledger.failures > retries) {
         // The attempt before ran past its timeout on the phase's last try; Temporal's extra attempts are for interruptions.
@@ -152,20 +154,36 @@ async function sayInterrupted(handoff: HandoffPackage, attempt: number, ledger: 
   }
 }
 
+/** This worker's identity as the SDK names it by default (`baton worker` keeps the default). */
+const THIS_WORKER = `${process.pid}@${os.hostname()}`;
+/** When this worker process started, in ms since the epoch. */
+const STARTED_MS = Date.now() - process.uptime() * 1000;
+
 /**
  * How the attempt before this one ended, when it recorded nothing: Temporal's start-to-close
- * timeout (the phase ran too long: its failure), or anything else (its worker was lost).
+ * timeout (the phase ran too long: its failure), or anything else (its heartbeats stopped), with
+ * only what can be seen of why. When this very worker process ran that attempt (its identity,
+ * and it was up before the attempt's last heartbeat), the worker did not die: the server
+ * restarted, or the connection dropped. Otherwise nobody here knows, and the notice does not guess.
  */
-async function howLastAttemptEnded(): Promise<'timed out' | 'lost'> {
+async function howLastAttemptEnded(): Promise<{ ending: 'timed out' | 'lost'; why: string }> {
   const ctx = Context.current();
   const workflowId = ctx.info.workflowExecution?.workflowId;
-  if (!workflowId) return 'lost';
+  const lost = { ending: 'lost' as const, why: HEARTBEATS_STOPPED };
+  if (!workflowId) return lost;
   try {
     const described = await ctx.client.workflowService.describeWorkflowExecution({ namespace: ctx.info.workflowNamespace, execution: { workflowId } });
     const mine = described.pendingActivities?.find((a) => a.activityId === ctx.info.activityId);
-    return mine?.lastFailure?.timeoutFailureInfo?.timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE ? 'timed out' : 'lost';
+    if (mine?.lastFailure?.timeoutFailureInfo?.timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) return { ending: 'timed out', why: 'ran past its timeout' };
+    const worker = mine?.lastWorkerIdentity;
+    if (!worker) return lost;
+    const lastBeatMs = mine.lastHeartbeatTime ? Number(mine.lastHeartbeatTime.seconds ?? 0) * 1000 + (mine.lastHeartbeatTime.nanos ?? 0) / 1e6 : 0;
+    if (worker === THIS_WORKER && lastBeatMs > STARTED_MS) {
+      return { ending: 'lost', why: `its heartbeats stopped reaching Temporal, though its worker (${worker}, this one) kept running: the server restarted, or the connection dropped` };
+    }
+    return { ending: 'lost', why: HEARTBEATS_STOPPED.replace('its worker may', `its worker (${worker}) may`) };
   } catch {
-    return 'lost';
+    return lost;
   }
 }
 
