@@ -38,8 +38,10 @@ export function parseRunInput(input: RunInput): CheckedRun {
  */
 export function inputSizeProblem(input: Pick<RunInput, 'plan' | 'config' | 'resume'>): string | undefined {
   const { plan, config, resume } = input;
-  const measured = measureJson({ plan, config, resume }, { maxDepth: LIMITS.depth + 8 });
-  if (measured.tooDeepAt) return `${pathText('', measured.tooDeepAt)} is nested more than ${LIMITS.depth} levels deep; flatten it`;
+  // The plan's and config's nesting is checked, field by field, by their bounds (plan/bounds.ts).
+  const deepResume = resume === undefined ? undefined : measureJson(resume).tooDeepAt;
+  if (deepResume) return `${pathText('resume', deepResume)} is nested more than ${LIMITS.depth} levels deep; at most ${LIMITS.depth}`;
+  const measured = measureJson({ plan, config, resume }, { maxDepth: Number.POSITIVE_INFINITY });
   if (measured.bytes <= LIMITS.runInputBytes) return undefined;
   return (
     `the plan, config and reused outputs are ${bytesText(measured.bytes)} as JSON; a run's input may be at most ${bytesText(LIMITS.runInputBytes)} ` +

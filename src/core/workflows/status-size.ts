@@ -15,25 +15,49 @@ export const STATUS_BUDGET_BYTES = LIMITS.statusBytes;
 export const MEMO_BUDGET_BYTES = LIMITS.memoBytes;
 
 const finished = (p: PhaseStatus): boolean => p.state === 'completed' || p.state === 'skipped';
-/** What a status keeps longest when it must leave phases out: what needs eyes first. */
-const KEPT_FIRST: ReadonlyArray<PhaseStatus['state']> = ['failed', 'running', 'awaiting_agent', 'ready'];
+/**
+ * What a status keeps longest when it must leave phases out: what needs eyes first (failed,
+ * running, awaiting an agent, ready, then a requested phase that waits for one nobody requested).
+ */
+const KEPT_FIRST: ReadonlyArray<(p: PhaseStatus) => boolean> = [
+  (p) => p.state === 'failed',
+  (p) => p.state === 'running',
+  (p) => p.state === 'awaiting_agent',
+  (p) => p.state === 'ready',
+  (p) => p.state === 'pending' && p.unrequested_dependencies !== undefined,
+];
 
 function bytesOf(value: unknown): number {
   return utf8Length(JSON.stringify(value));
 }
 
+/** A phase's share of a status: its entry in `phases` as JSON (`"key":{...},`). */
+function entryBytes(key: string, phase: PhaseStatus): number {
+  return bytesOf(phase) + utf8Length(key) + 4;
+}
+
+/**
+ * Each phase is measured once (a 10,000-phase status is measured in one pass, not re-serialised
+ * whole at each step), so `status` answers in well under a second at any size.
+ */
 export function boundedStatus(status: RunStatus, budget: number = STATUS_BUDGET_BYTES, what = 'status'): RunStatus {
-  if (bytesOf(status) <= budget) return status;
   const all = Object.entries(status.phases);
+  const base = (s: RunStatus): number => bytesOf({ ...s, phases: {} });
+  const sizes = all.map(([key, phase]) => entryBytes(key, phase));
+  if (base(status) + sizes.reduce((a, b) => a + b, 0) <= budget) return status;
+
   const phases: RunStatus['phases'] = {};
-  for (const [key, phase] of all) {
+  let slimBytes = 0;
+  all.forEach(([key, phase], i) => {
     if (!finished(phase)) {
       phases[key] = phase;
-      continue;
+      slimBytes += sizes[i]!;
+      return;
     }
     const { context: _context, provenance: _provenance, handoff_path: _path, content_hash: _hash, ...rest } = phase;
     phases[key] = rest;
-  }
+    slimBytes += entryBytes(key, rest);
+  });
   // Notices and the held reason are kept short where they are made; a run from before that may hold longer ones.
   const slim: RunStatus = {
     ...status,
@@ -41,28 +65,28 @@ export function boundedStatus(status: RunStatus, budget: number = STATUS_BUDGET_
     ...(status.held_reason ? { held_reason: cutText(status.held_reason, 2 * LIMITS.errorChars) } : {}),
     phases,
   };
-  if (bytesOf(slim) <= budget) return slim;
+  if (base(slim) + slimBytes <= budget) return slim;
 
-  const unfinished = Object.fromEntries(Object.entries(phases).filter(([, p]) => !finished(p)));
-  const withoutFinished = leftOut(slim, unfinished, all.length, what, 'completed or skipped phases');
-  if (bytesOf(withoutFinished) <= budget) return withoutFinished;
+  const unfinished = all.filter(([, p]) => !finished(p));
+  const unfinishedBytes = all.reduce((n, [, p], i) => (finished(p) ? n : n + sizes[i]!), 0);
+  const withoutFinished = leftOut(slim, Object.fromEntries(unfinished), all.length, what, 'completed or skipped phases');
+  if (base(withoutFinished) + unfinishedBytes <= budget) return withoutFinished;
 
   // Phases that need eyes, in that order, as many as fit beside everything else.
-  const base = leftOut(slim, {}, all.length, what, 'phases');
-  let room = budget - bytesOf(base) - 256; // for the notice's longer count
-  const kept: RunStatus['phases'] = {};
-  for (const state of KEPT_FIRST) {
-    for (const [key, phase] of Object.entries(unfinished)) {
-      if (phase.state !== state) continue;
-      const size = bytesOf(phase) + utf8Length(key) + 4;
+  let room = budget - base(leftOut(slim, {}, all.length, what, 'phases')) - 64; // the count in the notice may grow a digit or two
+  const kept = new Set<string>();
+  const sizeOf = new Map(all.map(([key], i) => [key, sizes[i]!]));
+  for (const wanted of KEPT_FIRST) {
+    for (const [key, phase] of unfinished) {
+      if (!wanted(phase) || kept.has(key)) continue;
+      const size = sizeOf.get(key)!;
       if (size > room) continue;
-      kept[key] = phase;
+      kept.add(key);
       room -= size;
     }
   }
   // In plan order, as the status always lists them.
-  const ordered = Object.fromEntries(Object.keys(unfinished).filter((k) => k in kept).map((k) => [k, kept[k]!]));
-  return leftOut(slim, ordered, all.length, what, 'phases');
+  return leftOut(slim, Object.fromEntries(unfinished.filter(([key]) => kept.has(key))), all.length, what, 'phases');
 }
 
 /** The status with only `kept` of its phases, saying how many it leaves out and where they are. */
