@@ -55,7 +55,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
         throw finalFailure('PhaseTimedOut', `phase ${key} (${handoff.phase_name}) ran past its timeout of ${handoff.execution_instructions.timeout_s}s on its last try (retries ${retries} used up)`, details);
       }
       if (ledger.last?.kind === 'interruption') await sayInterrupted(handoff, attempt, ledger);
-      const beat = withLedger(ledger, { phase: key });
+      const beat = withLedger(ledger, { phase: key, worker: THIS_WORKER });
       try {
         const result = await whileHeartbeating(() => executePhase(handoff, {
           attempt,
@@ -66,7 +66,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
           handlers,
           executedBy,
           signal: ctx.cancellationSignal,
-          heartbeat: (d) => ctx.heartbeat(d === undefined ? beat : withLedger(ledger, { phase: key, progress: d })),
+          heartbeat: (d) => ctx.heartbeat(d === undefined ? beat : withLedger(ledger, { phase: key, worker: THIS_WORKER, progress: d })),
         }), beat);
         events.ran?.();
         return result;
@@ -88,7 +88,7 @@ interface AttemptContext {
 function attemptOutcome(err: unknown, at: AttemptContext): Error {
   const ctx = Context.current();
   const key = String(at.handoff.to_phase);
-  const record = (ledger: AttemptLedger): void => ctx.heartbeat(withLedger(ledger, { phase: key }));
+  const record = (ledger: AttemptLedger): void => ctx.heartbeat(withLedger(ledger, { phase: key, worker: THIS_WORKER }));
   const why = cancellationDetails();
   if (ctx.cancellationSignal.aborted && why) {
     // Temporal stopped the attempt. The run's own cancellation ends the phase; a Reset starts it
@@ -154,37 +154,38 @@ async function sayInterrupted(handoff: HandoffPackage, attempt: number, ledger: 
   }
 }
 
-/** This worker's identity as the SDK names it by default (`baton worker` keeps the default). */
-const THIS_WORKER = `${process.pid}@${os.hostname()}`;
-/** When this worker process started, in ms since the epoch. */
-const STARTED_MS = Date.now() - process.uptime() * 1000;
+/**
+ * This worker process, in every heartbeat of its attempts: its identity as the SDK names it by
+ * default (`baton worker` keeps the default) and when it started, so that a worker restarted with
+ * the same pid and host (a container's) is not taken for the one before it.
+ */
+const THIS_WORKER = `${process.pid}@${os.hostname()}/${Math.round(Date.now() - process.uptime() * 1000)}`;
 
 /**
  * How the attempt before this one ended, when it recorded nothing: Temporal's start-to-close
  * timeout (the phase ran too long: its failure), or anything else (its heartbeats stopped), with
- * only what can be seen of why. When this very worker process ran that attempt (its identity,
- * and it was up before the attempt's last heartbeat), the worker did not die: the server
- * restarted, or the connection dropped. Otherwise nobody here knows, and the notice does not guess.
+ * only what can be seen of why. Its last heartbeat names the worker process that ran it: when that
+ * is this one, the worker did not die (the server restarted, or the connection dropped); otherwise
+ * nobody here knows, and the notice does not guess.
  */
 async function howLastAttemptEnded(): Promise<{ ending: 'timed out' | 'lost'; why: string }> {
   const ctx = Context.current();
+  const before = ctx.info.heartbeatDetails as { worker?: unknown } | undefined;
+  const worker = typeof before?.worker === 'string' ? before.worker : undefined;
+  const lost = { ending: 'lost' as const, why: worker ? HEARTBEATS_STOPPED.replace('its worker may', `its worker (${worker.split('/')[0]}) may`) : HEARTBEATS_STOPPED };
   const workflowId = ctx.info.workflowExecution?.workflowId;
-  const lost = { ending: 'lost' as const, why: HEARTBEATS_STOPPED };
   if (!workflowId) return lost;
   try {
     const described = await ctx.client.workflowService.describeWorkflowExecution({ namespace: ctx.info.workflowNamespace, execution: { workflowId } });
     const mine = described.pendingActivities?.find((a) => a.activityId === ctx.info.activityId);
     if (mine?.lastFailure?.timeoutFailureInfo?.timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) return { ending: 'timed out', why: 'ran past its timeout' };
-    const worker = mine?.lastWorkerIdentity;
-    if (!worker) return lost;
-    const lastBeatMs = mine.lastHeartbeatTime ? Number(mine.lastHeartbeatTime.seconds ?? 0) * 1000 + (mine.lastHeartbeatTime.nanos ?? 0) / 1e6 : 0;
-    if (worker === THIS_WORKER && lastBeatMs > STARTED_MS) {
-      return { ending: 'lost', why: `its heartbeats stopped reaching Temporal, though its worker (${worker}, this one) kept running: the server restarted, or the connection dropped` };
-    }
-    return { ending: 'lost', why: HEARTBEATS_STOPPED.replace('its worker may', `its worker (${worker}) may`) };
   } catch {
-    return lost;
+    // What Temporal says of it is not needed to tell whether this worker ran it.
   }
+  if (worker === THIS_WORKER) {
+    return { ending: 'lost', why: `its heartbeats stopped reaching Temporal, though its worker (${worker.split('/')[0]}, this one) kept running: the server restarted, or the connection dropped` };
+  }
+  return lost;
 }
 
 function lastAttempt(): boolean {
