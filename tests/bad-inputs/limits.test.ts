@@ -123,7 +123,7 @@ describe('the workflow input', () => {
     expect(explained.message).toContain('Temporal refused to start run huge-1: its input is too large (6,866,867 bytes; Temporal takes at most 4,194,304 bytes (4 MiB) in one request)');
     expect(explained.message).toContain('received message larger than max (6866867 vs. 4194304)');
     expect(explained.message).toContain("A run's input may be at most 1,048,576 bytes (1 MiB)");
-    const signal = explainTemporalError(new Error('Failed to signal Workflow', { cause: new Error('9 FAILED_PRECONDITION: exceeded workflow execution limit for signal events') }), 'signal', 'r');
+    const signal = explainTemporalError(new Error('Failed to signal Workflow', { cause: new Error('3 INVALID_ARGUMENT: exceeded workflow execution limit for signal events') }), 'signal', 'r');
     expect(signal.message).toMatch(/^run r has taken all the signals Temporal allows one execution \(history\.maximumSignalsPerExecution, 10,000 on default settings\)/);
     expect(withCauses(new Error('Failed to query Workflow', { cause: new Error('boom') }))).toBe('Failed to query Workflow: boom');
   });
