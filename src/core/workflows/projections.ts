@@ -33,7 +33,7 @@ export function heldReason(book: RunBook): string | undefined {
   const failed = book.keysIn('failed');
   if (failed.length === 0) return undefined;
   const parts = failed.slice(0, HELD_NAMED).map((k) => `phase ${k} (${book.record(k).name}) failed: ${cutText(book.record(k).error ?? 'unknown error', HELD_ERROR_CHARS)}`);
-  const more = failed.length > HELD_NAMED ? `; and ${failed.length - HELD_NAMED} more failed phases (the phases query, or baton status <run> --state failed, lists them)` : '';
+  const more = failed.length > HELD_NAMED ? `; and ${failed.length - HELD_NAMED} more failed phases (the phases query, or baton status ${book.executionId} --state failed, lists them)` : '';
   return `${parts.join('; ')}${more}. Send retryPhase {"phase": ${JSON.stringify(book.record(failed[0]!).id)}} to run it again, or skipPhase to move on.`;
 }
 
