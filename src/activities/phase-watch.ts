@@ -178,7 +178,11 @@ export async function watchPhases(request: PhaseWatchRequest): Promise<PhaseWatc
     // Nothing pending twice running: the run's phases have finished (or it has not heard yet).
     if (pending.size === 0 && ++idleLooks >= 2) return { notes };
     if (Date.now() >= until) return { notes };
-    ctx.heartbeat();
-    await ctx.sleep(closely ? WATCH_CLOSELY_MS : WATCH_CALMLY_MS);
+    // Beat every second while waiting: a cancellation (an abort, which waits for this activity to end)
+    // reaches an activity only in the answer to a heartbeat.
+    for (let waited = 0, wait = closely ? WATCH_CLOSELY_MS : WATCH_CALMLY_MS; waited < wait; waited += 1_000) {
+      ctx.heartbeat();
+      await ctx.sleep(Math.min(1_000, wait - waited));
+    }
   }
 }

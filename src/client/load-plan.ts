@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlanError } from '../core/plan/problems.js';
 import type { OrchestratorConfig, Plan } from '../core/plan/schema.js';
-import { checkConfig, checkRun } from '../core/plan/validate.js';
+import { checkConfig, checkRun, outputSchemasOf, type CheckedRun } from '../core/plan/validate.js';
+import { outputSchemaProblems } from '../runner/output-schema.js';
 import { decodeText, parseYamlData } from './structured-text.js';
 
 export async function readStructuredFile(file: string, what: string): Promise<unknown> {
@@ -47,7 +48,18 @@ export async function loadRun(planFile: string, configFile?: string): Promise<Lo
     const planDir = path.dirname(path.resolve(planFile));
     raw.base_dir = typeof raw.base_dir === 'string' ? path.resolve(planDir, raw.base_dir) : planDir;
   }
-  return checkRun(planJson, configJson);
+  return checkPlan(planJson, configJson);
+}
+
+/**
+ * checkRun with every phase's `output_schema` compiled as well (JSON Schema draft 2020-12, on a
+ * worker thread, with a time limit): a schema that cannot be used is refused with the plan's
+ * other problems, before any workflow exists, rather than refusing every result later.
+ */
+export async function checkPlan(planJson: unknown, configJson: unknown = {}): Promise<CheckedRun> {
+  const schemas = outputSchemasOf(planJson);
+  const problems = Object.keys(schemas).length === 0 ? {} : await outputSchemaProblems(schemas);
+  return checkRun(planJson, configJson, { outputSchemaProblems: problems });
 }
 
 export async function loadConfig(configFile: string | undefined): Promise<OrchestratorConfig | undefined> {
