@@ -7,10 +7,11 @@
  * id made from such a plan name could not be opened in the UI. Drives the Chromium
  * scripts/chromium.sh finds, as ui-retry.test.ts does; the browser only talks to the loopback UI.
  */
-import { chromium, type Browser, type BrowserContext, type Frame } from 'playwright-core';
+import { type Browser, type BrowserContext, type Frame } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { loopbackBrowser } from '../support/browser.js';
 
 const UI_TIMEOUT = 15_000;
 const HOSTILE = '# Deploy | [docs](https://evil.example) <b>*now*</b> _x_ `y` ~~z~~ www.evil.example &amp;';
@@ -25,14 +26,7 @@ beforeAll(async () => {
   const executablePath = inject('chromiumPath');
   if (!executablePath) return; // the test fails with scripts/chromium.sh's message
   worker = await startWorker([]);
-  browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'], timeout: 30_000 });
-  context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
-  const origin = new URL(inject('temporalUiUrl')).origin;
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    return route.abort('blockedbyclient');
-  });
+  ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
 });
 
 afterAll(async () => {

@@ -10,10 +10,11 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { fixturePhase, ROOT, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { loopbackBrowser } from '../support/browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const UI_TIMEOUT = 15_000; // any single UI action or wait
@@ -29,19 +30,7 @@ beforeAll(async () => {
   const executablePath = inject('chromiumPath');
   if (!executablePath) return; // the test fails with scripts/chromium.sh's message
   worker = await startWorker([]);
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    timeout: 30_000,
-  });
-  context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
-  // The UI is the only place the browser may reach (it also asks for a news feed on the internet: refused).
-  const origin = new URL(inject('temporalUiUrl')).origin;
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    return route.abort('blockedbyclient');
-  });
+  ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
 });
 
 afterAll(async () => {
