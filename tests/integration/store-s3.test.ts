@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { contentKey, openStore, PART_SIZE, S3Store, StoreError, storeFromEnvironment, type Store } from '../../src/runner/store/index.js';
 import { freePort } from '../support/ports.js';
 
@@ -53,9 +53,14 @@ async function keys(s: Store, p?: string): Promise<string[]> {
 /** The file the posix backend keeps an object of the store in. */
 const objectFile = (key: string): string => path.join(dataDir, bucket, prefix, ...key.split('/'));
 
-beforeAll(async () => {
+// Each test fails with the reason when there is no server (counted as failures, with what to do).
+beforeEach(() => {
   const problem = inject('s3Problem');
   if (problem) throw new Error(`no S3 server for these tests:\n${problem}`);
+});
+
+beforeAll(async () => {
+  if (inject('s3Problem')) return;
   // Where a user's machine keeps them: the SDK's standard chain finds them in the environment.
   process.env.AWS_ACCESS_KEY_ID = inject('s3AccessKeyId');
   process.env.AWS_SECRET_ACCESS_KEY = inject('s3SecretAccessKey');
