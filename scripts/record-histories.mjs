@@ -241,6 +241,24 @@ const scenarios = {
   async 'agent-and-update.trusted-input-1'() {
     return scenarios['agent-and-update']();
   },
+  // Under baton-bounds-1: signals over their bounds (a skipPhase of 100 KB, retries 2147483647, a
+  // timeout of 1e-9 s) refused with notices that quote only their start; a good retry completes the run.
+  async bounded() {
+    const workdir = await tmp();
+    const run = await orchestrator.start({ name: 'bounded', workdir, phases: [phase(0, [], { fail_always: 'broken on purpose' }), phase(1, [0])] }, {}, { runId: 'history-bounded' });
+    await until(run, (s) => s.state === 'held');
+    await run.workflow.signal('skipPhase', { phase: 'x'.repeat(100_000) });
+    await run.workflow.signal('retryPhase', { phase: 0, retries: 2147483647 });
+    await run.workflow.signal('retryPhase', { phase: 0, timeout_s: 1e-9 });
+    await until(run, (s) => s.notices.length >= 3);
+    await run.workflow.signal('retryPhase', { phase: 0, config: { fail_always: '' } });
+    await run.finalStatus();
+    return run.runId;
+  },
+  // Agents and updates again under baton-bounds-1 (signals and results held to their bounds).
+  async 'agent-and-update.bounds-1'() {
+    return scenarios['agent-and-update']();
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(

@@ -2,7 +2,7 @@
  * Executes one phase from its handoff package. Knows nothing of Temporal, so the same code
  * serves the `runPhase` activity and `baton execute-phase` on a machine with no worker.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../core/handoff/schema.js';
@@ -13,6 +13,7 @@ import { ContextUnavailableError, hydratePackage, packageHasRefs } from './conte
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
 import { collectOutput } from './phase-output.js';
+import { readOutputText } from './output-limits.js';
 import { prepareHandoff } from './prepare-handoff.js';
 import { GuardianLostError, runCommand } from './run-command.js';
 import type { PhaseRunResult } from './phase-result.js';
@@ -87,7 +88,9 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
     throw new PhaseExecutionError('InvalidHandoff', `${label} has neither a command nor a handler`);
   }
 
-  const context = await collectOutput(paths.workdir, output, label, input.safe_keys);
+  const context = await collectOutput(paths.workdir, output, label, input.safe_keys, instructions.command ? 'InvalidPhaseOutput' : 'InvalidHandlerOutput');
+  // Cancelled meanwhile: the run will not take this output, so it is not committed either.
+  if (opts.signal.aborted) throw new PhaseExecutionError('PhaseCancelled', `${label} was cancelled`);
   // The accepted output of the phase, committed in one rename: a retried or re-dispatched phase
   // never leaves half of one, and there is one per phase whatever ran how often.
   await commitOutput(
@@ -183,12 +186,8 @@ async function runCommandWith(
     const tail = outcome.stderrTail.trim();
     throw new PhaseExecutionError('PhaseCommandFailed', `${label} ${how}${tail ? `: ${tail}` : ''} (full log: ${stderrPath})`);
   }
-  let raw: string;
-  try {
-    raw = await readFile(outputPath, 'utf8');
-  } catch {
-    return { context: {}, artifacts: {} }; // writing an output is optional
-  }
+  const raw = await readOutputText(outputPath, `${label} wrote ${outputPath}`);
+  if (raw === null) return { context: {}, artifacts: {} }; // writing an output is optional
   return parseOutput(raw, `${label} wrote ${outputPath}`);
 }
 

@@ -6,6 +6,7 @@
  * plan can be read even when its schema fails.
  */
 import { describeFindings, findSecrets } from '../handoff/secrets.js';
+import { configBoundsProblems, planBoundsProblems } from './bounds.js';
 import { graphProblems, type PhaseOutline } from './graph.js';
 import { isRecord, phasePlace, quoteValue, ruleFor, schemaProblems } from './schema-problems.js';
 import { PlanError } from './problems.js';
@@ -44,6 +45,11 @@ export interface CheckOptions {
    * workflow to replay runs started then.
    */
   secretScan?: 'all' | 'contexts';
+  /**
+   * Check sizes, counts, nesting and ranges too (see LIMITS; the default). Off only for the
+   * workflow to replay runs started before these bounds (behaviour.ts, BOUNDS_PATCH).
+   */
+  bounds?: boolean;
 }
 
 const PLAN = 'the plan';
@@ -58,6 +64,10 @@ export function checkRun(planJson: unknown, configJson: unknown = {}, options: C
 
   const configProblems = config.success ? [] : schemaProblems(config.error, { name: CONFIG, raw: configRaw, schema: schemas.config, hasPhases: false });
   const planProblems = plan.success ? [] : schemaProblems(plan.error, { name: PLAN, raw: planJson, schema: schemas.plan, hasPhases: true });
+  if (options.bounds !== false) {
+    configProblems.push(...configBoundsProblems(configRaw));
+    planProblems.push(...planBoundsProblems(planJson));
+  }
   const phases = plan.success ? plan.data.phases : readablePhases(planJson);
   if (phases) {
     const classes = config.success ? Object.keys(config.data.resource_classes) : readableClasses(configRaw, options.unknownKeys);
@@ -106,7 +116,9 @@ export function checkConfig(configJson: unknown, options: CheckOptions = {}): Or
   const schema = planSchemas(options.unknownKeys).config;
   const raw = configJson ?? {};
   const config = schema.safeParse(raw, { error: ruleFor });
-  if (!config.success) throw new PlanError(CONFIG, schemaProblems(config.error, { name: CONFIG, raw, schema, hasPhases: false }));
+  const problems = config.success ? [] : schemaProblems(config.error, { name: CONFIG, raw, schema, hasPhases: false });
+  if (options.bounds !== false) problems.push(...configBoundsProblems(raw));
+  if (problems.length > 0 || !config.success) throw new PlanError(CONFIG, problems);
   return config.data;
 }
 

@@ -87,6 +87,9 @@ export function completeFromAgent(book: RunBook, key: string, result: AgentResul
       handoffFallback: null,
     });
   } else {
-    entry.fail(result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
+    // A time no Date can hold would fail every workflow task from here on: results are checked for
+    // it, but one taken before they were is read as now.
+    const finished = new Date(p.finished_at);
+    entry.fail(result.error ?? 'the agent reported a failure', 1, executedBy, Number.isNaN(finished.getTime()) ? new Date() : finished);
   }
 }

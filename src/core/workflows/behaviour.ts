@@ -53,6 +53,20 @@ export function checksInputs(): boolean {
   return patched(TRUSTED_INPUT_PATCH);
 }
 
+/**
+ * Since this patch, the run's input and every signal are held to Baton's bounds (sizes, counts,
+ * nesting, ranges: see api/limits.ts) besides their schemas: a plan, config or signal over one is
+ * refused where before it was taken. Runs started before it replay with what they took then.
+ * (Updates need no patch: their validators do not run on replay. Cutting notices and errors to
+ * size changes no command.)
+ */
+export const BOUNDS_PATCH = 'baton-bounds-1';
+
+/** Whether this run holds its input and signals to Baton's bounds (BOUNDS_PATCH). */
+export function boundedInputs(): boolean {
+  return patched(BOUNDS_PATCH);
+}
+
 export interface RunBehaviour {
   /** Cancel activities with WAIT_CANCELLATION_COMPLETED, and wind an aborted run down in order (ORDERLY_ABORT_PATCH). */
   readonly waitsForCancellation: boolean;
@@ -72,6 +86,8 @@ export interface RunBehaviour {
   readonly checksOutputSchemas: boolean;
   /** Check a resume block against its run, refuse credentials in overrides (TRUSTED_INPUT_PATCH). */
   readonly checksInputs: boolean;
+  /** Hold signals to Baton's bounds besides their schemas (BOUNDS_PATCH). */
+  readonly boundsInputs: boolean;
 }
 
 export function runBehaviour(): RunBehaviour {
@@ -90,6 +106,7 @@ export function runBehaviour(): RunBehaviour {
     watchesPhases: phaseWatch,
     checksOutputSchemas: outputSchemas,
     checksInputs: checksInputs(),
+    boundsInputs: boundedInputs(),
   };
 }
 
