@@ -31,6 +31,11 @@ REGION=us-east-1
 # The bucket `start` makes, which `env` points BATON_STORE at.
 BUCKET=baton-dev
 START_TIMEOUT="${BATON_S3_START_TIMEOUT:-30}" # seconds to wait for the server to answer
+# Seconds 'go install' may take before it is stopped (a cold build, with about 340 MB of modules
+# fetched from the proxy and empty Go caches, took 98 s on two shared cores; 4.5 s into a fresh
+# checkout once Go's caches hold it). Waiting for another
+# checkout's build of the same binary is bounded by the same figure.
+BUILD_TIMEOUT="${BATON_S3_BUILD_TIMEOUT:-600}"
 STOP_TIMEOUT=15                              # seconds before SIGKILL
 
 # --- Paths -----------------------------------------------------------------
@@ -82,6 +87,7 @@ Environment:
   BATON_S3_PORT            port for 'start' (default: the last start's port if it is free, else a free one)
   BATON_S3_SERVER_VERSION  versitygw release to build (default $VERSION)
   BATON_S3_START_TIMEOUT   seconds 'start' waits for the server (default 30)
+  BATON_S3_BUILD_TIMEOUT   seconds the build may take, and a wait for another one (default $BUILD_TIMEOUT)
   BATON_TEMPORAL_HOME      state directory (default <repo>/.temporal)
 
 Credentials: AWS_ACCESS_KEY_ID=$ACCESS_KEY AWS_SECRET_ACCESS_KEY=$SECRET_KEY AWS_REGION=$REGION
@@ -120,10 +126,17 @@ Install Go (https://go.dev/doc/install) and put it on PATH, then run this again:
 or build it yourself elsewhere and copy the binary to $BIN, with '$VERSION' in $STAMP."
   mkdir -p "$BIN_DIR"
   say "Building the Versity S3 gateway: GOBIN=$BIN_DIR go install -trimpath -ldflags='-s -w' $PACKAGE@$VERSION"
-  say "(from the Go module proxy; two or three minutes the first time on this machine, seconds after that) ..."
+  say "(from the Go module proxy; a minute or two the first time on this machine, seconds after that; stopped after ${BUILD_TIMEOUT}s) ..."
   local started=$SECONDS
+  local bounded=()
+  if command -v timeout >/dev/null 2>&1; then bounded=(timeout --kill-after=10 "$BUILD_TIMEOUT"); fi
   # Cleared: a GOFLAGS=-mod=vendor or GOBIN from the caller's own project must not reach this build.
-  if ! env -u GOFLAGS -u GOBIN GOBIN="$BIN_DIR" "$go" install -trimpath -ldflags='-s -w' "$PACKAGE@$VERSION" >&2; then
+  local rc=0
+  "${bounded[@]}" env -u GOFLAGS -u GOBIN GOBIN="$BIN_DIR" "$go" install -trimpath -ldflags='-s -w' "$PACKAGE@$VERSION" >&2 || rc=$?
+  if ((rc == 124 || rc == 137)) && ((${#bounded[@]} > 0)); then
+    die "'go install $PACKAGE@$VERSION' did not finish within ${BUILD_TIMEOUT}s and was stopped.
+Check that the Go module proxy answers quickly ('go env GOPROXY'), or allow longer: BATON_S3_BUILD_TIMEOUT=<seconds>."
+  elif ((rc != 0)); then
     die "'go install $PACKAGE@$VERSION' failed (its messages are above).
 Check that the Go module proxy answers ('go env GOPROXY'), and that Go is 1.25 or later ('$go version')."
   fi
@@ -134,11 +147,14 @@ Check that the Go module proxy answers ('go env GOPROXY'), and that Go is 1.25 o
 
 ensure_built() {
   if installed; then return 0; fi
+  if ! [[ "$BUILD_TIMEOUT" =~ ^[0-9]{1,6}$ ]] || ((10#$BUILD_TIMEOUT < 1)); then
+    die "BATON_S3_BUILD_TIMEOUT must be a number of seconds (at least 1), got '$BUILD_TIMEOUT'"
+  fi
   # One build at a time: parallel test runs in one checkout wait for the first.
   mkdir -p "$BIN_DIR"
   if command -v flock >/dev/null 2>&1; then
     exec 8>"$BIN_DIR/versitygw.build.lock"
-    flock -w 900 8 || die "timed out waiting for another build of the S3 dev server (lock $BIN_DIR/versitygw.build.lock)"
+    flock -w "$BUILD_TIMEOUT" 8 || die "waited ${BUILD_TIMEOUT}s for another build of the S3 dev server (lock $BIN_DIR/versitygw.build.lock) to finish; see what holds it (fuser $BIN_DIR/versitygw.build.lock), or allow longer: BATON_S3_BUILD_TIMEOUT=<seconds>"
   fi
   installed || build
   if command -v flock >/dev/null 2>&1; then exec 8>&-; fi

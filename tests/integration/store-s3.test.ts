@@ -1,6 +1,6 @@
 /**
- * The S3 store against a real S3-compatible server (the Versity S3 gateway that
- * tests/support/s3-global-setup.ts starts from scripts/s3-dev.sh's build): objects and content by
+ * The S3 store against a real S3-compatible server (the Versity S3 gateway this file starts, on a
+ * free loopback port, from scripts/s3-dev.sh's build: tests/support/s3-server.ts): objects and content by
  * hash, a 20 MB object in parts, tampered objects refused, and the words of each failure (missing
  * object, missing bucket, wrong credentials, an endpoint nothing answers on). Credentials reach the
  * store as they do on a user's machine: through the SDK's standard chain, from the environment.
@@ -10,16 +10,19 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentKey, openStore, PART_SIZE, S3Store, StoreError, storeFromEnvironment, type Store } from '../../src/runner/store/index.js';
 import { freePort } from '../support/ports.js';
+import { useS3Server } from '../support/s3-server.js';
 
-const endpoint = inject('s3Endpoint');
-const bucket = inject('s3Bucket');
-const dataDir = inject('s3DataDir');
-const region = inject('s3Region');
+// Built (the first time on a machine) and started before the first test, stopped after the last;
+// with no server, each test fails with the reason (counted as failures, with what to do).
+const server = useS3Server();
 const prefix = `it-${process.pid}-${randomBytes(3).toString('hex')}`;
-const env = { AWS_ENDPOINT_URL_S3: endpoint, AWS_REGION: region };
+let endpoint: string;
+let bucket: string;
+let dataDir: string;
+let env: Record<string, string>;
 
 let dir: string;
 let store: S3Store;
@@ -53,17 +56,13 @@ async function keys(s: Store, p?: string): Promise<string[]> {
 /** The file the posix backend keeps an object of the store in. */
 const objectFile = (key: string): string => path.join(dataDir, bucket, prefix, ...key.split('/'));
 
-// Each test fails with the reason when there is no server (counted as failures, with what to do).
-beforeEach(() => {
-  const problem = inject('s3Problem');
-  if (problem) throw new Error(`no S3 server for these tests:\n${problem}`);
-});
-
 beforeAll(async () => {
-  if (inject('s3Problem')) return;
+  if (server.problem) return;
+  ({ endpoint, bucket, dataDir } = server);
+  env = { AWS_ENDPOINT_URL_S3: endpoint, AWS_REGION: server.region };
   // Where a user's machine keeps them: the SDK's standard chain finds them in the environment.
-  process.env.AWS_ACCESS_KEY_ID = inject('s3AccessKeyId');
-  process.env.AWS_SECRET_ACCESS_KEY = inject('s3SecretAccessKey');
+  process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
   for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete process.env[name];
   dir = await mkdtemp(path.join(os.tmpdir(), 'baton-s3-test-'));
   store = s3();
@@ -217,8 +216,8 @@ describe('S3 store on a real S3-compatible server', () => {
       expect((await problemOf(s3().putContent('anything'))).problem).toBe('denied'); // HEAD says 404: the listing tells
       expect((await problemOf(s3().head('x'))).problem).toBe('denied');
     } finally {
-      process.env.AWS_ACCESS_KEY_ID = inject('s3AccessKeyId');
-      process.env.AWS_SECRET_ACCESS_KEY = inject('s3SecretAccessKey');
+      process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
     }
     // A store opened with the right ones works as before.
     expect((await s3().get('runs/r1/outputs/phase_2.json')).toString()).toBe('{"ok":false}');

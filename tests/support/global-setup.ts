@@ -2,15 +2,13 @@
  * Starts one real Temporal dev server for the integration tests, on free loopback ports,
  * from the binary `temporal-dev.sh` installs (from a package registry, never a download
  * here), and stops it afterwards. Finds the Chromium the browser test drives, installing
- * Debian's package if need be (`scripts/chromium.sh`), meanwhile, and starts a real S3-compatible
- * server for the store's tests (`s3-global-setup.ts`: built by `scripts/s3-dev.sh` the first time).
+ * Debian's package if need be (`scripts/chromium.sh`), meanwhile.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { BATON_SEARCH_ATTRIBUTES } from '../../src/core/api/search-attributes.js';
 import { freePort } from './ports.js';
-import { setup as setupS3, teardown as teardownS3 } from './s3-global-setup.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -51,24 +49,17 @@ let env: TestWorkflowEnvironment | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const browser = findChromium();
-  const s3 = setupS3(project); // never rejects: a problem is provided as s3Problem
   const binary = execFileSync('bash', ['temporal-dev.sh', 'path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   const uiPort = await freePort();
-  try {
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: binary },
-        ip: '127.0.0.1',
-        uiPort,
-        searchAttributes: BATON_SEARCH_ATTRIBUTES,
-        extraArgs: ['--log-level', 'error'],
-      },
-    });
-  } catch (err) {
-    await s3;
-    await teardownS3();
-    throw err;
-  }
+  env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: binary },
+      ip: '127.0.0.1',
+      uiPort,
+      searchAttributes: BATON_SEARCH_ATTRIBUTES,
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
   const address = env.address;
   project.provide('temporalAddress', address);
   project.provide('temporalUiUrl', `http://127.0.0.1:${uiPort}`);
@@ -76,10 +67,8 @@ export async function setup(project: TestProject): Promise<void> {
   const chromium = await browser;
   project.provide('chromiumPath', chromium.path);
   project.provide('chromiumProblem', chromium.problem);
-  await s3;
 }
 
 export async function teardown(): Promise<void> {
   await env?.teardown();
-  await teardownS3();
 }
