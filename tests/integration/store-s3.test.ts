@@ -13,7 +13,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentKey, openStore, PART_SIZE, S3Store, StoreError, storeFromEnvironment, type Store } from '../../src/runner/store/index.js';
 import { freePort } from '../support/ports.js';
+import { baton } from '../support/baton.js';
 import { useS3Server } from '../support/s3-server.js';
+import { checkStoreFromEnvironment } from '../../src/client/store-doctor.js';
 
 // Built (the first time on a machine) and started before the first test, stopped after the last;
 // with no server, each test fails with the reason (counted as failures, with what to do).
@@ -235,5 +237,73 @@ describe('S3 store on a real S3-compatible server', () => {
     expect(ms).toBeLessThan(10_000);
     console.log(`unreachable endpoint reported in ${ms.toFixed(0)} ms (the SDK's 3 attempts)`);
     expect((await problemOf(dead.check())).problem).toBe('unreachable');
+  });
+});
+
+describe('baton doctor --store on a real S3-compatible server', () => {
+  const check = (more: Record<string, string> = {}): ReturnType<typeof checkStoreFromEnvironment> =>
+    checkStoreFromEnvironment({ env: { ...env, BATON_STORE: `s3://${bucket}/${prefix}-doctor`, ...more } });
+
+  it('reachable, credentials and bucket, a round trip, content by hash; nothing left behind', async () => {
+    const findings = await check();
+    const where = `s3://${bucket}/${prefix}-doctor at ${endpoint} (from AWS_ENDPOINT_URL_S3)`;
+    expect(findings.map((f) => f.ok)).toEqual([true, true, true]);
+    expect(findings[0]!.message).toBe(`store ${where}: reachable, the credentials accepted, the bucket there`);
+    expect(findings[1]!.message).toMatch(/: an object written, read back and removed \(\d+ ms\)$/);
+    expect(await keys(s3(`s3://${bucket}/${prefix}-doctor`))).toEqual([]);
+  });
+
+  it('one clear finding per failure: no bucket, wrong secret, unknown key, no credentials, nothing at the endpoint', async () => {
+    const failedCheck = ': the check of the endpoint, the credentials and the bucket failed: ';
+    const [noBucket, ...afterNoBucket] = await checkStoreFromEnvironment({ env: { ...env, BATON_STORE: 's3://no-such-bucket' } });
+    expect(afterNoBucket).toEqual([]);
+    expect(noBucket).toEqual({
+      ok: false,
+      message: `store s3://no-such-bucket at ${endpoint} (from AWS_ENDPOINT_URL_S3)${failedCheck}no such bucket: the bucket no-such-bucket does not exist at ${endpoint} (from AWS_ENDPOINT_URL_S3)`,
+      fix: `create it (aws s3 mb s3://no-such-bucket --endpoint-url ${endpoint}) or correct BATON_STORE`,
+    });
+
+    // Credentials come from the SDK's chain, which reads the process's environment.
+    const saved = { ...process.env };
+    let wrongSecret, unknownKey, none;
+    try {
+      process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
+      [wrongSecret] = await check();
+      process.env.AWS_ACCESS_KEY_ID = 'nobody';
+      [unknownKey] = await check();
+      for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+      Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'), AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+      [none] = await check();
+    } finally {
+      process.env = saved;
+    }
+    expect(wrongSecret!.ok).toBe(false);
+    expect(wrongSecret!.message).toContain(`${failedCheck}denied: cannot read .baton-probe/doctor-`);
+    expect(unknownKey!.message).toContain(`${failedCheck}denied: cannot reach the bucket of s3://${bucket}/${prefix}-doctor`);
+    expect(unknownKey!.message).toContain('the service refused the credentials (XAdminUserNotFound)');
+    expect(unknownKey!.fix).toContain('check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+    expect(none!.message).toContain(`${failedCheck}no credentials: `);
+    expect(none!.fix).toContain('give this machine credentials the SDK finds');
+
+    const port = await freePort();
+    const t = performance.now();
+    const [unreachable] = await check({ AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` });
+    expect(unreachable!.message).toContain(`store s3://${bucket}/${prefix}-doctor at http://127.0.0.1:${port} (from AWS_ENDPOINT_URL_S3)${failedCheck}unreachable: `);
+    expect(unreachable!.fix).toBe(`check that the service runs and that AWS_ENDPOINT_URL_S3 (http://127.0.0.1:${port}) is its address`);
+    expect(performance.now() - t).toBeLessThan(10_000);
+    console.log(`doctor --store findings:\n${[noBucket, wrongSecret, unknownKey, none, unreachable].map((f) => `  ${f!.message}\n    → ${f!.fix}`).join('\n')}`);
+  });
+
+  it('from the CLI: baton doctor --store prints a line per step and exits 0, or 1 naming the problem', async () => {
+    const good = await baton(['doctor', '--store'], { env: { ...env, BATON_STORE: `s3://${bucket}/${prefix}-doctor` }, timeoutMs: 30_000 });
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toContain(`✓ store s3://${bucket}/${prefix}-doctor at ${endpoint} (from AWS_ENDPOINT_URL_S3): reachable, the credentials accepted, the bucket there`);
+    expect(good.stdout.trim().split('\n')).toHaveLength(3);
+    const bad = await baton(['doctor', '--store', '--json'], { env: { ...env, BATON_STORE: 's3://no-such-bucket' }, timeoutMs: 30_000 });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toEqual([expect.objectContaining({ ok: false, fix: `create it (aws s3 mb s3://no-such-bucket --endpoint-url ${endpoint}) or correct BATON_STORE` })]);
+    const neither = await baton(['doctor'], { timeoutMs: 30_000 });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('baton: doctor needs a run id (baton doctor <run-id>), or --store to check the object store');
   });
 });

@@ -32,6 +32,8 @@ export type StoreProblem =
 
 export class StoreError extends Error {
   override name = 'StoreError';
+  /** What happened, to which object in which store (the message's start). */
+  readonly what: string;
   /** What to do about it (also the end of the message). */
   readonly fix: string;
   readonly key: string | undefined;
@@ -43,6 +45,7 @@ export class StoreError extends Error {
     options: { key?: string; cause?: unknown } = {},
   ) {
     super(`${what}; ${fix}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.what = what;
     this.fix = fix;
     this.key = options.key;
   }
