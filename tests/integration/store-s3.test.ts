@@ -207,7 +207,9 @@ describe('S3 store on a real S3-compatible server', () => {
       expect(err.message).toBe(
         `cannot read runs/r1/outputs/phase_2.json in s3://${bucket}/${prefix} at ${endpoint} (from AWS_ENDPOINT_URL_S3): the service refused the credentials (SignatureDoesNotMatch); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile AWS_PROFILE names, or the role) against the ones this service issued`,
       );
-      expect((await problemOf(s3().putContent('anything'))).problem).toBe('denied'); // HEAD (403), then the bucket's listing
+      // HEAD (403, no body), then the bucket's listing, which names the reason.
+      expect((await problemOf(s3().putContent('anything'))).message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
+      expect((await problemOf(s3().head('x'))).message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
       expect((await problemOf(s3().check())).problem).toBe('denied');
 
       // An access key the service does not know (the Versity gateway answers 404, not 403): not "missing".
@@ -278,7 +280,9 @@ describe('baton doctor --store on a real S3-compatible server', () => {
       process.env = saved;
     }
     expect(wrongSecret!.ok).toBe(false);
-    expect(wrongSecret!.message).toContain(`${failedCheck}denied: cannot read .baton-probe/doctor-`);
+    // A HEAD's 403 says no more: the store asks the bucket's listing, which names the reason.
+    expect(wrongSecret!.message).toContain(`${failedCheck}denied: cannot reach the bucket of s3://${bucket}/${prefix}-doctor`);
+    expect(wrongSecret!.message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
     expect(unknownKey!.message).toContain(`${failedCheck}denied: cannot reach the bucket of s3://${bucket}/${prefix}-doctor`);
     expect(unknownKey!.message).toContain('the service refused the credentials (XAdminUserNotFound)');
     expect(unknownKey!.fix).toContain('check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');

@@ -314,6 +314,9 @@ describe('S3 store errors that need no server', () => {
     const err = b.problem(denied, 'runs/r/x', 'write') as StoreError;
     expect(err.problem).toBe('denied');
     expect(err.message).toContain('lack s3:PutObject on arn:aws:s3:::team-bucket/baton/*');
+    // A HEAD's 403 has no body: the SDK calls it Unknown, which says nothing; the status does.
+    const head = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 403 } });
+    expect(b.problem(head, 'runs/r/x', 'read').message).toContain('cannot read runs/r/x in s3://team-bucket/baton at http://127.0.0.1:7070 (from AWS_ENDPOINT_URL_S3): access denied (HTTP 403); the credentials in use lack s3:GetObject');
     b.destroy();
   });
 

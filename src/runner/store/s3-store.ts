@@ -159,7 +159,14 @@ export class S3Backend implements StoreBackend {
       this.bucketSeen = true;
       return { key, size: out.ContentLength ?? 0, ...(out.LastModified ? { modified: out.LastModified } : {}) };
     } catch (err) {
-      if (status(err) !== 404) throw this.problem(err, key, 'read');
+      const code = status(err);
+      if (code === 403) {
+        // A HEAD's refusal has no body to say why: a listing of the bucket tells credentials the
+        // service does not take (its error says so) from a permission they lack (it succeeds).
+        await this.headBucket();
+        throw this.problem(err, key, 'read');
+      }
+      if (code !== 404) throw this.problem(err, key, 'read');
       // HEAD answers carry no error code, so a missing bucket (or, on some services, an unknown
       // access key) is a 404 too: ask once.
       if (!this.bucketSeen) await this.headBucket();
@@ -281,7 +288,7 @@ export class S3Backend implements StoreBackend {
       const action = { read: 's3:GetObject', write: 's3:PutObject', list: 's3:ListBucket', delete: 's3:DeleteObject', bucket: 's3:ListBucket' }[doing];
       return new StoreError(
         'denied',
-        `cannot ${verb} ${what}: access denied (${name === '403' || name === 'Forbidden' ? 'HTTP 403' : name})`,
+        `cannot ${verb} ${what}: access denied (${['403', 'Forbidden', 'Unknown', 'Error'].includes(name) ? 'HTTP 403' : name})`,
         `the credentials in use lack ${action} on arn:aws:s3:::${this.bucket}${doing === 'list' || doing === 'bucket' ? '' : `/${this.prefix ? `${this.prefix}/` : ''}*`} (or they are wrong: a HEAD request cannot say which); grant s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket to Baton's machines`,
         opts,
       );
