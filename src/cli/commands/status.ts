@@ -2,8 +2,9 @@
  * `baton status <run-id>` and `baton watch <run-id>`.
  */
 import type { Command } from 'commander';
-import { connectClient } from '../../client/connection.js';
+import { connectClient, connectSettings } from '../../client/connection.js';
 import { Orchestrator } from '../../client/orchestrator.js';
+import { runLinkLines } from '../../client/ui-links.js';
 import { action } from '../errors.js';
 import { renderStatusTable } from '../format.js';
 import { followRun } from '../progress.js';
@@ -16,8 +17,9 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print the status as JSON (the `status` query)')
     .action(
       action(async (runId: string, opts: { json?: boolean }) => {
-        const status = await new Orchestrator(await connectClient()).run(runId).status();
-        console.log(opts.json ? JSON.stringify(status, null, 2) : renderStatusTable(status));
+        const settings = connectSettings();
+        const status = await new Orchestrator(await connectClient(settings)).run(runId).status();
+        console.log(opts.json ? JSON.stringify(status, null, 2) : [renderStatusTable(status), ...runLinkLines(settings, runId)].join('\n'));
       }),
     );
 
