@@ -4,14 +4,14 @@
  */
 import path from 'node:path';
 import { failure } from '../core/api/failures.js';
-import { formatPath } from '../core/plan/problems.js';
-import { z } from 'zod';
 import type { AgentResult } from '../core/handoff/result.js';
 import { withPreviousContext } from '../core/handoff/build.js';
-import type { HandoffPackage } from '../core/handoff/schema.js';
+import { isContextRef, type HandoffPackage } from '../core/handoff/schema.js';
+import { describeFindings, findSecrets } from '../core/handoff/secrets.js';
 import { verifyKeysFromEnv, verifySealed } from '../runner/signing.js';
 import { contextFileProblems } from '../runner/validate-package.js';
 import { hydrateContext } from '../runner/context-store.js';
+import { checkOutputSchema, outputSchemaProblems, schemaCheckLimits, tooLarge } from '../runner/output-schema.js';
 import { sealAndSave } from '../runner/prepare-handoff.js';
 import type { AgentHandoff, ResultCheck } from './types.js';
 import { resolveWorkdir, runPaths } from '../runner/workdir.js';
@@ -41,6 +41,12 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   const workdir = resolveWorkdir(check.workdir, check.base_dir);
   if (result.output) {
     for (const p of await contextFileProblems(workdir, result.output, ['output'])) problems.push(`${p.path}: ${p.message}`);
+    // Values stored by reference reach dependants' packages whole: scanned whole (the workflow scanned what is inline).
+    if (problems.length === 0 && Object.values(result.output.context).some(isContextRef)) {
+      const full = await hydrateContext(workdir, result.output.context, `phase ${String(result.phase)}'s`);
+      const stored = findSecrets(full, { root: 'output.context', safeKeys: check.safe_keys ?? [] });
+      problems.push(...describeFindings(stored, 'output a reference to the secret instead (the agent\'s environment, a vault path)'));
+    }
     if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result, check.output_schema)));
   }
   if (problems.length > 0) {
@@ -48,15 +54,26 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   }
 }
 
+/** Why phases' output_schemas (by index in the plan) cannot be used: compiled on worker threads, with a time limit. */
+export async function checkOutputSchemas(schemas: Record<string, Record<string, unknown>>): Promise<Record<string, string>> {
+  return outputSchemaProblems(schemas);
+}
+
+/**
+ * The result's context against the phase's output_schema, with the full values (stored ones read
+ * back), on a worker thread: a check past the time limit, or a value past the size limit, refuses
+ * the result rather than holding the orchestrator worker.
+ */
 async function schemaProblems(workdir: string, result: AgentResult, schema: Record<string, unknown>): Promise<string[]> {
-  let validator: z.ZodType;
-  try {
-    validator = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
-  } catch (err) {
-    return [`the plan's output_schema for phase ${String(result.phase)} cannot be used (${(err as Error).message}); fix the plan`];
-  }
-  const context = await hydrateContext(workdir, result.output!.context, `phase ${String(result.phase)}'s`);
-  const parsed = validator.safeParse(context);
-  if (parsed.success) return [];
-  return parsed.error.issues.map((i) => `${formatPath(['output', 'context', ...i.path])}: ${i.message} (the plan's output_schema)`);
+  const limits = schemaCheckLimits();
+  const root = ['output', 'context'];
+  const context = result.output!.context;
+  // Stored values declare their size: one too large is refused before it is read.
+  const declared = Object.values(context).reduce<number>((sum, v) => sum + (isContextRef(v) ? v.$baton_ref.size : 0), JSON.stringify(context).length);
+  if (declared > limits.maxBytes) return [tooLarge(root, declared, limits)];
+  const full = await hydrateContext(workdir, context, `phase ${String(result.phase)}'s`);
+  const verdict = await checkOutputSchema(schema, full, root, limits);
+  if (verdict.ok) return [];
+  if ('unusable' in verdict) return [`the plan's output_schema for phase ${String(result.phase)} cannot be used (${verdict.unusable}); fix the plan`];
+  return verdict.problems.map((p) => `${p} (the plan's output_schema)`);
 }

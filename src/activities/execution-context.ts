@@ -9,11 +9,12 @@ import { statusQuery } from '../core/api/definitions.js';
 import type { RunStatus } from '../core/api/status.js';
 import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
 import { writeFileAtomic } from '../runner/handoff-files.js';
-import { handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { checkOutputSchemas, handOffToAgent, verifyAgentResult } from './agent-handoff.js';
 import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
 import { resetOrigin } from './reset-origin.js';
+import { verifyResume } from './resume-check.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { markWorkdir, resolveWorkdir } from '../runner/workdir.js';
@@ -41,9 +42,11 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     archivePhases,
     archivedOutputs,
     handOffToAgent,
+    checkOutputSchemas,
     verifyAgentResult,
     registeredSearchAttributes,
     resetOrigin,
+    verifyResume,
     refreshArtifacts,
     watchQueues,
     watchPhases,

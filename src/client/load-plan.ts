@@ -3,23 +3,30 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { PlanError } from '../core/plan/problems.js';
 import type { OrchestratorConfig, Plan } from '../core/plan/schema.js';
-import { checkConfig, checkRun } from '../core/plan/validate.js';
+import { checkConfig, checkRun, outputSchemasOf, type CheckedRun } from '../core/plan/validate.js';
+import { outputSchemaProblems } from '../runner/output-schema.js';
+import { decodeText, parseYamlData } from './structured-text.js';
 
 export async function readStructuredFile(file: string, what: string): Promise<unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PlanError(what, [code === 'ENOENT' ? `${file} does not exist; check the path` : `${file} cannot be read (${(err as Error).message})`]);
   }
+  const decoded = decodeText(bytes, file);
+  if ('problems' in decoded) throw new PlanError(what, decoded.problems);
   const yaml = /\.ya?ml$/i.test(file);
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    if (!yaml) return JSON.parse(decoded.text);
+    const data = parseYamlData(decoded.text, file);
+    if ('problems' in data) throw new PlanError(what, data.problems);
+    return data.value;
   } catch (err) {
+    if (err instanceof PlanError) throw err;
     throw new PlanError(what, [`${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
   }
 }
@@ -41,7 +48,18 @@ export async function loadRun(planFile: string, configFile?: string): Promise<Lo
     const planDir = path.dirname(path.resolve(planFile));
     raw.base_dir = typeof raw.base_dir === 'string' ? path.resolve(planDir, raw.base_dir) : planDir;
   }
-  return checkRun(planJson, configJson);
+  return checkPlan(planJson, configJson);
+}
+
+/**
+ * checkRun with every phase's `output_schema` compiled as well (JSON Schema draft 2020-12, on a
+ * worker thread, with a time limit): a schema that cannot be used is refused with the plan's
+ * other problems, before any workflow exists, rather than refusing every result later.
+ */
+export async function checkPlan(planJson: unknown, configJson: unknown = {}): Promise<CheckedRun> {
+  const schemas = outputSchemasOf(planJson);
+  const problems = Object.keys(schemas).length === 0 ? {} : await outputSchemaProblems(schemas);
+  return checkRun(planJson, configJson, { outputSchemaProblems: problems });
 }
 
 export async function loadConfig(configFile: string | undefined): Promise<OrchestratorConfig | undefined> {

@@ -6,9 +6,12 @@ import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createOrchestratorActivities } from '../activities/execution-context.js';
 import { HEARTBEAT_THROTTLE } from '../activities/keep-alive.js';
 import { ORCHESTRATOR_TASK_QUEUE } from '../core/plan/schema.js';
+import { schemaCheckLimits } from '../runner/output-schema.js';
 import { workflowCode } from './workflow-code.js';
 
 export async function createOrchestratorWorker(connection: NativeConnection, namespace: string): Promise<Worker> {
+  // A bad BATON_SCHEMA_CHECK_TIMEOUT_S or BATON_SCHEMA_CHECK_MAX_BYTES stops the worker now, not each check later.
+  schemaCheckLimits();
   return Worker.create({
     connection,
     namespace,

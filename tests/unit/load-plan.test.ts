@@ -36,6 +36,12 @@ describe('loadRun', () => {
     await expect(loadRun(p)).rejects.toThrow('the plan "y" is not valid:\n  - phase 1: unknown key "dependsOn"; did you mean "depends_on"?');
   });
 
+  it('takes an output_schema that needs a real validator (not, if/then, dependentRequired, const objects)', async () => {
+    const schema = { type: 'object', required: ['report_path'], not: { required: ['password'] }, if: { required: ['kind'] }, then: { required: ['path'] }, dependentRequired: { a: ['b'] }, properties: { env: { const: { name: 'prod' } } } };
+    const p = await file('plan.json', JSON.stringify({ name: 'j', phases: [{ id: 0, handler: 'h', use_separate_agent: true, output_schema: schema }] }));
+    expect((await loadRun(p)).plan.phases[0]!.output_schema).toEqual(schema);
+  });
+
   it('names a missing file', async () => {
     await expect(loadRun('/nonexistent/plan.json')).rejects.toThrow('/nonexistent/plan.json does not exist; check the path');
   });

@@ -64,6 +64,7 @@ function defaults(): Required<Stubs> {
     archivePhases: unexpected('archivePhases'),
     archivedOutputs: unexpected('archivedOutputs'),
     handOffToAgent: async (handoff) => fakeHandoff(handoff),
+    checkOutputSchemas: async () => ({}),
     verifyAgentResult: unexpected('verifyAgentResult'),
     registeredSearchAttributes: async () => [],
     openWorkdir: async () => {},
@@ -75,6 +76,7 @@ function defaults(): Required<Stubs> {
     },
     refreshArtifacts: unexpected('refreshArtifacts'),
     resetOrigin: unexpected('resetOrigin'),
+    verifyResume: unexpected('verifyResume'),
   };
 }
 

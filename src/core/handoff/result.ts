@@ -10,6 +10,10 @@ import { PhaseContextSchema, SignatureSchema } from './schema.js';
 export const RESULT_SCHEMA_VERSION = 1;
 const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
+const ISO_RULE = 'must be an ISO 8601 date and time with its offset, such as "2026-11-30T12:00:00Z"';
+/** A time the run records and computes with: ISO 8601, and one a Date can hold (not "yesterday", not February 31st). */
+const timestamp = z.iso.datetime({ offset: true, error: ISO_RULE, abort: true }).refine((s) => !Number.isNaN(Date.parse(s)), { error: ISO_RULE });
+
 export const ProvenanceSchema = z.object({
   host: z.string(),
   user: z.string(),
@@ -17,8 +21,8 @@ export const ProvenanceSchema = z.object({
   agent: z.string().nullable(),
   /** `online`: reported at once; `offline`: written to a file and submitted later. */
   mode: z.enum(['online', 'offline']),
-  started_at: z.string(),
-  finished_at: z.string(),
+  started_at: timestamp,
+  finished_at: timestamp,
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
