@@ -56,12 +56,18 @@ export async function phaseLogs(status: RunStatus, key: string): Promise<LogsRes
       return { p, size: s?.size ?? 0, mtime: s?.mtimeMs ?? 0 };
     }),
   );
+  // An attempt's streams stay together: they are ordered by the attempt's latest write (a stdout written a
+  // millisecond after its stderr must not come before it).
+  const attemptOf = (name: string): string => name.replace(/\.(stdout|stderr)\.log$/, '');
+  const attemptTime = new Map<string, number>();
+  for (const f of files) attemptTime.set(attemptOf(f.p.name), Math.max(attemptTime.get(attemptOf(f.p.name)) ?? 0, f.mtime));
+  const timeOf = (f: (typeof files)[number]): number => attemptTime.get(attemptOf(f.p.name)) ?? 0;
   // Latest first: the highest generation, then the latest attempt, then the latest file; the phase's own before its rollback's.
   files.sort(
     (a, b) =>
       b.p.generation - a.p.generation ||
       Number(a.p.compensate) - Number(b.p.compensate) ||
-      b.mtime - a.mtime ||
+      timeOf(b) - timeOf(a) ||
       b.p.dispatch - a.p.dispatch ||
       b.p.attempt - a.p.attempt ||
       b.p.suffix - a.p.suffix ||

@@ -190,6 +190,7 @@ describe('reading', () => {
     await writeFile(path.join(run, 'logs', 'phase_2.g1.a1.stderr.log'), 'first try\n');
     await new Promise((r) => setTimeout(r, 20));
     await writeFile(path.join(run, 'logs', 'phase_2.g1.a2.stderr.log'), `${'x'.repeat(100)}\nline two\nstill broken\n`);
+    await new Promise((r) => setTimeout(r, 20)); // an attempt's stdout written after its stderr stays beside it
     await writeFile(path.join(run, 'logs', 'phase_2.g1.a2.stdout.log'), '');
     await writeFile(path.join(run, 'logs', 'phase_20.g1.a1.stderr.log'), 'another phase');
     await writeFile(path.join(run, 'logs', 'secret.txt'), 'not a log');
