@@ -54,7 +54,13 @@ export class PhasePanel {
   private downstream = h('input', { type: 'checkbox', id: 'retry-downstream' });
   private retryButton = h('button', { type: 'button', class: 'act act-retry' }, 'Retry');
   private skipButton = h('button', { type: 'button', class: 'act act-skip' }, 'Skip');
-  private actions = h('div', { class: 'actions' }, this.retryButton, h('label', { class: 'check', for: 'retry-downstream' }, this.downstream, 'and its dependants'), this.skipButton);
+  /** Named so people and tests find it, but never enabled: the run has no operation for it yet. */
+  private markDoneButton = h(
+    'button',
+    { type: 'button', class: 'act act-mark-done', disabled: true, title: 'Not available yet: Baton has no workflow operation that marks a phase done with an output you supply' },
+    'Mark done',
+  );
+  private actions = h('div', { class: 'actions' }, this.retryButton, h('label', { class: 'check', for: 'retry-downstream' }, this.downstream, 'and its dependants'), this.skipButton, this.markDoneButton);
 
   constructor(
     private readonly base: string,
