@@ -140,6 +140,10 @@ describe('terminate', () => {
     expect(await queryRuns(client, `ExecutionStatus = 'Running' AND BatonPhasesHeld = '0'${mine}`, [held[0]!.runId])).toEqual([held[0]!.runId]);
     expect(await queryRuns(client, `ExecutionStatus = 'Running' AND BatonAwaitingAgent = '0'${mine}`, [waiting[0]!.runId])).toEqual([waiting[0]!.runId]);
     expect(await queryRuns(client, `ExecutionStatus = 'Running' AND BatonPhasesRunning = '0'${mine}`, [running[0]!.runId])).toEqual([running[0]!.runId]);
+    // What needs someone: any agent's wait, and held or waiting runs together.
+    expect(await queryRuns(client, `ExecutionStatus = 'Running' AND BatonAwaitingAgent IS NOT NULL${mine}`, [waiting[0]!.runId])).toEqual([waiting[0]!.runId]);
+    const needsYou = [held[0]!.runId, waiting[0]!.runId].sort();
+    expect(await queryRuns(client, `ExecutionStatus = 'Running' AND (BatonState = 'held' OR BatonAwaitingAgent IS NOT NULL)${mine}`, needsYou)).toEqual(needsYou);
     // What the search attributes alone say: a terminated run cannot update its own, so it keeps them.
     expect(await queryRuns(client, `BatonState = 'held'${mine}`, [held[0]!.runId, held[1]!.runId])).toEqual([held[0]!.runId, held[1]!.runId].sort());
     const gone = await baton(['status', held[1]!.runId]);
