@@ -136,7 +136,7 @@ describe('separate agents', () => {
     expect(p0.provenance!.via).toBe('worker');
     expect(p0.generation).toBe(2);
     const refused = await baton(['submit', late]);
-    expect(refused.stderr).toContain('phase 0 is completed, not awaiting an agent');
+    expect(refused.stderr, refused.stderr).toContain('phase 0 is completed, not awaiting an agent');
     await run.abort();
     expect((await baton(['submit', late])).stderr).toContain(`run ${run.runId} has ended (cancelled); it accepts nothing more`);
   });
