@@ -215,6 +215,50 @@ const scenarios = {
     await run.finalStatus();
     return run.runId;
   },
+  // Under baton-trusted-input-1: a run started with a resume block (checked against the earlier run
+  // by the verifyResume activity before anything runs), reusing phase 0 and running phase 1 again.
+  async resume() {
+    const workdir = await tmp();
+    const plan = { name: 'resumed', workdir, phases: [phase(0), phase(1, [0], { fail_always: 'not yet' })] };
+    const earlier = await orchestrator.start(plan, { failed_phase_policy: 'fail' }, { runId: 'history-resume-earlier' });
+    await earlier.finalStatus().catch(() => undefined);
+    const fixed = { ...plan, phases: [phase(0), phase(1, [0])] };
+    const { planResume } = await import('../dist/client/resume.js');
+    const { checkRun } = await import('../dist/core/plan/validate.js');
+    const { resume } = await planResume(env.client, 'history-resume-earlier', checkRun(fixed).plan);
+    const run = await orchestrator.start(fixed, {}, { runId: 'history-resume', resume });
+    await run.finalStatus();
+    return run.runId;
+  },
+  // The same runs again under baton-trusted-input-1: a continued run (its continued block taken, a run
+  // having continued into it), overrides scanned, agents' results checked with the plan's safe_keys.
+  async 'continue-as-new.trusted-input-1'() {
+    return scenarios['continue-as-new']();
+  },
+  async 'retry-and-override.trusted-input-1'() {
+    return scenarios['retry-and-override']();
+  },
+  async 'agent-and-update.trusted-input-1'() {
+    return scenarios['agent-and-update']();
+  },
+  // Under baton-bounds-1: signals over their bounds (a skipPhase of 100 KB, retries 2147483647, a
+  // timeout of 1e-9 s) refused with notices that quote only their start; a good retry completes the run.
+  async bounded() {
+    const workdir = await tmp();
+    const run = await orchestrator.start({ name: 'bounded', workdir, phases: [phase(0, [], { fail_always: 'broken on purpose' }), phase(1, [0])] }, {}, { runId: 'history-bounded' });
+    await until(run, (s) => s.state === 'held');
+    await run.workflow.signal('skipPhase', { phase: 'x'.repeat(100_000) });
+    await run.workflow.signal('retryPhase', { phase: 0, retries: 2147483647 });
+    await run.workflow.signal('retryPhase', { phase: 0, timeout_s: 1e-9 });
+    await until(run, (s) => s.notices.length >= 3);
+    await run.workflow.signal('retryPhase', { phase: 0, config: { fail_always: '' } });
+    await run.finalStatus();
+    return run.runId;
+  },
+  // Agents and updates again under baton-bounds-1 (signals and results held to their bounds).
+  async 'agent-and-update.bounds-1'() {
+    return scenarios['agent-and-update']();
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(

@@ -7,6 +7,7 @@ import { failure } from '../core/api/failures.js';
 import type { AgentResult } from '../core/handoff/result.js';
 import { withPreviousContext } from '../core/handoff/build.js';
 import { isContextRef, type HandoffPackage } from '../core/handoff/schema.js';
+import { describeFindings, findSecrets } from '../core/handoff/secrets.js';
 import { verifyKeysFromEnv, verifySealed } from '../runner/signing.js';
 import { contextFileProblems } from '../runner/validate-package.js';
 import { hydrateContext } from '../runner/context-store.js';
@@ -40,6 +41,12 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   const workdir = resolveWorkdir(check.workdir, check.base_dir);
   if (result.output) {
     for (const p of await contextFileProblems(workdir, result.output, ['output'])) problems.push(`${p.path}: ${p.message}`);
+    // Values stored by reference reach dependants' packages whole: scanned whole (the workflow scanned what is inline).
+    if (problems.length === 0 && Object.values(result.output.context).some(isContextRef)) {
+      const full = await hydrateContext(workdir, result.output.context, `phase ${String(result.phase)}'s`);
+      const stored = findSecrets(full, { root: 'output.context', safeKeys: check.safe_keys ?? [] });
+      problems.push(...describeFindings(stored, 'output a reference to the secret instead (the agent\'s environment, a vault path)'));
+    }
     if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result, check.output_schema)));
   }
   if (problems.length > 0) {

@@ -21,12 +21,19 @@ export interface AttemptLedger {
 const KEY = 'baton_attempts';
 
 /**
+ * Why an attempt that recorded nothing ended, when nothing more is known: its heartbeats stopped
+ * reaching Temporal. That is not the same as its worker dying: a server restart, or a connection
+ * lost for longer than the heartbeat timeout, look the same from here.
+ */
+export const HEARTBEATS_STOPPED = 'its heartbeats stopped reaching Temporal (its worker may have died or lost its connection, or the server restarted)';
+
+/**
  * The ledger the previous attempt left. Attempts that ended with nothing recorded are counted too:
  * the last of them by how Temporal says it ended (`lastEnding`: its start-to-close timeout passed,
- * so the phase ran too long: a failure), the others as interrupted (their worker died or lost the
- * server, so their heartbeats stopped).
+ * so the phase ran too long: a failure), the others as interrupted (their heartbeats stopped:
+ * `lostWhy` says what is known of why).
  */
-export function ledgerAtStart(heartbeatDetails: unknown, attempt: number, lastEnding: 'timed out' | 'lost' = 'lost'): AttemptLedger {
+export function ledgerAtStart(heartbeatDetails: unknown, attempt: number, lastEnding: 'timed out' | 'lost' = 'lost', lostWhy: string = HEARTBEATS_STOPPED): AttemptLedger {
   const recorded = readLedger(heartbeatDetails);
   // Fewer attempts before this one than the ledger counts: Temporal's attempt counter went back to 1,
   // which is an operator's Reset (a full set of retries) of a phase waiting between attempts.
@@ -36,7 +43,7 @@ export function ledgerAtStart(heartbeatDetails: unknown, attempt: number, lastEn
   if (lastEnding === 'timed out') {
     return { failures: recorded.failures + 1, interruptions: recorded.interruptions + unrecorded - 1, last: { kind: 'failure', why: 'ran past its timeout' } };
   }
-  return { failures: recorded.failures, interruptions: recorded.interruptions + unrecorded, last: { kind: 'interruption', why: 'its worker stopped answering (died, or lost the server)' } };
+  return { failures: recorded.failures, interruptions: recorded.interruptions + unrecorded, last: { kind: 'interruption', why: lostWhy } };
 }
 
 /** Attempts before this one that ended with nothing in the ledger (see ledgerAtStart). */

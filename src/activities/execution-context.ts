@@ -14,6 +14,7 @@ import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
 import { resetOrigin } from './reset-origin.js';
+import { verifyResume } from './resume-check.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { markWorkdir, resolveWorkdir } from '../runner/workdir.js';
@@ -45,6 +46,7 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     verifyAgentResult,
     registeredSearchAttributes,
     resetOrigin,
+    verifyResume,
     refreshArtifacts,
     watchQueues,
     watchPhases,

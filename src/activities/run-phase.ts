@@ -7,6 +7,7 @@
  * what the control means: holds it, starts it afresh, or ends it), a worker shutting down past
  * its grace, a worker that cannot run the phase here (another one takes it).
  */
+import os from 'node:os';
 import { CancelledFailure } from '@temporalio/common';
 import { cancellationDetails, Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
@@ -18,7 +19,7 @@ import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schem
 import { zodProblems } from '../core/plan/problems.js';
 import { defaultExecutor, executePhase, PhaseExecutionError } from '../runner/execute-phase.js';
 import type { PhaseHandlers } from '../runner/handlers.js';
-import { ledgerAtStart, unrecordedAttempts, withLedger, type AttemptLedger } from './attempt-ledger.js';
+import { HEARTBEATS_STOPPED, ledgerAtStart, unrecordedAttempts, withLedger, type AttemptLedger } from './attempt-ledger.js';
 import { compensatePhase } from './compensate.js';
 import { whileHeartbeating } from './keep-alive.js';
 import type { PhaseActivities, PhaseFailureDetails, PhaseRunResult } from './types.js';
@@ -46,14 +47,15 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
       const handoff = parsed.data;
       const key = String(handoff.to_phase);
       const unrecorded = unrecordedAttempts(ctx.info.heartbeatDetails, attempt);
-      const ledger = ledgerAtStart(ctx.info.heartbeatDetails, attempt, unrecorded > 0 ? await howLastAttemptEnded() : 'lost');
+      const ended = unrecorded > 0 ? await howLastAttemptEnded() : { ending: 'lost' as const, why: HEARTBEATS_STOPPED };
+      const ledger = ledgerAtStart(ctx.info.heartbeatDetails, attempt, ended.ending, ended.why);
       const retries = handoff.execution_instructions.retries;
       if (ledger.failures > retries) {
         // The attempt before ran past its timeout on the phase's last try; Temporal's extra attempts are for interruptions.
         throw finalFailure('PhaseTimedOut', `phase ${key} (${handoff.phase_name}) ran past its timeout of ${handoff.execution_instructions.timeout_s}s on its last try (retries ${retries} used up)`, details);
       }
       if (ledger.last?.kind === 'interruption') await sayInterrupted(handoff, attempt, ledger);
-      const beat = withLedger(ledger, { phase: key });
+      const beat = withLedger(ledger, { phase: key, worker: THIS_WORKER });
       try {
         const result = await whileHeartbeating(() => executePhase(handoff, {
           attempt,
@@ -61,10 +63,11 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
           dispatch: Number(/-d(\d+)$/.exec(ctx.info.activityId)?.[1] ?? 1),
           dispatchedIn: ctx.info.workflowExecution?.runId,
           writeHandoffFiles: handoff.execution_instructions.save_handoff,
+          seals: true,
           handlers,
           executedBy,
           signal: ctx.cancellationSignal,
-          heartbeat: (d) => ctx.heartbeat(d === undefined ? beat : withLedger(ledger, { phase: key, progress: d })),
+          heartbeat: (d) => ctx.heartbeat(d === undefined ? beat : withLedger(ledger, { phase: key, worker: THIS_WORKER, progress: d })),
         }), beat);
         events.ran?.();
         return result;
@@ -86,7 +89,7 @@ interface AttemptContext {
 function attemptOutcome(err: unknown, at: AttemptContext): Error {
   const ctx = Context.current();
   const key = String(at.handoff.to_phase);
-  const record = (ledger: AttemptLedger): void => ctx.heartbeat(withLedger(ledger, { phase: key }));
+  const record = (ledger: AttemptLedger): void => ctx.heartbeat(withLedger(ledger, { phase: key, worker: THIS_WORKER }));
   const why = cancellationDetails();
   if (ctx.cancellationSignal.aborted && why) {
     // Temporal stopped the attempt. The run's own cancellation ends the phase; a Reset starts it
@@ -153,20 +156,37 @@ async function sayInterrupted(handoff: HandoffPackage, attempt: number, ledger: 
 }
 
 /**
- * How the attempt before this one ended, when it recorded nothing: Temporal's start-to-close
- * timeout (the phase ran too long: its failure), or anything else (its worker was lost).
+ * This worker process, in every heartbeat of its attempts: its identity as the SDK names it by
+ * default (`baton worker` keeps the default) and when it started, so that a worker restarted with
+ * the same pid and host (a container's) is not taken for the one before it.
  */
-async function howLastAttemptEnded(): Promise<'timed out' | 'lost'> {
+const THIS_WORKER = `${process.pid}@${os.hostname()}/${Math.round(Date.now() - process.uptime() * 1000)}`;
+
+/**
+ * How the attempt before this one ended, when it recorded nothing: Temporal's start-to-close
+ * timeout (the phase ran too long: its failure), or anything else (its heartbeats stopped), with
+ * only what can be seen of why. Its last heartbeat names the worker process that ran it: when that
+ * is this one, the worker did not die (the server restarted, or the connection dropped); otherwise
+ * nobody here knows, and the notice does not guess.
+ */
+async function howLastAttemptEnded(): Promise<{ ending: 'timed out' | 'lost'; why: string }> {
   const ctx = Context.current();
+  const before = ctx.info.heartbeatDetails as { worker?: unknown } | undefined;
+  const worker = typeof before?.worker === 'string' ? before.worker : undefined;
+  const lost = { ending: 'lost' as const, why: worker ? HEARTBEATS_STOPPED.replace('its worker may', `its worker (${worker.split('/')[0]}) may`) : HEARTBEATS_STOPPED };
   const workflowId = ctx.info.workflowExecution?.workflowId;
-  if (!workflowId) return 'lost';
+  if (!workflowId) return lost;
   try {
     const described = await ctx.client.workflowService.describeWorkflowExecution({ namespace: ctx.info.workflowNamespace, execution: { workflowId } });
     const mine = described.pendingActivities?.find((a) => a.activityId === ctx.info.activityId);
-    return mine?.lastFailure?.timeoutFailureInfo?.timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE ? 'timed out' : 'lost';
+    if (mine?.lastFailure?.timeoutFailureInfo?.timeoutType === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE) return { ending: 'timed out', why: 'ran past its timeout' };
   } catch {
-    return 'lost';
+    // What Temporal says of it is not needed to tell whether this worker ran it.
   }
+  if (worker === THIS_WORKER) {
+    return { ending: 'lost', why: `its heartbeats stopped reaching Temporal, though its worker (${worker.split('/')[0]}, this one) kept running: the server restarted, or the connection dropped` };
+  }
+  return lost;
 }
 
 function lastAttempt(): boolean {

@@ -5,6 +5,8 @@
 import type { AgentResult } from '../core/handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
 import type { ActivitySettings, PhaseActivity, PhaseStatus, Reset, RunStatus } from '../core/api/status.js';
+import type { Resume } from '../core/api/run-input.js';
+import type { Phase } from '../core/plan/schema.js';
 import type { PhaseRunResult } from '../runner/phase-result.js';
 
 export type { PhaseRunResult };
@@ -32,6 +34,8 @@ export interface ResultCheck {
   base_dir: string | null;
   accept_unsigned: boolean;
   output_schema: Record<string, unknown> | null;
+  /** The plan's safe_keys, for the scan of values stored by reference (absent in runs from before it). */
+  safe_keys?: string[];
 }
 
 /** What a run made by a Reset learns of it from its history (see ResetWatch). */
@@ -103,6 +107,11 @@ export interface OrchestratorActivities {
   registeredSearchAttributes(): Promise<string[]>;
   /** Which phase activities have started, and the live workers on their queues (runs from before baton-phase-watch-1). */
   watchQueues(workflowId: string, taskQueues: string[]): Promise<QueueWatch>;
+  /**
+   * A run started with a `resume` block: why its outputs are not those the run it names recorded,
+   * one line per phase (none: every one checks). `phases`: the reused phases' definitions.
+   */
+  verifyResume(resume: Resume, phases: Record<string, Phase>, workdir: string, baseDir: string | null): Promise<string[]>;
   /** In a run made by a Reset: the reset, and the generations the replaced runs used (read from their histories). */
   resetOrigin(): Promise<ResetOrigin>;
   /**

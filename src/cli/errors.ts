@@ -2,6 +2,7 @@
  * How the CLI reports failures: a user's mistake gets its message and exit code 2,
  * never a stack trace; anything else gets its message and exit code 1.
  */
+import { withCauses } from '../client/temporal-errors.js';
 import { PlanError } from '../core/plan/problems.js';
 
 export class UsageError extends Error {
@@ -13,7 +14,8 @@ export function reportAndExit(err: unknown): never {
     console.error(`baton: ${err.message}`);
     process.exit(2);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  // With its causes: the SDK's own words (`Failed to start Workflow`) say nothing without them.
+  const message = err instanceof Error ? withCauses(err) : String(err);
   console.error(`baton: ${message}`);
   if (process.env.BATON_DEBUG && err instanceof Error) console.error(err.stack);
   process.exit(1);

@@ -36,14 +36,30 @@ export function renderStatusTable(status: RunStatus): string {
   const continued = status.continued ? ` · continued as new ${status.continued.segment}×` : '';
   const lines = [`run ${status.execution_id} · plan ${status.plan} · ${status.state}${status.paused ? ' (paused)' : ''}${continued}`, line(header), ...rows.map(line)];
   for (const r of status.resets ?? []) lines.push(`reset${r.reason ? ` (${r.reason})` : ''} at ${r.at}: continues Temporal run ${r.base_run_id} from its event ${r.event_id}`);
-  if (status.omitted_phases) lines.push(`  … and ${status.omitted_phases} completed or skipped phases (all of them are in ${status.workdir}/execution_context.json)`);
+  if (status.omitted_phases) {
+    lines.push(
+      `  … and ${status.omitted_phases} more phases, not shown for size (${summaryText(status)}): \`baton status ${status.execution_id} --state <state>\` (or --all) lists them; the final ${status.workdir}/execution_context.json has them all`,
+    );
+  }
   for (const [key, p] of Object.entries(status.phases)) {
+    if (p.unrequested_dependencies?.length) {
+      lines.push(`  phase ${key} waits for ${p.unrequested_dependencies.map(String).join(', ')}, which nobody has requested (auto_advance: false): request them with executePhase`);
+    }
     if (p.error) lines.push(`  phase ${key} error: ${p.error}`);
     for (const remark of phaseRemarks(p, status.execution_id)) lines.push(`  phase ${key} ${remark.text}`);
   }
   if (status.held_reason && status.state === 'held') lines.push(`held: ${status.held_reason}`);
   for (const n of status.notices) lines.push(`notice: ${n}`);
   return lines.join('\n');
+}
+
+/** `3 running · 120 completed · 9,877 pending`: every phase, counted, in the order of the states. */
+export function summaryText(status: RunStatus): string {
+  const byState = status.summary?.by_state;
+  if (!byState) return `${Object.keys(status.phases).length + (status.omitted_phases ?? 0)} phases`;
+  return Object.entries(byState)
+    .map(([state, n]) => `${n.toLocaleString('en-US')} ${state}`)
+    .join(' · ');
 }
 
 /** One line per phase whose state changed since `previous`: what a log or CI sees. */
@@ -59,6 +75,8 @@ export function stateChanges(previous: RunStatus | undefined, current: RunStatus
     lines.push(`phase ${key} (${p.name}) ${p.state} on ${p.task_queue}${extra}`);
   }
   lines.push(...remarkChanges(previous, current));
+  // A plan too large for one status lists only some of its phases: the counts say how the rest go.
+  if (current.omitted_phases && summaryText(current) !== (previous ? summaryText(previous) : '')) lines.push(`run ${current.execution_id}: ${summaryText(current)}`);
   if (previous?.state !== current.state) lines.push(`run ${current.execution_id} ${current.state}`);
   return lines;
 }

@@ -3,8 +3,10 @@
  * run, the phase, the generation, the attempt and the exact package (by hash).
  */
 import os from 'node:os';
+import { cutText, LIMITS } from '../core/api/limits.js';
 import { RESULT_SCHEMA_VERSION, type AgentResult, type Provenance } from '../core/handoff/result.js';
 import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
+import { redactSecrets } from '../core/handoff/secrets.js';
 import { seal, signingKeyFromEnv } from '../runner/signing.js';
 
 export type AgentOutcome = { ok: true; output: PhaseContext } | { ok: false; error: string };
@@ -31,7 +33,9 @@ export function buildAgentResult(pkg: HandoffPackage, outcome: AgentOutcome, pro
     package_hash: pkg.content_hash,
     outcome: outcome.ok ? 'completed' : 'failed',
     output: outcome.ok ? outcome.output : null,
-    error: outcome.ok ? null : outcome.error,
+    // Free-form (a command's stderr tail): credentials redacted, as the run refuses a result that carries one;
+    // and its start only: a run takes errors of at most LIMITS.resultErrorChars (and keeps less).
+    error: outcome.ok ? null : cutText(redactSecrets(outcome.error), LIMITS.resultErrorChars),
     provenance,
     content_hash: null,
     signature: null,

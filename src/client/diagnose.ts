@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
-import { handoffFileName } from '../runner/handoff-files.js';
+import { executeScriptName, executeScriptProblem, handoffFileName } from '../runner/handoff-files.js';
 import type { VerifyKey } from '../runner/signing.js';
 import { validatePackage } from '../runner/validate-package.js';
 import { handoffsDirOf } from '../runner/workdir.js';
@@ -113,6 +113,9 @@ async function phaseFindings(status: RunStatus, key: string, phase: PhaseStatus,
     findings.push({ ok: false, phase: key, message: `${label} has no package of this run: ${file} is run ${String(json.execution_id)}'s`, fix: 'the phase worker writes it when the phase starts' });
     return findings;
   }
+  const script = await executeScriptProblem(path.dirname(file), key);
+  if (script) findings.push({ ok: false, phase: key, message: `${label}'s ${script}` });
+  else if (existsSync(path.join(path.dirname(file), executeScriptName(key)))) findings.push({ ok: true, phase: key, message: `${label}'s ${executeScriptName(key)} is the script Baton writes` });
   const checked = await validatePackage(json, { keys, allowUnsigned: keys.length === 0 });
   if (checked.problems.length === 0) {
     findings.push({ ok: true, phase: key, message: `${label}'s package is valid: dependencies, files, hashes${keys.length > 0 ? ', signature' : ''}` });

@@ -3,24 +3,30 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { PlanError } from '../core/plan/problems.js';
 import type { OrchestratorConfig, Plan } from '../core/plan/schema.js';
 import { checkConfig, checkRun, outputSchemasOf, type CheckedRun } from '../core/plan/validate.js';
 import { outputSchemaProblems } from '../runner/output-schema.js';
+import { decodeText, parseYamlData } from './structured-text.js';
 
 export async function readStructuredFile(file: string, what: string): Promise<unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PlanError(what, [code === 'ENOENT' ? `${file} does not exist; check the path` : `${file} cannot be read (${(err as Error).message})`]);
   }
+  const decoded = decodeText(bytes, file);
+  if ('problems' in decoded) throw new PlanError(what, decoded.problems);
   const yaml = /\.ya?ml$/i.test(file);
   try {
-    return yaml ? parseYaml(text) : JSON.parse(text);
+    if (!yaml) return JSON.parse(decoded.text);
+    const data = parseYamlData(decoded.text, file);
+    if ('problems' in data) throw new PlanError(what, data.problems);
+    return data.value;
   } catch (err) {
+    if (err instanceof PlanError) throw err;
     throw new PlanError(what, [`${file} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
   }
 }

@@ -15,19 +15,24 @@ import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanIn
 import type { Resume } from '../core/api/run-input.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../core/plan/schema.js';
 import { checkPlan } from './load-plan.js';
+import { PlanError } from '../core/plan/problems.js';
 import {
   agentProgressSignal,
   completePhaseUpdate,
   executePhaseUpdate,
   type CompletePhaseResponse,
   pauseSignal,
+  phasesQuery,
   resumeSignal,
   retryPhaseSignal,
   skipPhaseSignal,
   statusQuery,
 } from '../core/api/definitions.js';
 import type { phasedRun } from '../core/workflows/phased-run.js';
-import type { PhaseStatus, RunStatus } from '../core/api/status.js';
+import { inputSizeProblem } from '../core/workflows/run-input.js';
+import type { PhasesPage, PhasesRequest, PhaseStatus, RunStatus } from '../core/api/status.js';
+import { parseMessage } from '../core/api/messages.js';
+import { explainTemporalError } from './temporal-errors.js';
 
 export interface StartOptions {
   /** The workflow id, which is the run's execution_id; generated from the plan name when absent. */
@@ -39,18 +44,30 @@ export interface StartOptions {
 export class Orchestrator {
   constructor(readonly client: Client) {}
 
-  /** Checks the plan up front (output schemas compiled too), so a bad one is refused before any workflow exists. */
+  /**
+   * Checks the plan up front (output schemas compiled too), its bounds and the size of the input it makes included, so a bad
+   * or too large one is refused, with the limit and what to do, before any workflow exists.
+   */
   async start(plan: PlanInput | Plan, config: OrchestratorConfigInput | OrchestratorConfig = {}, opts: StartOptions = {}): Promise<RunHandle> {
     const checked = await checkPlan(plan, config);
-    const runId = opts.runId ?? `${checked.plan.name}-${randomUUID().slice(0, 8)}`;
-    const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
-      taskQueue: ORCHESTRATOR_TASK_QUEUE,
-      workflowId: runId,
-      // Defaults left out: the workflow puts them back, and large plans must fit Temporal's input limit.
-      args: [{ plan: compactPlan(checked.plan), config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) }],
-      staticSummary: `Baton run of plan "${checked.plan.name}" (${checked.plan.phases.length} phases)`,
-    });
-    return new RunHandle(handle);
+    // From the name, but only its letters, digits, `.`, `_` and `-`: a run id goes into URLs (the Web
+    // UI's link to the run) and file names, where `/`, `#` or `?` would break them.
+    const runId = opts.runId ?? `${checked.plan.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}-${randomUUID().slice(0, 8)}`;
+    // Defaults left out: the workflow puts them back, and large plans must fit Temporal's input limit.
+    const input = { plan: compactPlan(checked.plan), config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) };
+    const tooLarge = inputSizeProblem(input);
+    if (tooLarge) throw new PlanError(`the run of plan "${checked.plan.name}"`, [tooLarge]);
+    try {
+      const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
+        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        workflowId: runId,
+        args: [input],
+        staticSummary: `Baton run of plan "${checked.plan.name}" (${checked.plan.phases.length} phases)`,
+      });
+      return new RunHandle(handle);
+    } catch (err) {
+      throw explainTemporalError(err, 'start', runId);
+    }
   }
 
   run(runId: string): RunHandle {
@@ -71,7 +88,7 @@ export class RunHandle {
    */
   async status(): Promise<RunStatus> {
     const description = await this.workflow.describe();
-    if (description.status.name === 'RUNNING') return this.workflow.query(statusQuery);
+    if (description.status.name === 'RUNNING') return this.workflow.query(statusQuery).catch((err: unknown) => Promise.reject(explainTemporalError(err, 'query', this.runId)));
     if (description.status.name === 'COMPLETED' || description.status.name === 'FAILED') return this.finalStatus();
     // Cancelled (or terminated): the workflow keeps its last status in the memo, less phase outputs.
     const memo = asRunStatus(description.memo?.status);
@@ -108,20 +125,48 @@ export class RunHandle {
     }
   }
 
+  /**
+   * A page of the run's phases, each whole (the `phases` query): what `status` leaves out of a
+   * large plan. `{ state: 'failed' }` for the failed ones; pass the page's `next` as `after`.
+   */
+  async phases(request: PhasesRequest = {}): Promise<PhasesPage> {
+    return this.workflow.query(phasesQuery, request).catch((err: unknown) => Promise.reject(explainTemporalError(err, 'query', this.runId)));
+  }
+
+  /** Every phase in the states asked for (all, when none), page by page, in plan order. */
+  async *allPhases(filter: Pick<PhasesRequest, 'state'> = {}): AsyncGenerator<PhaseStatus> {
+    let after: PhasesRequest['after'];
+    for (;;) {
+      const page = await this.phases({ ...filter, limit: 1000, ...(after === undefined ? {} : { after }) });
+      yield* page.phases;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
   pause(): Promise<void> {
-    return this.workflow.signal(pauseSignal);
+    return this.signal(() => this.workflow.signal(pauseSignal));
   }
 
   resume(): Promise<void> {
-    return this.workflow.signal(resumeSignal);
+    return this.signal(() => this.workflow.signal(resumeSignal));
   }
 
   retry(phase: PhaseId, downstream = false): Promise<void> {
-    return this.workflow.signal(retryPhaseSignal, { phase, downstream });
+    return this.signal(() => this.workflow.signal(retryPhaseSignal, { phase, downstream }));
   }
 
   skip(phase: PhaseId): Promise<void> {
-    return this.workflow.signal(skipPhaseSignal, { phase });
+    return this.signal(() => this.workflow.signal(skipPhaseSignal, { phase }));
+  }
+
+  /** A signal, with what Temporal's refusal means (its limit on signals per execution, say). */
+  private async signal(send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      throw explainTemporalError(err, 'signal', this.runId);
+    }
   }
 
   async abort(): Promise<void> {
@@ -158,8 +203,11 @@ export class RunHandle {
     return updateOrExplain(this.workflow, () => this.workflow.executeUpdate(completePhaseUpdate, { args: [result] }));
   }
 
-  reportProgress(phase: PhaseId, message: string, percent?: number): Promise<void> {
-    return this.workflow.signal(agentProgressSignal, { phase, message, ...(percent === undefined ? {} : { percent }) });
+  /** Checked here first (a percent of -500, a message of a megabyte): a signal cannot answer, so a bad one would only be a notice. */
+  async reportProgress(phase: PhaseId, message: string, percent?: number): Promise<void> {
+    const report = parseMessage('agentProgress', { phase, message, ...(percent === undefined ? {} : { percent }) });
+    if (!report.ok) throw new Error(report.error);
+    return this.signal(() => this.workflow.signal(agentProgressSignal, report.value));
   }
 }
 
@@ -176,7 +224,7 @@ async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<
     if (state === 'MISSING') throw new Error(`there is no run ${workflow.workflowId} (check the run id, and TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE)`);
     if (state && state !== 'RUNNING') throw new Error(`run ${workflow.workflowId} has ended (${state.toLowerCase()}); it accepts nothing more`);
     if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(err.cause.message);
-    throw err;
+    throw explainTemporalError(err, 'update', workflow.workflowId);
   }
 }
 

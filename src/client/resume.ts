@@ -5,14 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { defaultPayloadConverter, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
 import { runWorkdir } from '../core/handoff/build.js';
 import { canonicalJson } from '../core/handoff/canonical.js';
 import { contextFileProblems } from '../runner/validate-package.js';
-import { phaseKey, planSchemas, PlanSchema, type Plan } from '../core/plan/schema.js';
+import { formatPath } from '../core/plan/problems.js';
+import { phaseKey, planSchemas, PlanSchema, type Phase, type Plan } from '../core/plan/schema.js';
 import type { Resume } from '../core/api/run-input.js';
-import type { RunStatus } from '../core/api/status.js';
+import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 import { RunHandle } from './orchestrator.js';
 import { readStatusFile } from './read-status.js';
 
@@ -23,40 +24,94 @@ export interface ResumePlan {
 }
 
 export async function planResume(client: Client, fromRun: string, plan: Plan): Promise<ResumePlan> {
-  const earlierPlan = await startingPlan(client, fromRun);
-  const status = await earlierStatus(client, fromRun);
+  const earlier = await readEarlierRun(client, fromRun);
   const workdir = path.resolve(runWorkdir(plan));
-  const earlierPhases = new Map(earlierPlan.phases.map((p) => [phaseKey(p.id), p]));
   const resume: Resume = { from_run: fromRun, phases: {} };
   const rerun: ResumePlan['rerun'] = [];
 
   for (const phase of topological(plan)) {
     const key = phaseKey(phase.id);
-    const before = status.phases[key];
-    const why = await (async (): Promise<string | undefined> => {
-      if (!before || before.state !== 'completed' || !before.context) return `it did not complete in ${fromRun}`;
-      const earlier = earlierPhases.get(key);
-      if (!earlier || canonicalJson(earlier) !== canonicalJson(phase)) return 'its definition changed';
-      const notReused = phase.depends_on.map(phaseKey).filter((d) => !(d in resume.phases));
-      if (notReused.length > 0) return `it depends on ${notReused.join(', ')}, which run again`;
-      const problems = await contextFileProblems(workdir, before.context, ['output']);
-      if (problems.length > 0) return `its files changed: ${problems.map((p) => p.message).join('; ')}`;
-      return undefined;
-    })();
+    const notReused = phase.depends_on.map(phaseKey).filter((d) => !(d in resume.phases));
+    const why = notReused.length > 0 ? `it depends on ${notReused.join(', ')}, which run again` : await reuseProblem(earlier, phase, workdir);
     if (why) {
       rerun.push({ phase: key, why });
       continue;
     }
-    resume.phases[key] = {
-      context: before!.context!.context,
-      artifacts: before!.context!.artifacts,
-      ...(before!.executed_by ? { executed_by: before!.executed_by } : {}),
-      started_at: before!.started_at,
-      finished_at: before!.finished_at,
-      ...(before!.content_hash ? { content_hash: before!.content_hash } : {}),
-    };
+    resume.phases[key] = resumeEntry(earlier.status.phases[key]!);
   }
   return { resume, reused: Object.keys(resume.phases), rerun };
+}
+
+/**
+ * Why a `resume` block (from `baton run --resume-from`, or written by hand for `temporal workflow
+ * start`) cannot be taken as it is, one line per phase: the run it names must have completed each
+ * phase, defined the same, with that very output, whose files are still as recorded. `phases` are
+ * the reused phases' definitions in the new plan, `workdir` the run's workdir here. Run by the
+ * orchestrator worker (the verifyResume activity) before a run reuses anything.
+ */
+export async function resumeProblems(client: Client, resume: Resume, phases: Record<string, Phase>, workdir: string): Promise<string[]> {
+  let earlier: EarlierRun;
+  try {
+    earlier = await readEarlierRun(client, resume.from_run);
+  } catch (err) {
+    if (isNotFound(err)) return [`resume.from_run: there is no run ${resume.from_run} (or its history is gone) to reuse outputs from`];
+    throw err;
+  }
+  const problems: string[] = [];
+  for (const [key, given] of Object.entries(resume.phases)) {
+    const at = formatPath(['resume', 'phases', key]);
+    const phase = phases[key];
+    const why = phase ? await reuseProblem(earlier, phase, workdir) : `the plan has no phase ${key}`;
+    if (why) {
+      problems.push(`${at}: phase ${key} cannot be reused: ${why}`);
+      continue;
+    }
+    const recorded = resumeEntry(earlier.status.phases[key]!);
+    const differs = Object.entries(given).filter(([field, value]) => canonicalJson(value) !== canonicalJson(recorded[field as keyof typeof recorded] ?? null));
+    if (differs.length > 0) problems.push(`${at}: ${differs.map(([field]) => field).join(', ')} ${differs.length === 1 ? 'is' : 'are'} not what run ${resume.from_run} recorded for phase ${key}`);
+  }
+  return problems;
+}
+
+interface EarlierRun {
+  id: string;
+  phases: Map<string, Phase>;
+  status: RunStatus;
+}
+
+async function readEarlierRun(client: Client, runId: string): Promise<EarlierRun> {
+  const plan = await startingPlan(client, runId);
+  return { id: runId, phases: new Map(plan.phases.map((p) => [phaseKey(p.id), p])), status: await earlierStatus(client, runId) };
+}
+
+/** Why a phase of the new plan cannot reuse the earlier run's output, or undefined. */
+async function reuseProblem(earlier: EarlierRun, phase: Phase, workdir: string): Promise<string | undefined> {
+  const key = phaseKey(phase.id);
+  const before = earlier.status.phases[key];
+  if (!before || before.state !== 'completed' || !before.context) return `it did not complete in ${earlier.id}`;
+  const defined = earlier.phases.get(key);
+  if (!defined || canonicalJson(defined) !== canonicalJson(phase)) return 'its definition changed';
+  const problems = await contextFileProblems(workdir, before.context, ['output']);
+  if (problems.length > 0) return `its files changed: ${problems.map((p) => p.message).join('; ')}`;
+  return undefined;
+}
+
+function resumeEntry(before: PhaseStatus): Resume['phases'][string] {
+  return {
+    context: before.context!.context,
+    artifacts: before.context!.artifacts,
+    ...(before.executed_by ? { executed_by: before.executed_by } : {}),
+    started_at: before.started_at,
+    finished_at: before.finished_at,
+    ...(before.content_hash ? { content_hash: before.content_hash } : {}),
+  };
+}
+
+/** gRPC's NOT_FOUND, which getWorkflowExecutionHistory answers for a run that is not there. */
+const GRPC_NOT_FOUND = 5;
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err as { code?: unknown } | null)?.code === GRPC_NOT_FOUND;
 }
 
 /** The plan the earlier run started with: the input of its first history event. */

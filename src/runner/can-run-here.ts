@@ -1,6 +1,7 @@
 /**
  * Whether this machine has what a phase needs before it runs: the run's workdir, the plan's
- * directory (a command's cwd), and every file its dependencies handed on. A machine that lacks
+ * directory (a command's cwd), every file its dependencies handed on, and, on a worker of a run
+ * that requires signed packages, a signing key. A machine that lacks
  * one (a worker without the shared mount, say) cannot run the phase, but another may: that is a
  * different thing from the phase failing, and is reported as such.
  */
@@ -9,6 +10,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HandoffPackage } from '../core/handoff/schema.js';
+import { SET_A_KEY } from './prepare-handoff.js';
+import { signingKeyFromEnv } from './signing.js';
 import { dependencyFileProblems, type PackageProblem } from './validate-package.js';
 import { workdirMark } from './workdir.js';
 
@@ -23,8 +26,18 @@ async function isDirectory(dir: string): Promise<boolean> {
   return stat(dir).then((s) => s.isDirectory(), () => false);
 }
 
-export async function checkHere(pkg: HandoffPackage, workdir: string): Promise<HereCheck> {
+export interface HereOptions {
+  /** This machine seals the package for others (a worker): a run that requires signed packages needs its signing key here. */
+  seals?: boolean;
+}
+
+export async function checkHere(pkg: HandoffPackage, workdir: string, opts: HereOptions = {}): Promise<HereCheck> {
   const here = `on this worker (${os.hostname()})`;
+  if (opts.seals && pkg.execution_instructions.require_signed === true) {
+    const lacking = signingKeyProblem();
+    // Before anything else: a worker of the pool without the key must never write an unsigned package.
+    if (lacking) return { missing: [`the run requires signed packages (require_signed_packages) and ${lacking} ${here}; ${SET_A_KEY}`], changed: [] };
+  }
   if (!(await isDirectory(workdir))) {
     return { missing: [`the run's workdir ${workdir} does not exist ${here}; every worker of the class needs it (a shared filesystem)`], changed: [] };
   }
@@ -40,4 +53,13 @@ export async function checkHere(pkg: HandoffPackage, workdir: string): Promise<H
   const absent = files.filter((p) => p.file === 'missing');
   if (absent.length > 0) missing.push(`${absent.map((p) => p.path).join(', ')}: not in the workdir ${workdir} ${here}`);
   return { missing, changed: files.filter((p) => p.file !== 'missing') };
+}
+
+/** Why this machine cannot sign, or undefined when it can. */
+function signingKeyProblem(): string | undefined {
+  try {
+    return signingKeyFromEnv() ? undefined : 'there is no signing key';
+  } catch (err) {
+    return `its signing key cannot be used (${(err as Error).message})`;
+  }
 }

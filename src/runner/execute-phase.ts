@@ -2,16 +2,18 @@
  * Executes one phase from its handoff package. Knows nothing of Temporal, so the same code
  * serves the `runPhase` activity and `baton execute-phase` on a machine with no worker.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PhaseOutputFileSchema, type HandoffPackage, type PhaseOutputFile } from '../core/handoff/schema.js';
+import { redactSecrets } from '../core/handoff/secrets.js';
 import { zodProblems } from '../core/plan/problems.js';
 import { checkHere } from './can-run-here.js';
 import { ContextUnavailableError, hydratePackage, packageHasRefs } from './context-store.js';
 import type { PhaseHandlers } from './handlers.js';
 import { PhaseExecutionError } from './phase-error.js';
 import { collectOutput } from './phase-output.js';
+import { readOutputText } from './output-limits.js';
 import { prepareHandoff } from './prepare-handoff.js';
 import { GuardianLostError, runCommand } from './run-command.js';
 import type { PhaseRunResult } from './phase-result.js';
@@ -34,6 +36,8 @@ export interface ExecuteOptions {
   dispatch?: number;
   /** The Temporal run that dispatched this attempt (a worker's), which names the files of one dispatched again after a Reset. */
   dispatchedIn?: string;
+  /** A worker, which seals packages for others: a run that requires signed packages needs its key here. */
+  seals?: boolean;
 }
 
 /**
@@ -59,7 +63,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   // Inputs first. What this machine lacks, another worker may have: said so, not a failure of the
   // phase. A dependency's file that is here but changed since it was recorded is caught before the
   // phase runs on it; retrying cannot bring it back, so it is not retried.
-  const here = await checkHere(input, workdir);
+  const here = await checkHere(input, workdir, { seals: opts.seals === true });
   if (here.missing.length > 0) throw new PhaseExecutionError('WorkerCannotRun', `${label} cannot run here: ${here.missing.join('; ')}`);
   if (here.changed.length > 0) {
     throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${here.changed.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
@@ -84,7 +88,9 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
     throw new PhaseExecutionError('InvalidHandoff', `${label} has neither a command nor a handler`);
   }
 
-  const context = await collectOutput(paths.workdir, output, label, input.safe_keys);
+  const context = await collectOutput(paths.workdir, output, label, input.safe_keys, instructions.command ? 'InvalidPhaseOutput' : 'InvalidHandlerOutput');
+  // Cancelled meanwhile: the run will not take this output, so it is not committed either.
+  if (opts.signal.aborted) throw new PhaseExecutionError('PhaseCancelled', `${label} was cancelled`);
   // The accepted output of the phase, committed in one rename: a retried or re-dispatched phase
   // never leaves half of one, and there is one per phase whatever ran how often.
   await commitOutput(
@@ -180,12 +186,8 @@ async function runCommandWith(
     const tail = outcome.stderrTail.trim();
     throw new PhaseExecutionError('PhaseCommandFailed', `${label} ${how}${tail ? `: ${tail}` : ''} (full log: ${stderrPath})`);
   }
-  let raw: string;
-  try {
-    raw = await readFile(outputPath, 'utf8');
-  } catch {
-    return { context: {}, artifacts: {} }; // writing an output is optional
-  }
+  const raw = await readOutputText(outputPath, `${label} wrote ${outputPath}`);
+  if (raw === null) return { context: {}, artifacts: {} }; // writing an output is optional
   return parseOutput(raw, `${label} wrote ${outputPath}`);
 }
 
@@ -217,7 +219,7 @@ function parseOutput(raw: string, where: string): PhaseOutputFile {
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw new PhaseExecutionError('InvalidPhaseOutput', `${where}, which is not JSON (${(err as Error).message})`);
+    throw new PhaseExecutionError('InvalidPhaseOutput', `${where}, which is not JSON (${notJson(raw, err as Error)})`);
   }
   const output = PhaseOutputFileSchema.safeParse(json);
   if (!output.success) {
@@ -227,4 +229,19 @@ function parseOutput(raw: string, where: string): PhaseOutputFile {
     );
   }
   return output.data;
+}
+
+/** How many characters of an output that is not JSON its error quotes. */
+const EXCERPT_CHARS = 60;
+
+/**
+ * Why `raw` is not JSON, and how it begins. V8's message quotes the first ten characters, cut
+ * anywhere, so a credential there would be cut past recognising: its quote is replaced by one of
+ * our own, taken from the start redacted whole (PhaseExecutionError redacts the rest).
+ */
+function notJson(raw: string, err: Error): string {
+  const why = err.message.replace(/, ".*" is not valid JSON$|, ".*"\.\.\. is not valid JSON$/s, '');
+  if (raw.trim() === '') return why;
+  const start = redactSecrets(raw.slice(0, 4096));
+  return `${why}; it begins ${JSON.stringify(start.slice(0, EXCERPT_CHARS))}${start.length > EXCERPT_CHARS ? '…' : ''}`;
 }

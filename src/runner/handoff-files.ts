@@ -5,7 +5,7 @@
  * hand on any machine.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, link, open, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HandoffPackage } from '../core/handoff/schema.js';
@@ -98,13 +98,43 @@ export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage
   const tmp = `${file}.${randomUUID()}.tmp`;
   await copyFile(attemptFile, tmp);
   await rename(tmp, file);
-  const script = path.join(handoffsDir, `execute_phase_${key}.sh`);
+  const script = path.join(handoffsDir, executeScriptName(key));
   // Its content depends only on the phase and this install, so it need not be rewritten per attempt.
   await unlessDoneRecently(`script:${script}`, async () => {
     await writeFileAtomic(script, executeScript(key), 0o755);
     await chmod(script, 0o755); // whatever the umask
   });
   return file;
+}
+
+export function executeScriptName(phaseKey: string): string {
+  return `execute_phase_${phaseKey}.sh`;
+}
+
+/**
+ * Why the `execute_phase_<id>.sh` in `handoffsDir` is not the script Baton writes, or undefined when
+ * it is (or there is none). A phase can write to its run's directory, so a script there may have
+ * been rewritten to run something else: `baton handoff validate` and `baton doctor` say so.
+ */
+export async function executeScriptProblem(handoffsDir: string, phaseKey: string): Promise<string | undefined> {
+  const file = path.join(handoffsDir, executeScriptName(phaseKey));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const expected = executeScript(phaseKey);
+  if (text === expected) return undefined;
+  const lines = text.split('\n');
+  const want = expected.split('\n');
+  const at = want.findIndex((line, i) => lines[i] !== line);
+  const line = at === -1 ? want.length + 1 : at + 1;
+  const cli = /^exec node (".*") execute-phase /.exec(lines[at] ?? '');
+  const elsewhere = cli && want[at]?.startsWith('exec node ') && lines.length === want.length
+    ? ` (it runs Baton from ${cli[1]}, not this install's ${JSON.stringify(CLI_PATH)}: fine only if that is where the worker that wrote it has Baton)`
+    : '';
+  return `${file} is not the script Baton writes: it differs from line ${line}${elsewhere}; do not run it: run \`baton execute-phase ${path.join(handoffsDir, handoffFileName(phaseKey))}\` instead (a worker writes the script again with the phase's next package)`;
 }
 
 /** The CLI beside this module, for machines where `baton` is not on PATH. */

@@ -3,6 +3,7 @@
  * Plain Error (no Temporal): the runner also serves `baton execute-phase` on machines with no worker.
  */
 import { FAILURES, type FailureType } from '../core/api/failures.js';
+import { redactSecrets } from '../core/handoff/secrets.js';
 
 export class PhaseExecutionError extends Error {
   readonly retryable: boolean;
@@ -11,7 +12,9 @@ export class PhaseExecutionError extends Error {
     readonly type: FailureType,
     message: string,
   ) {
-    super(message);
+    // Messages quote what the phase wrote (its stderr, its output): credentials are redacted before
+    // the message goes anywhere (history, an agent's result, the terminal).
+    super(redactSecrets(message));
     this.name = 'PhaseExecutionError';
     this.retryable = FAILURES[type].retryable;
   }

@@ -45,8 +45,15 @@ export async function validatePackage(json: unknown, opts: ValidateOptions): Pro
   const pkg = parsed.data;
   const problems: PackageProblem[] = [];
 
-  const verified = verifyPackage(pkg, opts.keys, { allowUnsigned: opts.allowUnsigned === true });
+  const mustBeSigned = pkg.execution_instructions.require_signed === true;
+  const verified = verifyPackage(pkg, opts.keys, { allowUnsigned: opts.allowUnsigned === true || mustBeSigned });
   if (!verified.ok) problems.push({ path: pkg.signature ? 'signature' : 'content_hash', message: verified.problem });
+  else if (mustBeSigned && !pkg.signature) {
+    problems.push({
+      path: 'signature',
+      message: 'the package has no signature, and its run requires signed packages (require_signed_packages): it is never run unsigned, --allow-unsigned or not; run the package a worker signed',
+    });
+  }
 
   problems.push(...dependencyProblems(pkg));
 

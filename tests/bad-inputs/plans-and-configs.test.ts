@@ -45,6 +45,12 @@ const planCases: Array<[string, unknown, RegExp, unknown?]> = [
   ['an AWS key in global_context', { name: 'p', global_context: { deploy: { key: akid } }, phases: [ok] }, /the plan: global_context\.deploy\.key: an AWS access key id \(AKIA…\)/],
   ['a password in a phase config', { name: 'p', phases: [{ ...ok, config: { db_password: 'hunter2hunter2' } }] }, /phase 0: config\.db_password: key "db_password" holds what looks like a credential/],
   ['a token in a command', { name: 'p', phases: [{ ...ok, command: ['curl', 'https://user:s3cretpass@example.com'] }] }, /phase 0: command\[1\]: a URL with an embedded password \(http…\)/],
+  // Every field that reaches a package, the status or a file is scanned, not only contexts, configs and commands.
+  ['an AWS key in the plan\'s name', { name: `deploy-${akid}`, phases: [ok] }, /the plan: name: an AWS access key id \(AKIA…\)/],
+  ['an AWS key in a phase name', { name: 'p', phases: [{ ...ok, name: `upload with ${akid}` }] }, /phase 0: name: an AWS access key id \(AKIA…\)/],
+  ['a URL with a password in a description', { name: 'p', phases: [{ ...ok, description: 'loads from postgres://app:hunter2hunter2@db/x' }] }, /phase 0: description: a URL with an embedded password \(post…\)/],
+  ['a token in an output_schema', { name: 'p', phases: [{ ...ok, output_schema: { type: 'object', properties: { api_token: { const: `xoxb-${'1'.repeat(12)}-abcdefghij` } } } }] }, /phase 0: output_schema\.properties\.api_token\.const: a Slack token \(xoxb…\)/],
+  ['a password in a rollback', { name: 'p', phases: [{ ...ok, compensate: ['psql', 'postgres://app:hunter2hunter2@db/x', '-c', 'rollback'] }] }, /phase 0: compensate\[1\]: a URL with an embedded password \(post…\)/],
   ['an agent timeout of zero', { name: 'p', phases: [{ ...ok, agent_timeout_s: 0 }] }, /phase 0: "agent_timeout_s" must be a number of seconds > 0, got 0/],
   ['a bad on_agent_timeout', { name: 'p', phases: [{ ...ok, on_agent_timeout: 'retry' }] }, /phase 0: "on_agent_timeout" must be one of "inline", "fail", got "retry"/],
   ['a resource class that cannot be a queue name', { name: 'p', phases: [{ ...ok, resource_class: 'GPU Box' }] }, /phase 0: "resource_class" must be lower-case letters, digits, "-" and "_" \(a resource class becomes the task queue baton-<class>\), got "GPU Box"/],
@@ -58,6 +64,7 @@ const configCases: Array<[string, unknown, RegExp]> = [
   ['a negative heartbeat timeout', { heartbeat_timeout_s: -1 }, /the orchestrator config: "heartbeat_timeout_s" must be a number of seconds > 0, got -1/],
   ['an unknown on_handoff_failure', { on_handoff_failure: 'ignore' }, /the orchestrator config: "on_handoff_failure" must be one of "fail", "inline", got "ignore"/],
   ['more parallel phases than Temporal allows pending activities', { max_parallel_phases: 5000 }, /the orchestrator config: "max_parallel_phases" must be a whole number from 1 to 2000 \(Temporal allows 2,000 pending activities per workflow\), got 5000/],
+  ['require_signed_packages that is not true or false', { require_signed_packages: 'yes' }, /the orchestrator config: "require_signed_packages" must be true or false, got "yes"/],
   ['continue_as_new_after_phases of zero', { continue_as_new_after_phases: 0 }, /the orchestrator config: "continue_as_new_after_phases" must be a whole number ≥ 1, got 0/],
 ];
 

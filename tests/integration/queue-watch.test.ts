@@ -46,7 +46,8 @@ async function queueUntil(name: string, test: (r: QueueReport) => boolean, timeo
 async function details(runId: string): Promise<string> {
   const client = await testClient();
   const meta = await client.workflow.getHandle(runId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-  return meta.currentDetails ?? '';
+  // As the UI shows it: the Markdown's escapes (names and messages are text, never Markdown) resolved.
+  return (meta.currentDetails ?? '').replace(/\\([!-/:-@[-`{-~])/g, '$1');
 }
 
 describe('workers, from their heartbeats', () => {

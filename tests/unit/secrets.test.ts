@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFindings, findSecrets, type SecretFinding } from '../../src/core/handoff/secrets.js';
+import { describeFindings, findSecrets, redactSecrets, type SecretFinding } from '../../src/core/handoff/secrets.js';
 
 // Fixtures are assembled at run time so this file does not itself look like it leaks credentials.
 const AWS_KEY_ID = 'AKIA' + 'Q3EGRJ7TV2NPLM5X';
@@ -310,5 +310,31 @@ describe('describeFindings', () => {
 
   it('gives no lines for no findings', () => {
     expect(describeFindings([])).toEqual([]);
+  });
+});
+
+describe('the cost of a scan: it runs on every output, package and failure', () => {
+  const timed = <T>(work: () => T): [T, number] => {
+    const started = performance.now();
+    const result = work();
+    return [result, performance.now() - started];
+  };
+
+  it('scans a 20 MB value, and a context of 100,000 keys, in well under a second each', () => {
+    const [none, big] = timed(() => findSecrets({ blob: 'x'.repeat(20_000_000) }));
+    expect(none).toEqual([]);
+    expect(big).toBeLessThan(2_000); // ~70 ms on the benchmark machine
+    const keys = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, `value ${i}`]));
+    const [clean, wide] = timed(() => findSecrets(keys));
+    expect(clean).toEqual([]);
+    expect(wide).toBeLessThan(2_000); // ~100 ms
+  });
+
+  it('redacts text made to be slow (nested assignments, unclosed quotes, PEM lines) in linear time', () => {
+    for (const unit of ['a:', 'a=a:', 'password:"', 'x://a:', '-----END RSA PRIVATE KEY-----AAAA', 'eyJaaaaa.', ' AKIA']) {
+      const text = unit.repeat(Math.ceil(1_000_000 / unit.length));
+      const [, ms] = timed(() => redactSecrets(text));
+      expect(ms, unit).toBeLessThan(3_000); // 1 MB: 10–200 ms each on the benchmark machine
+    }
   });
 });

@@ -76,6 +76,7 @@ function defaults(): Required<Stubs> {
     },
     refreshArtifacts: unexpected('refreshArtifacts'),
     resetOrigin: unexpected('resetOrigin'),
+    verifyResume: unexpected('verifyResume'),
   };
 }
 

@@ -13,6 +13,7 @@ import { defaultExecutor, executePhase, PhaseExecutionError } from '../../runner
 import { writeFileAtomic } from '../../runner/handoff-files.js';
 import { agentProvenance, buildAgentResult, type AgentOutcome } from '../../client/agent-result.js';
 import { connectClient } from '../../client/connection.js';
+import { committedOutputProblems, recordedPackageProblem } from '../../client/recorded-package.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
 import type { HandoffPackage } from '../../core/handoff/schema.js';
@@ -41,7 +42,7 @@ export function registerExecutePhase(program: Command): void {
     .option('--no-report', 'run and print the result, without reporting it to the run')
     .option('--handlers <module>', 'JS module exporting handler functions, for handler phases')
     .option('--workdir <dir>', "the run's workdir on this machine, if not where the package says")
-    .option('--allow-unsigned', 'run a package that has no signature (a changed one is still refused)')
+    .option('--allow-unsigned', 'run a package that has no signature, once it matches what its run recorded (a changed one is refused)')
     .action(
       action(async (file: string, opts: ExecuteOptions) => {
         if (opts.offline && !opts.out) throw new UsageError('--offline needs --out <file> for the result, to submit later with `baton submit <file>`');
@@ -55,6 +56,7 @@ export function registerExecutePhase(program: Command): void {
           throw new PlanError(`the handoff package ${file}`, checked.problems.map((p) => `${p.path}: ${p.message}`));
         }
         const pkg = checked.pkg;
+        if (!pkg.signature) await checkUnsigned(pkg, file, opts, workdir);
         const forAgent = pkg.execution_instructions.mode === 'separate_agent' && opts.report;
         if (!forAgent) return runByHand(pkg, opts, workdir);
 
@@ -81,6 +83,35 @@ export function registerExecutePhase(program: Command): void {
         if (result.outcome === 'failed') process.exitCode = 1;
       }),
     );
+}
+
+/**
+ * An unsigned package vouches for nothing (its content_hash has no key: anyone can recompute it),
+ * so it runs only once it is what its run recorded: online, the package the run's history holds
+ * for the phase and generation, field for field; offline, its dependencies' outputs against those
+ * the run committed on this machine, and it says that its command could not be checked.
+ */
+async function checkUnsigned(pkg: HandoffPackage, file: string, opts: ExecuteOptions, workdir: string | undefined): Promise<void> {
+  const what = `the handoff package ${file}`;
+  if (opts.offline) {
+    const here = workdir ?? path.resolve(pkg.execution_instructions.base_dir ?? process.cwd(), pkg.execution_instructions.workdir);
+    const { problems, checked } = await committedOutputProblems(pkg, here);
+    if (problems.length > 0) throw new PlanError(what, problems);
+    console.error(
+      `${file} is unsigned and checked offline: its content hash, the files it references` +
+        `${checked.length > 0 ? `, and the outputs of phases ${checked.join(', ')} against those the run committed here` : ''}; ` +
+        `not checked: that its command and config are those run ${pkg.execution_id} handed out (that needs its history: run it online, or sign packages)`,
+    );
+    return;
+  }
+  let client;
+  try {
+    client = await connectClient();
+  } catch (err) {
+    throw new PlanError(what, [`it is unsigned, so it runs only once it matches what run ${pkg.execution_id} recorded, and ${(err as Error).message}; or pass --offline to check it against the run's files here only`]);
+  }
+  const problem = await recordedPackageProblem(client, pkg);
+  if (problem) throw new PlanError(what, [`it is unsigned and ${problem}; run the package the run handed out`]);
 }
 
 function executeOptions(pkg: HandoffPackage, handlers: Awaited<ReturnType<typeof loadHandlers>>, workdir: string | undefined) {

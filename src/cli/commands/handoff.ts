@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
-import { attemptFileName, handoffFileName } from '../../runner/handoff-files.js';
+import { attemptFileName, executeScriptName, executeScriptProblem, handoffFileName } from '../../runner/handoff-files.js';
 import { HandoffPackageSchema } from '../../core/handoff/schema.js';
 import { verifyKeysFromEnv } from '../../runner/signing.js';
 import { formatProblems, validatePackage } from '../../runner/validate-package.js';
@@ -87,7 +87,7 @@ export function registerHandoff(program: Command): void {
 
   handoff
     .command('validate')
-    .description('check a package: schema, dependencies, referenced files and their hashes, signature, no credentials')
+    .description("check a package: schema, dependencies, referenced files and their hashes, signature, no credentials, and that the execute_phase_<id>.sh beside it is Baton's")
     .argument('<package>')
     .option('--workdir <dir>', "the run's workdir on this machine, if not where the package says")
     .option('--allow-unsigned', 'accept a package without a signature (its content hash is still checked)')
@@ -98,6 +98,13 @@ export function registerHandoff(program: Command): void {
           allowUnsigned: opts.allowUnsigned === true,
           ...(opts.workdir ? { workdir: path.resolve(opts.workdir) } : {}),
         });
+        // The script beside the package (or beside attempts/, for an attempt's copy) must be Baton's own.
+        if (result.pkg) {
+          const dir = path.dirname(path.resolve(file));
+          const key = String(result.pkg.to_phase);
+          const script = await executeScriptProblem(path.basename(dir) === 'attempts' ? path.dirname(dir) : dir, key);
+          if (script) result.problems.push({ path: executeScriptName(key), message: script });
+        }
         if (result.problems.length > 0) {
           console.error(`${file} is not valid:\n${formatProblems(result.problems)}`);
           process.exitCode = 1;

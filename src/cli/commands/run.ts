@@ -50,7 +50,9 @@ export function registerRun(program: Command): void {
         else if (!process.stdout.isTTY) console.log(renderStatusTable(status));
         if (status.state === 'completed') return;
         const failed = Object.entries(status.phases).filter(([, p]) => p.state === 'failed');
-        for (const [key, p] of failed) console.error(`baton: phase ${key} (${p.name}) failed: ${p.error ?? 'unknown error'}`);
+        for (const [key, p] of failed.slice(0, 20)) console.error(`baton: phase ${key} (${p.name}) failed: ${p.error ?? 'unknown error'}`);
+        const allFailed = status.summary?.by_state.failed ?? failed.length;
+        if (allFailed > Math.min(20, failed.length)) console.error(`baton: … and ${allFailed - Math.min(20, failed.length)} more failed phases: baton status ${run.runId} --state failed`);
         if (status.state === 'held') {
           console.error(`baton: run ${run.runId} holds for an operator: baton retry ${run.runId} <phase>, or baton skip ${run.runId} <phase>`);
         } else {

@@ -10,6 +10,7 @@ import { loadConfig } from '../../client/load-plan.js';
 import { WORKER_HEARTBEAT_SECONDS } from '../../client/workers.js';
 import { defaultClasses, runWorkers } from '../../workers/run-workers.js';
 import { action, UsageError } from '../errors.js';
+import { logCapFromEnv } from '../../runner/capped-log.js';
 
 interface WorkerOptions {
   orchestrator?: boolean;
@@ -60,6 +61,12 @@ export function registerWorker(program: Command): void {
           workerHeartbeatInterval: `${WORKER_HEARTBEAT_SECONDS} seconds`,
         });
         const config = await loadConfig(opts.config);
+        // A log cap it cannot use is said now, not as every phase failing to start.
+        try {
+          logCapFromEnv();
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
         const serveAll = !opts.orchestrator && opts.class.length === 0;
         const classes = serveAll ? defaultClasses(config) : opts.class;
         if (config) {

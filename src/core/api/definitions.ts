@@ -5,9 +5,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentResult } from '../handoff/result.js';
 import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest } from './messages.js';
-import type { PhaseStatus, RunStatus } from './status.js';
+import type { PhasesPage, PhasesRequest, PhaseStatus, RunStatus } from './status.js';
 
-export type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest };
+export type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, PhasesPage, PhasesRequest, RetryPhaseRequest, SkipPhaseRequest };
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -17,6 +17,11 @@ export const agentProgressSignal = defineSignal<[AgentProgress]>('agentProgress'
 /** A phase worker says an attempt of a phase was interrupted (not failed) and the next one starts. */
 export const phaseInterruptedSignal = defineSignal<[PhaseInterrupted]>('phaseInterrupted');
 export const statusQuery = defineQuery<RunStatus>('status');
+/**
+ * Phases page by page, whole (PhasesRequestSchema in, PhasesPageSchema out): what `status` leaves
+ * out of a large plan to stay within its size budget.
+ */
+export const phasesQuery = defineQuery<PhasesPage, [PhasesRequest?]>('phases');
 /** An external agent's result for a phase awaiting one. A bad result is refused; the phase keeps waiting. */
 export const completePhaseUpdate = defineUpdate<CompletePhaseResponse, [AgentResult]>('completePhase');
 /**

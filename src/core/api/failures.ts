@@ -4,6 +4,7 @@
  * a contract: add new ones here, never rename one. Pure, so the workflow uses it too.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { redactSecrets } from '../handoff/secrets.js';
 
 export interface FailureInfo {
   /** Whether trying the same thing again can help: retryable failures use the phase's retries. */
@@ -24,16 +25,16 @@ export const FAILURES = {
   CommandNotStarted: { retryable: false, meaning: "The phase's (or rollback's) command could not be started: the program or its directory is missing on the worker." },
   PhaseCancelled: { retryable: false, meaning: 'The phase was cancelled while it ran (the run was aborted).' },
   PhaseTimedOut: { retryable: false, meaning: "The phase ran past its `timeout_s` on its last try (each earlier try that timed out was retried, as Temporal's timeout failure)." },
-  WorkerCannotRun: { retryable: true, meaning: "The worker that took the phase lacks something it needs (the run's workdir, a dependency's file, the plan's directory, the program): another worker of the class takes it, without spending the phase's retries; after `worker_loss_retries` such hand-overs the phase fails. A worker refused this way three times in a row stops taking work from its queue and says why." },
+  WorkerCannotRun: { retryable: true, meaning: "The worker that took the phase lacks something it needs (the run's workdir, a dependency's file, the plan's directory, the program, the signing key a run with `require_signed_packages` needs): another worker of the class takes it, without spending the phase's retries; after `worker_loss_retries` such hand-overs the phase fails. A worker refused this way three times in a row stops taking work from its queue and says why." },
   WorkerLost: { retryable: false, meaning: "The phase was interrupted more often than `worker_loss_retries` allows (its workers died, shut down, or could not run it, or Temporal's Pause/Reset stopped it): the phase itself never failed. Retry it once the workers are healthy." },
   PhaseError: { retryable: true, meaning: 'An unexpected error on the worker while running the phase; retried like a failed command.' },
-  InvalidPhaseOutput: { retryable: true, meaning: 'What the phase\'s command wrote to BATON_OUTPUT is not JSON of the form `{"context": {...}, "artifacts": {"name": "relative/path"}}`.' },
-  InvalidHandlerOutput: { retryable: false, meaning: 'A handler phase returned something other than `{context, artifacts}`.' },
+  InvalidPhaseOutput: { retryable: true, meaning: 'What the phase\'s command wrote to BATON_OUTPUT is not UTF-8 JSON of the form `{"context": {...}, "artifacts": {"name": "relative/path"}}`, or is over a limit (file size, keys, artifacts, the report\'s size: see *A command phase*); nothing of it was stored or committed.' },
+  InvalidHandlerOutput: { retryable: false, meaning: 'A handler phase returned something other than `{context, artifacts}`, or an output over the same limits.' },
   InvalidArtifact: { retryable: false, meaning: "An artifact the phase reported is missing, not a file, or outside the run's workdir." },
   SecretInOutput: { retryable: false, meaning: "The phase's output carries something that looks like a credential; it never reaches history. Output a reference to the secret instead." },
   UnknownHandler: { retryable: false, meaning: 'The phase names a handler the worker that took it does not register.' },
   InvalidHandoff: { retryable: false, meaning: 'The package the phase received is not a valid handoff package (a worker of another version?).' },
-  HandoffFailed: { retryable: false, meaning: 'The package could not be sealed or saved, and `on_handoff_failure` is `fail` (or the phase goes to an agent, which needs the file).' },
+  HandoffFailed: { retryable: false, meaning: 'The package could not be sealed or saved, and `on_handoff_failure` is `fail` (or the phase goes to an agent, which needs the file); or it carries credentials, and such a package never runs, whatever `on_handoff_failure` says.' },
   DependencyFileChanged: { retryable: false, meaning: "A dependency's file changed or vanished since it was recorded; retry the phase with `refresh: true` to take the files as they are now, or retry the dependency." },
   ContextUnavailable: { retryable: false, meaning: "A dependency's stored context value is missing or does not match its hash." },
   // The orchestrator's own work for a phase.
@@ -49,12 +50,17 @@ export function isFailureType(type: unknown): type is FailureType {
   return typeof type === 'string' && Object.hasOwn(FAILURES, type);
 }
 
-/** An ApplicationFailure of a catalogued type, retryable as the catalogue says. */
+/**
+ * An ApplicationFailure of a catalogued type, retryable as the catalogue says. Its message goes into
+ * history, the status and execution_context.json, and may quote what others wrote (a command's
+ * stderr, an output that is not JSON, a handler's exception): credentials in it are redacted here,
+ * the one place every failure is made.
+ */
 export function failure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: !FAILURES[type].retryable, details });
+  return ApplicationFailure.create({ type, message: redactSecrets(message), nonRetryable: !FAILURES[type].retryable, details });
 }
 
 /** A failure of a retryable type that must not be retried any more (its attempts are used up). */
 export function finalFailure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details });
+  return ApplicationFailure.create({ type, message: redactSecrets(message), nonRetryable: true, details });
 }

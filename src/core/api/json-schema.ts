@@ -9,7 +9,7 @@ import { AgentResultSchema } from '../handoff/result.js';
 import { HandoffPackageSchema, PhaseOutputFileSchema } from '../handoff/schema.js';
 import { AgentProgressSchema, CompletePhaseResponseSchema, ExecutePhaseRequestSchema, RetryPhaseRequestSchema, SkipPhaseRequestSchema } from './messages.js';
 import { RunInputSchema } from './run-input.js';
-import { RunStatusSchema } from './status.js';
+import { PhasesPageSchema, PhasesRequestSchema, RunStatusSchema } from './status.js';
 
 export const SCHEMA_FILES = {
   'handoff-package.schema.json': { schema: HandoffPackageSchema, title: 'Baton handoff package', io: 'input', description: "A phase's package: handoffs/phase_<id>.json, and BATON_HANDOFF." },
@@ -44,6 +44,8 @@ export const SCHEMA_FILES = {
     description: 'What the completePhase update answers when it accepts a result: {"accepted": true, "phase": <the phase\'s status, as in the status query>}.',
   },
   'run-status.schema.json': { schema: RunStatusSchema, title: 'Baton run status', io: 'output', description: 'The answer of the status query, the result of phasedRun, and execution_context.json.' },
+  'phases-request.schema.json': { schema: PhasesRequestSchema, title: 'phases (a query)', io: 'input', description: 'Query phases: which page of the phases to list, in plan order, optionally of some states only.' },
+  'phases-page.schema.json': { schema: PhasesPageSchema, title: 'A page of phases', io: 'output', description: 'The answer of the phases query: a page of phases, each whole, and where the next page starts.' },
 } as const;
 
 export type SchemaFile = keyof typeof SCHEMA_FILES;

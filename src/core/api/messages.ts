@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { ruleFor, schemaProblems } from '../plan/schema-problems.js';
 import { PhaseIdSchema } from '../plan/schema.js';
 import { AgentResultSchema } from '../handoff/result.js';
+import { excerpt, LIMITS } from './limits.js';
+import { payloadProblem, requestRangeProblem } from './message-bounds.js';
 import { PhaseStatusSchema } from './status.js';
 
 const phase = PhaseIdSchema.describe('The phase, by its id in the plan (a number or a string).');
@@ -17,8 +19,8 @@ export const RetryPhaseRequestSchema = z.strictObject({
   downstream: z.boolean().optional().describe('Also run again every phase that depends on this one.'),
   refresh: z.boolean().optional().describe("Take the dependencies' files as they are now, instead of the hashes recorded when they ran."),
   resource_class: z.string().min(1).optional().describe('From now on, run the phase on this resource class (declared in the config).'),
-  timeout_s: z.number().positive().optional().describe('From now on, this timeout per attempt, in seconds.'),
-  retries: z.number().int().nonnegative().optional().describe('From now on, this many retries.'),
+  timeout_s: z.number().positive().optional().describe('From now on, this timeout per attempt, in seconds: from 1 to 2,592,000 (30 days).'),
+  retries: z.number().int().nonnegative().optional().describe('From now on, this many retries: at most 100.'),
   config: z.record(z.string(), z.unknown()).optional().describe("Merged into the phase's config (its package's phase_config) from now on."),
 });
 export type RetryPhaseRequest = z.infer<typeof RetryPhaseRequestSchema>;
@@ -28,7 +30,7 @@ export type SkipPhaseRequest = z.infer<typeof SkipPhaseRequestSchema>;
 
 export const AgentProgressSchema = z.strictObject({
   phase,
-  message: z.string().describe('What the agent is doing now.'),
+  message: z.string().describe('What the agent is doing now: at most 1,000 characters.'),
   percent: z.number().min(0).max(100).optional().describe('How far along, 0 to 100, when the agent knows.'),
 });
 export type AgentProgress = z.infer<typeof AgentProgressSchema>;
@@ -77,15 +79,24 @@ export type MessageName = keyof typeof MESSAGES;
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
- * Checks a message against its schema; a refusal names the message, each problem and what came,
- * in the words a plan's problems use: the field, what it must be, what came instead; an unknown
- * key with the one probably meant.
+ * Checks a message against its schema and, with `bounds` (the default), against Baton's limits
+ * (its size and nesting first, its fields' ranges after: see message-bounds.ts); a refusal names
+ * the message, each problem and what came (the start of it, when long), in the words a plan's
+ * problems use: the field, what it must be, what came instead; an unknown key with the one
+ * probably meant.
  */
-export function parseMessage<N extends MessageName>(name: N, raw: unknown): Parsed<z.infer<(typeof MESSAGES)[N]['schema']>> {
+export function parseMessage<N extends MessageName>(name: N, raw: unknown, opts: { bounds?: boolean } = {}): Parsed<z.infer<(typeof MESSAGES)[N]['schema']>> {
   const { schema, shape } = MESSAGES[name];
+  const bounds = opts.bounds !== false;
+  const tooBig = bounds ? payloadProblem(raw, LIMITS.messageBytes) : undefined;
+  if (tooBig) return { ok: false, error: `${name}: ${tooBig}; expected ${shape}, got ${excerpt(raw)}` };
   const checked = checkAgainst(schema, raw);
-  if (checked.ok) return checked as Parsed<z.infer<(typeof MESSAGES)[N]['schema']>>;
-  return { ok: false, error: `${name}: ${checked.error}; expected ${shape}, got ${JSON.stringify(raw) ?? 'nothing'}` };
+  if (checked.ok) {
+    const outOfRange = bounds ? requestRangeProblem(name, checked.value as Record<string, unknown>) : undefined;
+    if (outOfRange) return { ok: false, error: `${name}: ${outOfRange}` };
+    return checked as Parsed<z.infer<(typeof MESSAGES)[N]['schema']>>;
+  }
+  return { ok: false, error: `${name}: ${checked.error}; expected ${shape}, got ${excerpt(raw)}` };
 }
 
 /** A value checked against a schema, with every problem in words when it does not fit. */

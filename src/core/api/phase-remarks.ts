@@ -14,6 +14,19 @@ export interface Remark {
   text: string;
 }
 
+/**
+ * How a remark words what it quotes: plain for a terminal; the Web UI's details pass Markdown
+ * escapes, so a pause reason or a failure shows as written.
+ */
+export interface RemarkFormat {
+  /** Words someone else wrote (a reason, an error, a queue's state). */
+  text(value: string): string;
+  /** A command or an id to copy. */
+  code(value: string): string;
+}
+
+const PLAIN: RemarkFormat = { text: (value) => value, code: (value) => `\`${value}\`` };
+
 function attemptOf(a: NonNullable<PhaseStatus['activity']>): string {
   return a.maximum_attempts > 0 ? `${a.attempt} of ${a.maximum_attempts}` : `${a.attempt} (no limit)`;
 }
@@ -32,15 +45,16 @@ export function phaseCondition(p: PhaseStatus): string {
 }
 
 /** The phase's remarks, for a running phase; none otherwise. `runId` makes the commands runnable. */
-export function phaseRemarks(p: PhaseStatus, runId: string): Remark[] {
+export function phaseRemarks(p: PhaseStatus, runId: string, fmt: RemarkFormat = PLAIN): Remark[] {
   if (p.state !== 'running') return [];
   const remarks: Remark[] = [];
   const a = p.activity;
-  if (p.waiting_for_workers) remarks.push({ kind: 'waiting', text: `waits for workers: ${p.waiting_for_workers}` });
+  const t = fmt.text;
+  if (p.waiting_for_workers) remarks.push({ kind: 'waiting', text: `waits for workers: ${t(p.waiting_for_workers)}` });
   if (a?.paused) {
-    const who = [a.paused.by ? `by ${a.paused.by}` : '', a.paused.reason ? `"${a.paused.reason}"` : '', a.paused.rule ? `rule ${a.paused.rule}` : ''].filter(Boolean).join(', ');
-    const since = a.paused.at ? ` since ${a.paused.at}` : '';
-    const unpause = `no attempt starts until it is unpaused (\`temporal activity unpause --workflow-id ${runId} --activity-id ${a.id}\`, or the Web UI's Pending Activities)`;
+    const who = [a.paused.by ? `by ${t(a.paused.by)}` : '', a.paused.reason ? `"${t(a.paused.reason)}"` : '', a.paused.rule ? `rule ${t(a.paused.rule)}` : ''].filter(Boolean).join(', ');
+    const since = a.paused.at ? ` since ${t(a.paused.at)}` : '';
+    const unpause = `no attempt starts until it is unpaused (${fmt.code(`temporal activity unpause --workflow-id ${runId} --activity-id ${a.id}`)}, or the Web UI's Pending Activities)`;
     remarks.push({
       kind: 'paused',
       text:
@@ -50,12 +64,12 @@ export function phaseRemarks(p: PhaseStatus, runId: string): Remark[] {
     });
   }
   if (a && a.attempt > 1) {
-    const due = a.next_attempt_at && !a.paused ? `, due at ${a.next_attempt_at}` : '';
-    const last = a.last_failure ? `; the last failed: ${a.last_failure}` : '';
+    const due = a.next_attempt_at && !a.paused ? `, due at ${t(a.next_attempt_at)}` : '';
+    const last = a.last_failure ? `; the last failed: ${t(a.last_failure)}` : '';
     remarks.push({ kind: 'retrying', text: `is on attempt ${attemptOf(a)}${due}${last}` });
   }
   if (a?.settings && a.changed?.length) {
-    const values = a.changed.map((key) => `${key} ${String(a.settings![key as keyof typeof a.settings])}`).join(', ');
+    const values = a.changed.map((key) => `${t(key)} ${t(String(a.settings![key as keyof typeof a.settings]))}`).join(', ');
     remarks.push({ kind: 'settings', text: `runs with settings changed in Temporal: ${values}` });
   }
   return remarks;

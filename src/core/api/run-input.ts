@@ -50,7 +50,7 @@ export type ArchivedPhase = z.infer<typeof ArchivedPhaseSchema>;
 export const ContinuedSchema = z.object({
   /** How many times the run has continued as new. */
   segment: z.number().int().positive(),
-  started_at: z.string(),
+  started_at: z.iso.datetime({ offset: true }),
   paused: z.boolean(),
   notices: z.array(z.string()),
   completed_count: z.number().int().nonnegative(),

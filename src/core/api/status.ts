@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { PhaseContextSchema, PhaseStateSchema } from '../handoff/schema.js';
 import { PhaseIdSchema } from '../plan/schema.js';
+import { LIMITS } from './limits.js';
 
 export const RUN_STATES = ['running', 'paused', 'held', 'completed', 'failed', 'cancelled'] as const;
 export const RunStateSchema = z.enum(RUN_STATES);
@@ -111,6 +112,10 @@ export const PhaseStatusSchema = z.object({
   override: z.record(z.string(), z.unknown()).optional().describe('What a retryPhase changed for this phase (resource class, timeout, retries, config).'),
   archived: z.literal(true).optional().describe('Finished in an earlier segment of a run that continued as new; the full status is in the archive file.'),
   compensation: CompensationSchema.optional().describe("The phase's rollback, once it was abandoned."),
+  unrequested_dependencies: z
+    .array(PhaseIdSchema)
+    .optional()
+    .describe('A phase requested (executePhase) in a plan with auto_advance: false waits for these, which nobody has requested yet (the first few): request them too.'),
 });
 export type PhaseStatus = z.infer<typeof PhaseStatusSchema>;
 
@@ -133,10 +138,41 @@ export const RunStatusSchema = z.object({
   started_at: timestamp,
   finished_at: timestamp.nullable(),
   held_reason: z.string().optional().describe('Why the run holds, when it does: the failed phases and what an operator can do.'),
-  notices: z.array(z.string()).describe('Requests the run refused and things it did on its own, newest last.'),
+  summary: z
+    .object({ phases: z.number().int().nonnegative(), by_state: z.record(z.string(), z.number().int().nonnegative()) })
+    .optional()
+    .describe('How many phases the plan has, and how many are in each state: always whole, even when `phases` leaves some out.'),
+  notices: z.array(z.string()).describe('Requests the run refused and things it did on its own, newest last: the latest 100, each cut to 1,000 characters.'),
+  notices_dropped: z.number().int().positive().optional().describe('Older notices let go to keep the latest 100.'),
   continued: z.object({ segment: z.number().int().positive(), archives: z.array(z.string()) }).optional().describe('Set once the run has continued as new.'),
   resets: z.array(ResetSchema).optional().describe("Set once the run has been reset (Temporal's Reset), oldest first: from which Temporal run and event. Phases it ran again got new generations."),
   phases: z.record(z.string(), PhaseStatusSchema),
-  omitted_phases: z.number().int().nonnegative().optional().describe("Finished phases left out of `phases` to keep this status within Temporal's size limits."),
+  omitted_phases: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe(
+      "Phases left out of `phases` to keep this status within its size budget (1 MiB; Temporal's limit is 2 MiB): finished ones first, then those not started, then as many of the rest as fit (failed, running, awaiting an agent, ready, in that order). The `phases` query pages through them all; the final execution_context.json has every one.",
+    ),
 });
 export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** The `phases` query's request: a page of phases, in plan order, optionally of some states only. */
+export const PhasesRequestSchema = z
+  .strictObject({
+    state: z.union([PhaseStateSchema, z.array(PhaseStateSchema).min(1)]).optional().describe('Only phases in this state, or these states.'),
+    after: PhaseIdSchema.optional().describe('Start after this phase (the `next` of the page before); the first page when absent.'),
+    offset: z.number().int().nonnegative().optional().describe('Or: skip this many matching phases.'),
+    limit: z.number().int().min(1).max(LIMITS.pagePhases).optional().describe('At most this many phases (default 100, at most 1,000); a page also stops before 512 KiB.'),
+  })
+  .describe('The `phases` query: {"state": "failed", "limit": 100}, then {"state": "failed", "after": <next>} until `next` is null.');
+export type PhasesRequest = z.infer<typeof PhasesRequestSchema>;
+
+export const PhasesPageSchema = z.object({
+  total: z.number().int().nonnegative().describe('Phases in the plan.'),
+  matched: z.number().int().nonnegative().describe('Phases in the states asked for (all of them when no state was given).'),
+  phases: z.array(PhaseStatusSchema).describe('This page of them, in plan order, each whole.'),
+  next: PhaseIdSchema.nullable().describe('Pass as `after` for the next page; null when this page is the last.'),
+});
+export type PhasesPage = z.infer<typeof PhasesPageSchema>;

@@ -120,6 +120,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
       mode: separate ? 'separate_agent' : 'inline',
       workdir: planWorkdir(plan),
       ...(input.workdirMarked ? { workdir_marked: true } : {}),
+      ...(config.require_signed_packages === true ? { require_signed: true } : {}),
       base_dir: plan.base_dir ?? null,
       command: phase.command ?? null,
       handler: phase.handler ?? null,

@@ -12,8 +12,13 @@ import { PhaseContextSchema, SignatureSchema } from './schema.js';
 
 export const RESULT_SCHEMA_VERSION = 1;
 const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-/** RFC 3339 (what JSON Schema's date-time format means): Baton writes UTC with a Z; another agent's offset is as good. */
-const timestamp = z.iso.datetime({ offset: true });
+const ISO_RULE = 'must be an ISO 8601 date and time with its offset, such as "2026-11-30T12:00:00Z"';
+/**
+ * A time the run records and computes with: RFC 3339 (what JSON Schema's date-time format means;
+ * Baton writes UTC with a Z, another agent's offset is as good), and one a Date can hold (not
+ * "yesterday", not February 31st).
+ */
+const timestamp = z.iso.datetime({ offset: true, error: ISO_RULE, abort: true }).refine((s) => !Number.isNaN(Date.parse(s)), { error: ISO_RULE });
 
 export const ProvenanceSchema = z.object({
   host: z.string().describe('The machine the agent ran on.'),

@@ -70,6 +70,11 @@ export const ExecutionInstructionsSchema = z.object({
    * that cannot see the mark does not have the run's workdir (an empty or local directory instead).
    */
   workdir_marked: z.boolean().optional(),
+  /**
+   * The run requires signed packages (its config's `require_signed_packages`): a worker without a
+   * signing key leaves the phase to one with a key, and no one runs it unsigned.
+   */
+  require_signed: z.boolean().optional(),
   base_dir: z.string().nullable(),
   command: z.array(z.string()).nullable(),
   handler: z.string().nullable(),

@@ -158,7 +158,19 @@ function keyWords(key: string): string[] {
   return words;
 }
 
+/** Keys repeat (in a wide context, in a log): their verdicts are kept, a bounded number of them. */
+const credentialKeyCache = new Map<string, boolean>();
+
 function isCredentialKey(key: string): boolean {
+  const known = credentialKeyCache.get(key);
+  if (known !== undefined) return known;
+  const verdict = credentialKeyVerdict(key);
+  if (credentialKeyCache.size >= 10_000) credentialKeyCache.clear();
+  credentialKeyCache.set(key, verdict);
+  return verdict;
+}
+
+function credentialKeyVerdict(key: string): boolean {
   const words = keyWords(key);
   const last = words[words.length - 1] ?? '';
   const before = words[words.length - 2] ?? '';
@@ -218,24 +230,26 @@ function firstMatch(pattern: RegExp): (text: string) => string | null {
   return (text) => pattern.exec(text)?.[0] ?? null;
 }
 
-/** Every pattern starts at a boundary (a lookbehind), so a scan is linear in the string's length. */
+// Every pattern starts at a boundary (a lookbehind), so a scan is linear in the string's length.
+const AWS_KEY_ID = /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/;
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+const GITHUB_TOKEN = /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/;
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/;
+const SLACK_TOKEN = /(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}/;
+/** `scheme://user:password@host`; group 1 is the password. */
+const URL_WITH_PASSWORD = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s/?#@:]*:([^\s/?#@]+)@[^\s/?#@]+/g;
+
 const VALUE_KINDS: readonly ValueKind[] = [
-  { name: 'an AWS access key id', find: firstMatch(/(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/) },
-  { name: 'a PEM private key', find: firstMatch(/-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/) },
-  {
-    name: 'a GitHub token',
-    find: firstMatch(/(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})/),
-  },
-  {
-    name: 'a JSON Web Token',
-    find: firstMatch(/(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/),
-  },
-  { name: 'a Slack token', find: firstMatch(/(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}/) },
+  { name: 'an AWS access key id', find: firstMatch(AWS_KEY_ID) },
+  { name: 'a PEM private key', find: firstMatch(PEM_BEGIN) },
+  { name: 'a GitHub token', find: firstMatch(GITHUB_TOKEN) },
+  { name: 'a JSON Web Token', find: firstMatch(JWT) },
+  { name: 'a Slack token', find: firstMatch(SLACK_TOKEN) },
   {
     name: 'a URL with an embedded password',
     find: (text) => {
       if (!text.includes('://')) return null;
-      for (const m of text.matchAll(/(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^\s/?#@:]*:([^\s/?#@]+)@[^\s/?#@]+/g)) {
+      for (const m of text.matchAll(URL_WITH_PASSWORD)) {
         if (!isPlaceholder(m[1] ?? '')) return m[0];
       }
       return null;
@@ -329,11 +343,123 @@ function scanString(text: string, at: PathNode | null, root: string, findings: S
   }
 }
 
-/** One line per finding, saying where it is, what it looks like and what to do. */
-export function describeFindings(findings: SecretFinding[]): string[] {
-  return findings.map(
-    (f) =>
-      `${f.path}: ${f.reason}; remove it from the package (pass credentials to the phase through the worker's environment instead), ` +
-      `or list the key in the plan's "safe_keys" if it is not a secret`,
-  );
+const PACKAGE_ADVICE =
+  `remove it from the package (pass credentials to the phase through the worker's environment instead), ` +
+  `or list the key in the plan's "safe_keys" if it is not a secret`;
+
+/** One line per finding, saying where it is, what it looks like and what to do (`advice`: by default, about packages). */
+export function describeFindings(findings: SecretFinding[], advice: string = PACKAGE_ADVICE): string[] {
+  return findings.map((f) => `${f.path}: ${f.reason}; ${advice}`);
+}
+
+// ---------------------------------------------------------------------------
+// Free-form text: redacted, not refused
+
+/** What stands where a credential was in redacted text. Itself a placeholder, so redacting twice changes nothing. */
+export const REDACTED = '[redacted]';
+
+const global = (pattern: RegExp): RegExp => new RegExp(pattern.source, 'g');
+
+/** Value kinds in free text, each replaced by its first four characters (a fixed prefix such as `AKIA`) and REDACTED. */
+const REDACTED_KINDS: readonly RegExp[] = [AWS_KEY_ID, GITHUB_TOKEN, JWT, SLACK_TOKEN].map(global);
+/** A PEM private key block, to its END line or the end of the text. */
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$)/g;
+/** The end of a PEM private key whose start was cut off (a log's tail begins mid-key). */
+const PEM_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+/**
+ * `key=value`, `key: value`, `"key": "value"`, `--key=value`, `Authorization: Bearer value`: the
+ * value is redacted when the key names a credential (rule 1). KEY_SEP finds a key, its separator
+ * and any scheme word (groups: the quote around the key, the key, the separator, the scheme);
+ * VALUE, matched from there only for a credential's key, the value, so each character is looked
+ * at a bounded number of times however the text is made.
+ */
+const KEY_SEP = /(?<![A-Za-z0-9_.])(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,100})\1([ \t]*[:=][ \t]*)((?:bearer|basic|token)[ \t]+)?/gi;
+const VALUE = /"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|<[^<>\n]*>|\[[^[\]\n]*\]|\$\{[^{}\n]*\}|\{\{[^\n]*?\}\}|[^\s"',;&)}\]]+/y;
+/**
+ * How this module's own findings read after their path (`config.db_password: key "db_password" holds …`):
+ * text that describes a credential without containing one, left as it is.
+ */
+const FINDING_WORDING = [...VALUE_KINDS.map((k) => `${k.name} (`), 'a PEM private key', 'key "', 'a value that looks like a credential'];
+/** A finding's path and wording (`credentials: context.token: a GitHub token (…`): the path is not a value either. */
+const FINDING_AHEAD = new RegExp(`\\S{0,300}?: (?:${FINDING_WORDING.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'y');
+
+function redactPem(text: string): string {
+  if (!text.includes('PRIVATE KEY')) return text;
+  const begun = text.replace(PEM_BLOCK, (_m, kind: string) => `-----BEGIN ${kind}PRIVATE KEY…${REDACTED}`);
+  // An END line left over had its BEGIN cut off: the base64 lines before it are the key.
+  let out = '';
+  let from = 0;
+  for (const m of begun.matchAll(PEM_END)) {
+    let start = m.index;
+    while (start > from && /[A-Za-z0-9+/=\s]/.test(begun[start - 1]!)) start--;
+    out += `${begun.slice(from, start)}${REDACTED} (the end of a PEM private key)`;
+    from = m.index + m[0].length;
+  }
+  return out + begun.slice(from);
+}
+
+/**
+ * Free-form text (a command's stderr tail, the start of an output that is not JSON, an agent's
+ * error, a notice quoting a message) with every credential the scan would find replaced: values
+ * of the kinds above by their first four characters and `…[redacted]` (`AKIA…[redacted]`), URL
+ * passwords by `[redacted]` (`postgres://app:[redacted]@db`), credential assignments' values by
+ * `[redacted]` (`password=[redacted]`), private key blocks whole. The value itself is never kept.
+ * Linear in the text's length; idempotent.
+ */
+export function redactSecrets(text: string): string {
+  let out = redactPem(text);
+  for (const pattern of REDACTED_KINDS) out = out.replace(pattern, (m) => `${m.slice(0, 4)}…${REDACTED}`);
+  if (out.includes('://')) {
+    out = out.replace(URL_WITH_PASSWORD, (m, password: string) => {
+      if (isPlaceholder(password)) return m;
+      const at = m.indexOf(`:${password}@`, m.indexOf('://') + 3);
+      return `${m.slice(0, at + 1)}${REDACTED}${m.slice(at + 1 + password.length)}`;
+    });
+  }
+  return redactAssignments(out);
+}
+
+/** Whether the text at `at` is this module's own wording for a finding, or a finding's path and wording. */
+function describesFinding(text: string, at: number): boolean {
+  if (FINDING_WORDING.some((w) => text.startsWith(w, at))) return true;
+  const ahead = new RegExp(FINDING_AHEAD.source, FINDING_AHEAD.flags);
+  ahead.lastIndex = at;
+  return ahead.test(text);
+}
+
+/** Credential assignments' values (see KEY_SEP). */
+function redactAssignments(text: string): string {
+  const keys = new RegExp(KEY_SEP.source, KEY_SEP.flags);
+  const values = new RegExp(VALUE.source, VALUE.flags);
+  let out = '';
+  let copied = 0;
+  for (let m = keys.exec(text); m; m = keys.exec(text)) {
+    const [whole, , key = '', , scheme = ''] = m;
+    const valueAt = m.index + whole.length;
+    if (!isCredentialKey(key) || text.startsWith(REDACTED, valueAt) || describesFinding(text, valueAt)) {
+      // Look again from the value on: it may hold an assignment of its own (`note: password=x`).
+      keys.lastIndex = valueAt > m.index ? valueAt : m.index + 1;
+      continue;
+    }
+    values.lastIndex = valueAt;
+    const value = values.exec(text)?.[0];
+    if (value === undefined) continue;
+    const quoted = /^["']/.test(value) && value.length > 1;
+    const bare = quoted ? value.slice(1, -1) : value;
+    // A bare value ending in ":" is a label (`credentials: context.token: …`), not a value.
+    if ((!quoted && value.endsWith(':')) || bare.includes(REDACTED) || !keyLooksLikeCredential(key, `${scheme}${bare}`)) {
+      keys.lastIndex = valueAt;
+      continue;
+    }
+    const q = quoted ? value[0]! : '';
+    out += `${text.slice(copied, valueAt)}${q}${REDACTED}${q}`;
+    copied = valueAt + value.length;
+    keys.lastIndex = copied;
+  }
+  return out + text.slice(copied);
+}
+
+/** Whether free-form text carries something redactSecrets would take out. */
+export function carriesSecrets(text: string): boolean {
+  return redactSecrets(text) !== text;
 }

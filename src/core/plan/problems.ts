@@ -6,15 +6,24 @@
  */
 import type { z } from 'zod';
 
+/** Problems one error lists: a plan of 100,000 bad phases must not make a message (and a failure in history) of megabytes. */
+export const MAX_PROBLEMS_LISTED = 100;
+
 export class PlanError extends Error {
+  readonly problems: string[];
+
   constructor(
     readonly what: string,
-    readonly problems: string[],
+    problems: string[],
     /** `are` when `what` names more than one thing. */
     verb: 'is' | 'are' = 'is',
   ) {
-    super(`${what} ${verb} not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const listed = problems.length <= MAX_PROBLEMS_LISTED
+      ? problems
+      : [...problems.slice(0, MAX_PROBLEMS_LISTED), `… and ${problems.length - MAX_PROBLEMS_LISTED} more problems`];
+    super(`${what} ${verb} not valid:\n${listed.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'PlanError';
+    this.problems = listed;
   }
 }
 

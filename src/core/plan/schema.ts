@@ -149,6 +149,11 @@ function configFields<C extends z.ZodType<ResourceClass>>(resourceClass: C) {
     on_agent_timeout: z.enum(['inline', 'fail']).default('fail'),
     /** Accept agents' results that carry no signature (for setups without a handoff key). */
     accept_unsigned_results: z.boolean().default(false),
+    /**
+     * Every package must be signed: a worker without a signing key refuses the phase (WorkerCannotRun)
+     * and one with a key takes it, and no package of the run is run unsigned, even by hand. Default false.
+     */
+    require_signed_packages: z.boolean().optional(),
     /** A phase's worker must heartbeat this often; a dead worker is noticed after this long. */
     heartbeat_timeout_s: seconds().default(30),
     /** Times a phase whose worker died is sent to another worker before it counts as failed. */

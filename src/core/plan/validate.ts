@@ -6,6 +6,7 @@
  * plan can be read even when its schema fails.
  */
 import { describeFindings, findSecrets } from '../handoff/secrets.js';
+import { configBoundsProblems, planBoundsProblems } from './bounds.js';
 import { graphProblems, type PhaseOutline } from './graph.js';
 import { isRecord, phasePlace, quoteValue, ruleFor, schemaProblems } from './schema-problems.js';
 import { PlanError } from './problems.js';
@@ -37,6 +38,18 @@ export interface CheckOptions {
    * core/workflows/output-schemas.ts) and words its answer with outputSchemaError.
    */
   outputSchemaProblems?: Record<string, string>;
+  /**
+   * `all` (the default): every field of the plan that can reach a package, history or disk is
+   * scanned for credentials. `contexts`: only global_context, shared_artifacts and each phase's
+   * config and command, as before names, descriptions, schemas and rollbacks were scanned, for the
+   * workflow to replay runs started then.
+   */
+  secretScan?: 'all' | 'contexts';
+  /**
+   * Check sizes, counts, nesting and ranges too (see LIMITS; the default). Off only for the
+   * workflow to replay runs started before these bounds (behaviour.ts, BOUNDS_PATCH).
+   */
+  bounds?: boolean;
 }
 
 const PLAN = 'the plan';
@@ -51,13 +64,17 @@ export function checkRun(planJson: unknown, configJson: unknown = {}, options: C
 
   const configProblems = config.success ? [] : schemaProblems(config.error, { name: CONFIG, raw: configRaw, schema: schemas.config, hasPhases: false });
   const planProblems = plan.success ? [] : schemaProblems(plan.error, { name: PLAN, raw: planJson, schema: schemas.plan, hasPhases: true });
+  if (options.bounds !== false) {
+    configProblems.push(...configBoundsProblems(configRaw));
+    planProblems.push(...planBoundsProblems(planJson));
+  }
   const phases = plan.success ? plan.data.phases : readablePhases(planJson);
   if (phases) {
     const classes = config.success ? Object.keys(config.data.resource_classes) : readableClasses(configRaw, options.unknownKeys);
     planProblems.push(...graphProblems(phases, classes));
   }
   if (options.outputSchemaProblems) planProblems.push(...outputSchemaLines(isRecord(planJson) ? planJson.phases : undefined, options.outputSchemaProblems));
-  planProblems.push(...planSecretProblems(plan.success ? plan.data : planJson));
+  planProblems.push(...planSecretProblems(plan.success ? plan.data : planJson, options.secretScan ?? 'all'));
 
   if (configProblems.length === 0 && planProblems.length === 0 && plan.success && config.success) {
     return { plan: plan.data, config: config.data };
@@ -99,7 +116,9 @@ export function checkConfig(configJson: unknown, options: CheckOptions = {}): Or
   const schema = planSchemas(options.unknownKeys).config;
   const raw = configJson ?? {};
   const config = schema.safeParse(raw, { error: ruleFor });
-  if (!config.success) throw new PlanError(CONFIG, schemaProblems(config.error, { name: CONFIG, raw, schema, hasPhases: false }));
+  const problems = config.success ? [] : schemaProblems(config.error, { name: CONFIG, raw, schema, hasPhases: false });
+  if (options.bounds !== false) problems.push(...configBoundsProblems(raw));
+  if (problems.length > 0 || !config.success) throw new PlanError(CONFIG, problems);
   return config.data;
 }
 
@@ -136,14 +155,24 @@ function readableClasses(configRaw: unknown, unknownKeys: UnknownKeys | undefine
   return classes.success ? Object.keys(classes.data.resource_classes) : undefined;
 }
 
+/** The plan's own fields besides its contexts, and a phase's besides its config, that reach packages, history or disk. */
+const PLAN_TEXT_FIELDS = ['name', 'workdir', 'base_dir'] as const;
+const PHASE_TEXT_FIELDS = ['name', 'description', 'command', 'handler', 'compensate', 'output_schema'] as const;
+
+function pick(record: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => record[k] !== undefined).map((k) => [k, record[k]]));
+}
+
 /**
  * Credentials in a plan would travel into every package, history and file: refuse them up front.
- * Only the parts that reach packages are scanned (as written, when the plan fails its schema).
+ * Every field that reaches a package, the status or a file is scanned (as written, when the plan
+ * fails its schema): the contexts, names, descriptions, commands, rollbacks, output schemas.
  */
-function planSecretProblems(plan: Plan | unknown): string[] {
+function planSecretProblems(plan: Plan | unknown, scan: 'all' | 'contexts'): string[] {
   if (!isRecord(plan)) return [];
   const safeKeys = Array.isArray(plan.safe_keys) ? plan.safe_keys.filter((k): k is string => typeof k === 'string') : [];
   const problems = describeFindings([
+    ...(scan === 'all' ? findSecrets(pick(plan, PLAN_TEXT_FIELDS), { safeKeys }) : []),
     ...findSecrets(plan.global_context, { root: 'global_context', safeKeys }),
     ...findSecrets(plan.shared_artifacts, { root: 'shared_artifacts', safeKeys }),
   ]).map((p) => `${PLAN}: ${p}`);
@@ -151,11 +180,13 @@ function planSecretProblems(plan: Plan | unknown): string[] {
   phases.forEach((phase: unknown, i) => {
     if (!isRecord(phase)) return;
     // Scanned at its place in the file, so a safe_keys path like "phases[0].config.x" still applies.
-    const at = `phases[${i}].`;
+    const at = `phases[${i}]`;
     const findings = [
-      ...findSecrets(phase.config, { root: `${at}config`, safeKeys }),
-      ...findSecrets(phase.command, { root: `${at}command`, safeKeys }),
-    ].map((f) => ({ ...f, path: f.path.startsWith(at) ? f.path.slice(at.length) : f.path }));
+      ...findSecrets(phase.config, { root: `${at}.config`, safeKeys }),
+      ...(scan === 'all'
+        ? findSecrets(pick(phase, PHASE_TEXT_FIELDS), { root: at, safeKeys })
+        : findSecrets(phase.command, { root: `${at}.command`, safeKeys })),
+    ].map((f) => ({ ...f, path: f.path.startsWith(`${at}.`) ? f.path.slice(at.length + 1) : f.path }));
     problems.push(...describeFindings(findings).map((p) => `${phasePlace(phase, i)}: ${p}`));
   });
   return problems;

@@ -4,6 +4,7 @@
  */
 import type { AgentResult } from '../handoff/result.js';
 import { isContextRef } from '../handoff/schema.js';
+import { carriesSecrets, describeFindings, findSecrets } from '../handoff/secrets.js';
 import { formatPath } from '../plan/problems.js';
 import { phaseKey } from '../plan/schema.js';
 import type { RunBook } from './run-book.js';
@@ -50,6 +51,25 @@ export function agentResultProblem(book: RunBook, result: AgentResult): string |
   return undefined;
 }
 
+/**
+ * Whether an agent's result carries credentials: anywhere in its output's context, its provenance
+ * (the agent's name, user and host), or its error. A result is structured, so one that does is
+ * refused, naming where, before anything is recorded (the update's validator): an accepted
+ * update's input stays in history. `baton execute-phase` redacts a failed phase's error itself.
+ */
+export function agentResultSecrets(result: AgentResult, safeKeys: readonly string[]): string | undefined {
+  const findings = [
+    ...(result.output ? findSecrets(result.output.context, { root: 'output.context', safeKeys }) : []),
+    ...findSecrets(result.output?.artifacts ?? {}, { root: 'output.artifacts', safeKeys }),
+    ...findSecrets(result.provenance, { root: 'provenance' }),
+  ];
+  const lines = describeFindings(findings, 'output a reference to the secret instead (the agent\'s environment, a vault path), or list the key in the plan\'s "safe_keys" if it is not a secret');
+  if (result.error !== null && carriesSecrets(result.error)) {
+    lines.push('error: it quotes what looks like a credential; redact it (baton execute-phase does) and send the result again');
+  }
+  return lines.length > 0 ? `the result carries credentials, which never enter the run's history: ${lines.join('; ')}` : undefined;
+}
+
 export function completeFromAgent(book: RunBook, key: string, result: AgentResult): void {
   const entry = book.phase(key);
   const rec = entry.record;
@@ -80,6 +100,9 @@ export function completeFromAgent(book: RunBook, key: string, result: AgentResul
       handoffFallback: null,
     });
   } else {
-    entry.fail(result.error ?? 'the agent reported a failure', 1, executedBy, new Date(p.finished_at));
+    // A time no Date can hold would fail every workflow task from here on: results are checked for
+    // it, but one taken before they were is read as now.
+    const finished = new Date(p.finished_at);
+    entry.fail(result.error ?? 'the agent reported a failure', 1, executedBy, Number.isNaN(finished.getTime()) ? new Date() : finished);
   }
 }

@@ -39,6 +39,34 @@ export const PHASE_WATCH_PATCH = 'baton-phase-watch-1';
  */
 export const OUTPUT_SCHEMAS_PATCH = 'baton-output-schemas-1';
 
+/**
+ * Since this patch a run trusts only what it can check. It refuses a `continued` block unless a run
+ * continued into it (workflowInfo's continuedFromExecutionRunId: a hand-started run has none), and
+ * checks a `resume` block against the run it names (the `verifyResume` activity, a command runs
+ * from before it did not make) before it reuses a phase; credentials are refused in every field of
+ * the plan (names, descriptions, rollbacks, output schemas: before, only contexts, configs and
+ * commands), in a resume block and in a retryPhase's overrides.
+ */
+export const TRUSTED_INPUT_PATCH = 'baton-trusted-input-1';
+
+export function checksInputs(): boolean {
+  return patched(TRUSTED_INPUT_PATCH);
+}
+
+/**
+ * Since this patch, the run's input and every signal are held to Baton's bounds (sizes, counts,
+ * nesting, ranges: see api/limits.ts) besides their schemas: a plan, config or signal over one is
+ * refused where before it was taken. Runs started before it replay with what they took then.
+ * (Updates need no patch: their validators do not run on replay. Cutting notices and errors to
+ * size changes no command.)
+ */
+export const BOUNDS_PATCH = 'baton-bounds-1';
+
+/** Whether this run holds its input and signals to Baton's bounds (BOUNDS_PATCH). */
+export function boundedInputs(): boolean {
+  return patched(BOUNDS_PATCH);
+}
+
 export interface RunBehaviour {
   /** Cancel activities with WAIT_CANCELLATION_COMPLETED, and wind an aborted run down in order (ORDERLY_ABORT_PATCH). */
   readonly waitsForCancellation: boolean;
@@ -56,6 +84,10 @@ export interface RunBehaviour {
   readonly watchesPhases: boolean;
   /** Compile the plan's output_schemas (an activity on the orchestrator worker) before anything runs. */
   readonly checksOutputSchemas: boolean;
+  /** Check a resume block against its run, refuse credentials in overrides (TRUSTED_INPUT_PATCH). */
+  readonly checksInputs: boolean;
+  /** Hold signals to Baton's bounds besides their schemas (BOUNDS_PATCH). */
+  readonly boundsInputs: boolean;
 }
 
 export function runBehaviour(): RunBehaviour {
@@ -73,6 +105,8 @@ export function runBehaviour(): RunBehaviour {
     waitsForCancellation: orderlyAbort,
     watchesPhases: phaseWatch,
     checksOutputSchemas: outputSchemas,
+    checksInputs: checksInputs(),
+    boundsInputs: boundedInputs(),
   };
 }
 

@@ -2,8 +2,12 @@
  * The Markdown shown as the run's "current details" in the Temporal Web UI.
  */
 import type { RunOverview } from './projections.js';
-import { phaseCondition, phaseRemarks } from '../api/phase-remarks.js';
+import { phaseCondition, phaseRemarks, type RemarkFormat } from '../api/phase-remarks.js';
 import type { PhaseStatus } from '../api/status.js';
+import { md, mdCode } from './markdown.js';
+
+/** Whatever users wrote (names, errors, reasons, messages, paths) goes in as text, never as Markdown. */
+const MARKDOWN: RemarkFormat = { text: md, code: mdCode };
 
 const MAX_ROWS = 60;
 
@@ -14,11 +18,11 @@ export interface DetailsSource {
 }
 
 export function renderDetails(overview: RunOverview, source: DetailsSource, runId = '<run>'): string {
-  const lines = [`**${overview.plan}** · ${overview.state}${overview.paused ? ' (paused)' : ''}`, ''];
-  if (overview.held_reason) lines.push(`> ${overview.held_reason}`, '');
+  const lines = [`**${md(overview.plan)}** · ${overview.state}${overview.paused ? ' (paused)' : ''}`, ''];
+  if (overview.held_reason) lines.push(`> ${md(overview.held_reason)}`, '');
   if (overview.reset) {
     const r = overview.reset;
-    lines.push(`Reset${r.reason ? ` (${r.reason})` : ''} at ${r.at}: continues Temporal run \`${r.base_run_id}\` from its event ${r.event_id}; phases run again since get new generations.`, '');
+    lines.push(`Reset${r.reason ? ` (${md(r.reason)})` : ''} at ${md(r.at)}: continues Temporal run ${mdCode(r.base_run_id)} from its event ${md(r.event_id)}; phases run again since get new generations.`, '');
   }
   let shown: string[];
   if (overview.total > MAX_ROWS) {
@@ -31,15 +35,15 @@ export function renderDetails(overview: RunOverview, source: DetailsSource, runI
   const rows = shown.map((key) => [key, source.phase(key).status()] as const);
   lines.push('| phase | name | state | attempts | queue |', '| --- | --- | --- | --- | --- |');
   for (const [key, p] of rows) {
-    const queue = p.separate_agent ? 'external agent' : p.task_queue;
+    const queue = p.separate_agent ? 'external agent' : md(p.task_queue);
     const condition = phaseCondition(p);
-    lines.push(`| ${key} | ${p.name} | ${p.state}${condition ? ` (${condition})` : ''} | ${p.attempts} | ${queue} |`);
+    lines.push(`| ${md(key)} | ${md(p.name)} | ${p.state}${condition ? ` (${md(condition)})` : ''} | ${p.attempts} | ${queue} |`);
   }
-  for (const [key, p] of rows) for (const remark of phaseRemarks(p, runId)) lines.push('', `Phase ${key} ${sentence(remark.text)}`);
+  for (const [key, p] of rows) for (const remark of phaseRemarks(p, runId, MARKDOWN)) lines.push('', `Phase ${md(key)} ${sentence(remark.text)}`);
   for (const [key, p] of rows) {
     if (!p.awaiting) continue;
-    const progress = p.progress ? ` Last progress: ${p.progress.message}.` : '';
-    lines.push('', `Phase ${key} awaits an agent until ${p.awaiting.deadline ?? 'whenever'}: run \`${p.awaiting.script_path}\`.${progress}`);
+    const progress = p.progress ? ` Last progress: ${md(p.progress.message)}.` : '';
+    lines.push('', `Phase ${md(key)} awaits an agent until ${md(p.awaiting.deadline ?? 'whenever')}: run ${mdCode(p.awaiting.script_path)}.${progress}`);
   }
   return lines.join('\n');
 }

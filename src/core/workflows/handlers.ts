@@ -10,6 +10,7 @@ import {
   completePhaseUpdate,
   executePhaseUpdate,
   pauseSignal,
+  phasesQuery,
   phaseInterruptedSignal,
   resumeSignal,
   retryPhaseSignal,
@@ -17,16 +18,29 @@ import {
   statusQuery,
 } from '../api/definitions.js';
 import { failure } from '../api/failures.js';
+import { resultSizeProblem } from '../api/message-bounds.js';
 import { checkAgainst, parseMessage } from '../api/messages.js';
+import { PhasesRequestSchema } from '../api/status.js';
 import { AgentResultSchema } from '../handoff/result.js';
+import { agentResultSecrets } from './agent-results.js';
 import type { Run } from './run.js';
 
 export function registerHandlers(run: Run): void {
+  // Signals replay: a run started before Baton's bounds takes again what it took then (BOUNDS_PATCH).
+  const signalBounds = { bounds: run.behaviour.boundsInputs };
   setHandler(statusQuery, () => run.status(), { description: 'The run and every phase: state, attempts, task queue, times, output, provenance.' });
+  setHandler(phasesQuery, (raw) => {
+    const request = checkAgainst(PhasesRequestSchema, raw ?? {});
+    if (!request.ok) throw new Error(`phases: ${request.error}; expected {"state"?: "<state>" or ["<state>", …], "after"?: <id>, "offset"?: n, "limit"?: 1-1000}`);
+    return run.phasesPage(request.value);
+  }, {
+    description:
+      'Phases page by page, each whole, in plan order: {"state": "failed", "limit": 100}, then {"state": "failed", "after": <next>} until next is null. What status leaves out of a large plan.',
+  });
   setHandler(pauseSignal, () => run.pause(), { description: 'Start no new phase until resume; phases in flight finish.' });
   setHandler(resumeSignal, () => run.resume(), { description: 'Start phases again after pause.' });
   setHandler(retryPhaseSignal, (raw) => {
-    const request = parseMessage('retryPhase', raw);
+    const request = parseMessage('retryPhase', raw, signalBounds);
     if (request.ok) run.retry(request.value);
     else run.notice(request.error);
   }, {
@@ -34,18 +48,18 @@ export function registerHandlers(run: Run): void {
       'Run a failed or completed phase again: {"phase": <id>, "downstream": true|false, "refresh": true|false}, optionally with overrides for it: "resource_class", "timeout_s", "retries", "config".',
   });
   setHandler(skipPhaseSignal, (raw) => {
-    const request = parseMessage('skipPhase', raw);
+    const request = parseMessage('skipPhase', raw, signalBounds);
     if (request.ok) run.skip(request.value);
     else run.notice(request.error);
   }, { description: 'Mark a pending or failed phase skipped so its dependants can run: {"phase": <id>}.' });
   setHandler(agentProgressSignal, (raw) => {
-    const report = parseMessage('agentProgress', raw);
+    const report = parseMessage('agentProgress', raw, signalBounds);
     if (report.ok) run.progress(report.value);
     else run.notice(report.error);
   }, { description: 'An agent reports progress on a phase it runs: {"phase": <id>, "message": "...", "percent": 40}.' });
 
   setHandler(phaseInterruptedSignal, (raw) => {
-    const report = parseMessage('phaseInterrupted', raw);
+    const report = parseMessage('phaseInterrupted', raw, signalBounds);
     if (report.ok) run.interrupted(report.value);
     else run.notice(report.error);
   }, { description: "Sent by Baton's phase workers: an attempt of a phase was interrupted (not failed), and the next one starts." });
@@ -53,9 +67,12 @@ export function registerHandlers(run: Run): void {
   setHandler(completePhaseUpdate, (result) => run.acceptAgentResult(result), {
     description: "An external agent's result for a phase awaiting one (what `baton execute-phase` and `baton submit` send).",
     validator: (raw) => {
+      // Its size and nesting first: nothing is parsed, or quoted, that is too large or too deep to take.
+      const tooBig = resultSizeProblem(raw);
+      if (tooBig) throw failure('ResultRefused', tooBig);
       const parsed = checkAgainst(AgentResultSchema, raw);
       if (!parsed.ok) throw failure('ResultRefused', `the result is not valid: ${parsed.error}`);
-      const problem = run.agentResultProblem(parsed.value);
+      const problem = run.agentResultProblem(parsed.value) ?? agentResultSecrets(parsed.value, run.book.plan.safe_keys);
       if (problem) throw failure('ResultRefused', problem);
     },
   });

@@ -3,6 +3,7 @@
  * can make. Whoever runs a phase holds its entry, so the phase's state is read and changed in one
  * place; the run book only hears of each move, to keep its indexes.
  */
+import { cutText, LIMITS } from '../api/limits.js';
 import type { HandoffPackage, PhaseContext, PhaseState } from '../handoff/schema.js';
 import { phaseSettings, type PhaseSettings } from '../plan/phase-settings.js';
 import type { OrchestratorConfig, Phase } from '../plan/schema.js';
@@ -153,7 +154,8 @@ export class PhaseEntry {
     delete rec.waiting_for_workers;
     delete rec.activity;
     rec.attempts += attempts;
-    rec.error = error;
+    // Its start: an error of megabytes (an agent's, a failure's) must not make the status too large to read.
+    rec.error = cutText(error, LIMITS.errorChars);
     delete rec.awaiting;
     if (executedBy) rec.executed_by = executedBy;
     rec.finished_at = now.toISOString();
@@ -174,7 +176,7 @@ export class PhaseEntry {
 
   /** Records why a phase meant for an agent went to a worker; kept until the phase is retried. */
   noteAgentFallback(reason: string): void {
-    this.record.agent_fallback = reason;
+    this.record.agent_fallback = cutText(reason, LIMITS.errorChars);
   }
 
   compensationStarted(now: Date): void {
@@ -182,7 +184,7 @@ export class PhaseEntry {
   }
 
   compensationEnded(error: string | undefined, now: Date): void {
-    this.record.compensation = { state: error ? 'failed' : 'completed', at: now.toISOString(), ...(error ? { error } : {}) };
+    this.record.compensation = { state: error ? 'failed' : 'completed', at: now.toISOString(), ...(error ? { error: cutText(error, LIMITS.errorChars) } : {}) };
   }
 
   /** What the run's watch saw of the phase's activity in Temporal (nothing to say: undefined). */

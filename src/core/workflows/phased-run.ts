@@ -25,13 +25,14 @@ import { checkOutputSchemas } from './output-schemas.js';
 import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { RunBook } from './run-book.js';
-import { parseContinued, parseRunInput } from './run-input.js';
+import { parseContinued, parseRunInput, verifiedResume } from './run-input.js';
 import { Run } from './run.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
 import { boundedStatus } from './status-size.js';
 
 export async function phasedRun(input: RunInput): Promise<RunStatus> {
-  const { plan, config } = parseRunInput(input);
+  const checked = parseRunInput(input);
+  const { plan, config } = checked;
   const continued = parseContinued(input);
   const behaviour = runBehaviour();
   const book = new RunBook(workflowInfo().workflowId, plan, config, continued ? new Date(continued.started_at) : new Date());
@@ -41,6 +42,8 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   registerHandlers(run);
   // A run that continues as new checked its plan when it began.
   if (behaviour.checksOutputSchemas && !continued) await checkOutputSchemas(plan, behaviour);
+  // Checked before anything else runs: a resume block that is not what its run recorded fails the run here.
+  const resume = continued ? undefined : await verifiedResume(input, checked, run.where);
 
   run.searchAttributes = new SearchAttributeSync(await orchestratorActivities.registeredSearchAttributes.executeWithOptions(cancellation(behaviour), []));
   if (behaviour.opensWorkdir) {
@@ -55,7 +58,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
     behaviour.watchesPhases ? watchPhases(book, run.changed, behaviour) : watchQueues(book, run.changed, behaviour),
     ...(behaviour.exportsOnCadence ? [run.exports.onCadence()] : []),
   ];
-  if (input.resume && !continued) book.reuse(input.resume);
+  if (resume) book.reuse(resume);
   run.resumeAgentWaits();
 
   /**

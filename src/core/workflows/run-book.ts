@@ -43,6 +43,8 @@ export class RunBook implements PhaseBookkeeping {
   /** The run marked its workdir before its first phase, so packages say so (behaviour.opensWorkdir). */
   workdirMarked = false;
   readonly notices: string[] = [];
+  /** Notices let go, oldest first, to keep the latest LIMITS.notices (see Run.notice). */
+  noticesDropped = 0;
   /** Abandoned phases whose rollback has yet to run. */
   readonly compensationsDue: string[] = [];
   /** Phases to run on their dependencies' files as they are now, not as pinned (retryPhase refresh). */

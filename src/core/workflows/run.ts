@@ -5,9 +5,11 @@
  */
 import { condition, isCancellation, log, setCurrentDetails, upsertMemo } from '@temporalio/workflow';
 import { failure } from '../api/failures.js';
+import { cutText, LIMITS } from '../api/limits.js';
 import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest } from '../api/messages.js';
-import type { PhaseStatus, RunStatus } from '../api/status.js';
+import type { PhasesPage, PhasesRequest, PhaseStatus, RunStatus } from '../api/status.js';
 import type { AgentResult } from '../handoff/result.js';
+import { describeFindings, findSecrets, redactSecrets } from '../handoff/secrets.js';
 import { phaseKey } from '../plan/schema.js';
 import { cancellation, orchestratorActivities } from './activities.js';
 import { agentResultProblem, completeFromAgent } from './agent-results.js';
@@ -15,7 +17,7 @@ import type { RunBehaviour } from './behaviour.js';
 import { renderDetails } from './details.js';
 import { ExecutionContextExport } from './execution-context-export.js';
 import { awaitAgent, failureMessage, runCompensation, runPhase, type PhaseRunContext } from './phase-lifecycle.js';
-import { overview, runStatus } from './projections.js';
+import { overview, phasesPage, runStatus, unrequestedDependencies } from './projections.js';
 import type { RunBook } from './run-book.js';
 import { ResetWatch } from './reset-watch.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
@@ -48,10 +50,15 @@ export class Run implements PhaseRunContext {
     this.changes++;
   };
 
+  /** Kept short and few (the latest LIMITS.notices), whatever comes: a notice must never be what makes the status too large. */
   readonly notice = (message: string | undefined): void => {
     if (!message) return;
-    log.warn(message);
-    this.book.notices.push(message);
+    // A notice may quote what was sent (a refused message's payload): never a credential in it.
+    const kept = cutText(redactSecrets(message), LIMITS.noticeChars);
+    log.warn(kept);
+    const { notices } = this.book;
+    notices.push(kept);
+    if (notices.length > LIMITS.notices) this.book.noticesDropped += notices.splice(0, notices.length - LIMITS.notices).length;
     this.changed();
   };
 
@@ -59,6 +66,10 @@ export class Run implements PhaseRunContext {
 
   status(): RunStatus {
     return boundedStatus(runStatus(this.book, null));
+  }
+
+  phasesPage(request: PhasesRequest): PhasesPage {
+    return phasesPage(this.book, request);
   }
 
   pause(): void {
@@ -77,6 +88,15 @@ export class Run implements PhaseRunContext {
     if (request.resource_class !== undefined && !(request.resource_class in book.config.resource_classes)) {
       return this.notice(`retryPhase: resource class "${request.resource_class}" is not declared; use one of: ${Object.keys(book.config.resource_classes).join(', ')}`);
     }
+    if (this.behaviour.checksInputs) {
+      // An override goes into the phase's packages and status from now on: never a credential.
+      const { phase: _phase, ...overrides } = request;
+      const findings = findSecrets(overrides, { safeKeys: book.plan.safe_keys });
+      if (findings.length > 0) {
+        const why = describeFindings(findings, "pass credentials to the phase through the worker's environment instead, or list the key in the plan's \"safe_keys\" if it is not a secret");
+        return this.notice(`retryPhase: refused (phase ${key} was not retried): its overrides carry credentials: ${why.join('; ')}`);
+      }
+    }
     const refused = book.retry(key, request.downstream === true);
     if (refused) return this.notice(refused);
     this.notice(book.override(key, request));
@@ -90,7 +110,7 @@ export class Run implements PhaseRunContext {
   }
 
   progress(report: AgentProgress): void {
-    this.notice(this.book.progress(phaseKey(report.phase), report.message, report.percent, new Date()));
+    this.notice(this.book.progress(phaseKey(report.phase), cutText(redactSecrets(report.message), LIMITS.progressChars), report.percent, new Date()));
     this.changed();
   }
 
@@ -118,6 +138,7 @@ export class Run implements PhaseRunContext {
         base_dir: this.where.baseDir,
         accept_unsigned: book.config.accept_unsigned_results,
         output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
+        ...(this.behaviour.checksInputs ? { safe_keys: book.plan.safe_keys } : {}),
       }]);
     } catch (err) {
       throw failure('ResultRefused', failureMessage(err));
@@ -139,6 +160,15 @@ export class Run implements PhaseRunContext {
     const { book } = this;
     const key = phaseKey(request.phase);
     book.request(key, request.use_separate_agent);
+    // With auto_advance off, a dependency nobody requested never starts: say so rather than wait in silence.
+    const waits = book.plan.auto_advance ? [] : unrequestedDependencies(book, key);
+    if (waits.length > 0) {
+      const names = waits.map((id) => JSON.stringify(id)).join(', ');
+      const one = waits.length === 1;
+      this.notice(
+        `executePhase: phase ${key} waits for ${one ? 'phase' : 'phases'} ${names}, which nobody has requested (the plan has auto_advance: false): request ${one ? 'it' : 'them'} with executePhase too (${waits.map((id) => `{"phase": ${JSON.stringify(id)}}`).join(', ')}); until then phase ${key} does not start`,
+      );
+    }
     this.changed();
     const rec = book.record(key);
     this.requestsWaiting += 1;

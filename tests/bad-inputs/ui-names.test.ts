@@ -1,0 +1,88 @@
+/**
+ * The bad-input catalogue: names that are Markdown, in the real Temporal Web UI. A plan and a phase
+ * named with a heading, a link, HTML and table pipes, whose phase fails with an error made of the
+ * same, show in the run's current details as written: no heading, no link, the table's five
+ * columns intact; so does a name of every ASCII punctuation character (but for its quotes, which the
+ * UI's renderer shows curly whatever is done). Before issue 14 they went in unescaped, and the run
+ * id made from such a plan name could not be opened in the UI. Drives the Chromium
+ * scripts/chromium.sh finds, as ui-retry.test.ts does; the browser only talks to the loopback UI.
+ */
+import { chromium, type Browser, type BrowserContext, type Frame } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Orchestrator } from '../../src/client/orchestrator.js';
+import { startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+
+const UI_TIMEOUT = 15_000;
+const HOSTILE = '# Deploy | [docs](https://evil.example) <b>*now*</b> _x_ `y` ~~z~~ www.evil.example &amp;';
+/** Every ASCII punctuation character, each on its own. */
+const PUNCTUATION = `P ${Array.from('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~').join(' ')}`;
+
+let worker: WorkerProcess | undefined;
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
+
+beforeAll(async () => {
+  const executablePath = inject('chromiumPath');
+  if (!executablePath) return; // the test fails with scripts/chromium.sh's message
+  worker = await startWorker([]);
+  browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'], timeout: 30_000 });
+  context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
+  const origin = new URL(inject('temporalUiUrl')).origin;
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    return route.abort('blockedbyclient');
+  });
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close();
+  await worker?.stop();
+});
+
+/** The frame that shows the run's current details: the one with the phases' table. */
+async function detailsFrame(frames: () => Frame[]): Promise<Frame> {
+  const deadline = Date.now() + UI_TIMEOUT;
+  while (Date.now() < deadline) {
+    for (const frame of frames()) {
+      const headers = await frame.getByRole('columnheader').allInnerTexts().catch(() => []);
+      if (headers.join('|') === 'phase|name|state|attempts|queue') return frame;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no current details with the phases' table within ${UI_TIMEOUT / 1000}s`);
+}
+
+describe('names that are Markdown, in the Web UI', () => {
+  it('show as written in the current details: no heading, no link, the table intact', { timeout: 90_000 }, async () => {
+    if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
+    const workdir = await tempDir();
+    const run = await new Orchestrator(await testClient()).start({
+      name: HOSTILE,
+      workdir,
+      phases: [{ id: 1, name: PUNCTUATION, command: ['true'] }, { id: 0, name: HOSTILE, command: ['node', '-e', `console.error(${JSON.stringify(`${HOSTILE}\n## Injected heading`)}); process.exit(1)`] }],
+    });
+    await until(run, 'the phase to fail', (s) => s.state === 'held');
+
+    const page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/${encodeURIComponent(run.runId)}`);
+    await page.getByRole('tab', { name: 'User Metadata' }).click();
+    await page.getByRole('heading', { name: 'Current Details' }).waitFor();
+    const frame = await detailsFrame(() => page.frames());
+
+    const rows = frame.getByRole('row');
+    expect(await rows.count()).toBe(3); // the header and the two phases: nothing split into more
+    expect(await rows.nth(1).getByRole('cell').allInnerTexts()).toEqual(['1', PUNCTUATION.replace(/"/g, '“').replace(/'/g, '‘'), 'completed', '1', 'baton-default']);
+    expect(await rows.nth(2).getByRole('cell').allInnerTexts()).toEqual(['0', HOSTILE, 'failed', '1', 'baton-default']);
+    expect(await frame.getByRole('link').count()).toBe(0);
+    expect(await frame.getByRole('heading').count()).toBe(0);
+    expect(await frame.locator('b, em, code, del, s').count()).toBe(0);
+    const text = await frame.locator('body').innerText();
+    expect(text).toContain(`${HOSTILE} · held`);
+    expect(text).toContain('## Injected heading');
+    expect(run.runId).toMatch(/^__Deploy____docs__https___evil\.example___b__now___b___x___y____z___www\.evil\.example__amp_-[0-9a-f]{8}$/);
+    await run.abort();
+  });
+});
