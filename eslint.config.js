@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // baton ui's page runs in the browser: its own TypeScript project (DOM, no Node).
+    files: ['src/web/page/**/*.ts'],
+    languageOptions: { globals: globals.browser, parserOptions: { project: './src/web/page/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+  },
+  {
     // Everything under src/core/ may be loaded into the workflow sandbox: the rule covers the tree by
     // glob, and tests/unit/workflow-bundle.test.ts checks that the bundle takes nothing from outside it.
     files: ['src/core/**/*.ts'],

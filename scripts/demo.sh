@@ -31,6 +31,7 @@ stop_worker
 trap - EXIT
 echo
 echo "Handoff packages, logs and reports: $example/.baton/consolidation/"
-echo "The dev server is still running, so you can look at the run in the Web UI ($TEMPORAL_UI_URL)."
+echo "The dev server is still running, so you can look at the run in the Web UI ($TEMPORAL_UI_URL),"
+echo "or as a graph on Baton's own page: node dist/cli/main.js ui (http://127.0.0.1:8234)."
 echo "Stop it with: ./temporal-dev.sh stop"
 exit "$status"

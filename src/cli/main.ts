@@ -16,6 +16,7 @@ import { registerReset } from './commands/reset.js';
 import { registerRun } from './commands/run.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
+import { registerUi } from './commands/ui.js';
 import { registerWorker } from './commands/worker.js';
 import { reportAndExit } from './errors.js';
 
@@ -37,5 +38,6 @@ registerHistory(program);
 registerQueues(program);
 registerDoctor(program);
 registerKeygen(program);
+registerUi(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);

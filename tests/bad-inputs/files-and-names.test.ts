@@ -112,7 +112,7 @@ describe("names and messages go into the Web UI's Markdown as text", () => {
       ready: [],
       reset: { at: '2026-01-01T00:00:00Z', base_run_id: 'r`1', event_id: 5, reason: hostile } as RunOverview['reset'],
     };
-    const details = renderDetails(overview, { keys: () => Object.keys(phases), phase: (k) => ({ status: () => phases[k]! }) }, 'run-1');
+    const details = renderDetails(overview, { keys: () => Object.keys(phases), phase: (k) => ({ status: () => phases[k]! }) }, 'run-1', [`retryPhase: refused: ${hostile}`]);
 
     // No heading, link, HTML, emphasis or code made from what users wrote, and no line of theirs.
     for (const line of details.split('\n')) {
@@ -122,10 +122,13 @@ describe("names and messages go into the Web UI's Markdown as text", () => {
     }
     expect(details).not.toContain('## Injected');
     expect(details).toContain(md(hostile));
-    // The table keeps its five columns on every row.
+    // The table keeps its eight columns on every row.
     const rows = details.split('\n').filter((l) => l.startsWith('|'));
     expect(rows).toHaveLength(5);
-    for (const row of rows) expect(columns(row)).toBe(6);
+    for (const row of rows) expect(columns(row)).toBe(9);
+    // The notice is a list item of text; the held run's request is a JSON block that copies as is.
+    expect(details).toContain(`- ${md(`retryPhase: refused: ${hostile}`)}`);
+    expect(details).toContain('```json\n{"phase":"0"}\n```');
     // Commands and paths stay code, with a fence longer than any backticks in them.
     expect(details).toContain('run ``/tmp/a`b/execute_phase_1.sh``.');
     expect(details).toContain('`temporal activity unpause --workflow-id run-1 --activity-id phase-2-g1-d1`');

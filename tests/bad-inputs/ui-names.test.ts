@@ -7,10 +7,11 @@
  * id made from such a plan name could not be opened in the UI. Drives the Chromium
  * scripts/chromium.sh finds, as ui-retry.test.ts does; the browser only talks to the loopback UI.
  */
-import { chromium, type Browser, type BrowserContext, type Frame } from 'playwright-core';
+import { type Browser, type BrowserContext, type Frame } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { loopbackBrowser } from '../support/browser.js';
 
 const UI_TIMEOUT = 15_000;
 const HOSTILE = '# Deploy | [docs](https://evil.example) <b>*now*</b> _x_ `y` ~~z~~ www.evil.example &amp;';
@@ -25,14 +26,7 @@ beforeAll(async () => {
   const executablePath = inject('chromiumPath');
   if (!executablePath) return; // the test fails with scripts/chromium.sh's message
   worker = await startWorker([]);
-  browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync'], timeout: 30_000 });
-  context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
-  const origin = new URL(inject('temporalUiUrl')).origin;
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    return route.abort('blockedbyclient');
-  });
+  ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
 });
 
 afterAll(async () => {
@@ -47,7 +41,7 @@ async function detailsFrame(frames: () => Frame[]): Promise<Frame> {
   while (Date.now() < deadline) {
     for (const frame of frames()) {
       const headers = await frame.getByRole('columnheader').allInnerTexts().catch(() => []);
-      if (headers.join('|') === 'phase|name|state|attempts|queue') return frame;
+      if (headers.join('|') === 'phase|name|state|attempts|took|blocked by|queue|last error') return frame;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -74,11 +68,19 @@ describe('names that are Markdown, in the Web UI', () => {
 
     const rows = frame.getByRole('row');
     expect(await rows.count()).toBe(3); // the header and the two phases: nothing split into more
-    expect(await rows.nth(1).getByRole('cell').allInnerTexts()).toEqual(['1', PUNCTUATION.replace(/"/g, '“').replace(/'/g, '‘'), 'completed', '1', 'baton-default']);
-    expect(await rows.nth(2).getByRole('cell').allInnerTexts()).toEqual(['0', HOSTILE, 'failed', '1', 'baton-default']);
+    // Every cell but how long it took: that varies.
+    const cells = async (n: number) => (await rows.nth(n).getByRole('cell').allInnerTexts()).filter((_, i) => i !== 4);
+    expect(await cells(1)).toEqual(['1', PUNCTUATION.replace(/"/g, '“').replace(/'/g, '‘'), 'completed', '1', '', 'baton-default', '']);
+    const failed = await cells(2);
+    expect(failed.slice(0, 6)).toEqual(['0', HOSTILE, 'failed', '1', '', 'baton-default']);
+    expect(failed[6]).toMatch(/^phase 0 \(/); // the error's start, as text
     expect(await frame.getByRole('link').count()).toBe(0);
     expect(await frame.getByRole('heading').count()).toBe(0);
-    expect(await frame.locator('b, em, code, del, s').count()).toBe(0);
+    expect(await frame.locator('b, em, del, s').count()).toBe(0);
+    // Code is only what Baton wrote: the request to send and commands, never a user's text.
+    const code = await frame.locator('code').allInnerTexts();
+    expect(code.length).toBeGreaterThan(0);
+    for (const c of code.map((t) => t.trim())) expect(c).toMatch(/^(\{"phase":0\}|retryPhase|skipPhase|baton ui|baton (retry|status) [\w.-]+( 0)?)$/);
     const text = await frame.locator('body').innerText();
     expect(text).toContain(`${HOSTILE} · held`);
     expect(text).toContain('## Injected heading');

@@ -1,7 +1,8 @@
 /**
  * An operator retries a held phase through the real Temporal Web UI: headless Chromium opens the run's
  * page on the test dev server, reads the run's current details (Baton's Markdown table of phases), and
- * sends `retryPhase {"phase": 1}` with the UI's own "Send a Signal" dialog.
+ * sends `retryPhase` with the request its current details show (copied unchanged) through the UI's own
+ * "Send a Signal" dialog.
  *
  * Drives the Chromium that scripts/chromium.sh finds or installs (Debian's `chromium`, from the test's global
  * setup; $CHROMIUM_PATH chooses another) through the `playwright-core` dev dependency (no browser download).
@@ -10,10 +11,11 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { fixturePhase, ROOT, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { loopbackBrowser } from '../support/browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const UI_TIMEOUT = 15_000; // any single UI action or wait
@@ -29,19 +31,7 @@ beforeAll(async () => {
   const executablePath = inject('chromiumPath');
   if (!executablePath) return; // the test fails with scripts/chromium.sh's message
   worker = await startWorker([]);
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    timeout: 30_000,
-  });
-  context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
-  // The UI is the only place the browser may reach (it also asks for a news feed on the internet: refused).
-  const origin = new URL(inject('temporalUiUrl')).origin;
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    return route.abort('blockedbyclient');
-  });
+  ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
 });
 
 afterAll(async () => {
@@ -87,6 +77,20 @@ async function phaseRow(page: Page, phaseName: string, state: string): Promise<s
   throw new Error(`no current-details row for "${phaseName}" in state "${state}" within ${UI_TIMEOUT / 1000}s; frames showed:\n${seen.join('\n---\n')}`);
 }
 
+/** The request a held run's current details ask for: the text of their JSON code block, as a user copies it. */
+async function requestInDetails(page: Page): Promise<string> {
+  const deadline = Date.now() + UI_TIMEOUT;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const blocks = await frame.locator('pre code, pre').allInnerTexts().catch(() => [] as string[]);
+      const request = blocks.map((b) => b.trim()).find((b) => b.startsWith('{'));
+      if (request) return request;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no JSON code block in the current details within ${UI_TIMEOUT / 1000}s`);
+}
+
 describe('Temporal Web UI', () => {
   it('retries a held phase with the UI\'s Send a Signal dialog', { timeout: 90_000 }, async () => {
     if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
@@ -123,7 +127,12 @@ describe('Temporal Web UI', () => {
     // The run's current details, under the "User Metadata" tab: phase 1 failed.
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     await page.getByRole('heading', { name: 'Current Details' }).waitFor();
-    expect(await phaseRow(page, 'Flaky step', 'failed')).toEqual(['1', 'Flaky step', 'failed', String(attemptsBefore), 'baton-default']);
+    const failedRow = await phaseRow(page, 'Flaky step', 'failed');
+    expect([...failedRow.slice(0, 4), failedRow[6]]).toEqual(['1', 'Flaky step', 'failed', String(attemptsBefore), 'baton-default']);
+    expect(failedRow[7]).toContain('still broken');
+    // Action needed: the request to send, in a code block, which copies as valid JSON (text would get curly quotes).
+    const hint = await requestInDetails(page);
+    expect(JSON.parse(hint)).toEqual({ phase: 1 });
     await shot(page, 'current-details-failed');
 
     await page.getByRole('button', { name: 'More Actions' }).click();
@@ -151,8 +160,9 @@ describe('Temporal Web UI', () => {
       await dialog.getByRole('textbox', { name: 'Signal name' }).fill('retryPhase');
     }
     // The input: a JSON editor (CodeMirror, a contenteditable textbox labelled "Data").
-    await dialog.getByRole('textbox', { name: 'Data' }).fill('{"phase": 1}');
-    await expect.poll(() => dialog.getByRole('textbox', { name: 'Data' }).innerText(), { timeout: UI_TIMEOUT }).toBe('{"phase": 1}');
+    // The hint, pasted unchanged.
+    await dialog.getByRole('textbox', { name: 'Data' }).fill(hint);
+    await expect.poll(() => dialog.getByRole('textbox', { name: 'Data' }).innerText(), { timeout: UI_TIMEOUT }).toBe(hint);
     const submit = dialog.getByRole('button', { name: 'Submit' });
     await expect.poll(() => submit.isEnabled(), { timeout: UI_TIMEOUT }).toBe(true);
     await shot(page, 'signal-filled');

@@ -199,7 +199,7 @@ describe('what the run records and shows of it', () => {
 
     // As the UI shows it: the Markdown's escapes (names and messages are text, never Markdown) resolved.
     const details = renderDetails(overview(book), book, 'run-1').replace(/\\([!-/:-@[-`{-~])/g, '$1');
-    expect(details).toContain('| train | train | running (waiting for workers) | 0 | baton-gpu |');
+    expect(details).toContain('| train | train | running (waiting for workers) | 0 |  |  | baton-gpu |  |');
     expect(details).toContain('Phase train waits for workers: no worker polls baton-gpu: start `baton worker --class gpu`.');
     expect(details).toContain('Phase etl is paused in Temporal (by alice, "maintenance")');
 

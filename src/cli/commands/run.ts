@@ -6,10 +6,10 @@ import { connectClient, connectSettings } from '../../client/connection.js';
 import { loadRun } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
 import { planResume } from '../../client/resume.js';
+import { runLinkLines } from '../../client/ui-links.js';
 import { action } from '../errors.js';
 import { renderStatusTable } from '../format.js';
 import { followRun } from '../progress.js';
-import { runLink } from '../ui-link.js';
 
 interface RunOptions {
   config?: string;
@@ -43,7 +43,7 @@ export function registerRun(program: Command): void {
           for (const r of planned.rerun) say(`  phase ${r.phase} runs again: ${r.why}`);
         }
         const run = await orchestrator.start(plan, config, { ...(opts.id ? { runId: opts.id } : {}), ...(resume ? { resume } : {}) });
-        say(`started run ${run.runId} (${plan.phases.length} phases)\nWeb UI: ${runLink(settings, run.runId)}`);
+        say([`started run ${run.runId} (${plan.phases.length} phases)`, ...runLinkLines(settings, run.runId)].join('\n'));
         if (!opts.wait) return;
         const status = await followRun(run, { quiet: opts.json === true });
         if (opts.json) console.log(JSON.stringify(status, null, 2));

@@ -3,9 +3,10 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { connectClient } from '../../client/connection.js';
+import { connectClient, connectSettings } from '../../client/connection.js';
 import { Orchestrator, type RunHandle } from '../../client/orchestrator.js';
 import { readStatusFile } from '../../client/read-status.js';
+import { runLinkLines } from '../../client/ui-links.js';
 import { PHASE_STATES } from '../../core/plan/schema.js';
 import type { PhaseStatus, RunStatus } from '../../core/api/status.js';
 import { action, UsageError } from '../errors.js';
@@ -30,10 +31,11 @@ export function registerStatus(program: Command): void {
     .option('--all', 'list every phase, page by page')
     .action(
       action(async (runId: string, opts: StatusOptions) => {
-        const run = new Orchestrator(await connectClient()).run(runId);
+        const settings = connectSettings();
+        const run = new Orchestrator(await connectClient(settings)).run(runId);
         let status = await run.status();
         if (opts.state || opts.all) status = await withPhases(run, status, opts.all ? undefined : states(opts.state!));
-        console.log(opts.json ? JSON.stringify(status, null, 2) : renderStatusTable(status));
+        console.log(opts.json ? JSON.stringify(status, null, 2) : [renderStatusTable(status), ...runLinkLines(settings, runId)].join('\n'));
       }),
     );
 

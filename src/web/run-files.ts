@@ -1,0 +1,142 @@
+/**
+ * A phase's files as `baton ui` shows them: its latest package and its logs, read from the run's own
+ * directory (`<workdir>/runs/<execution_id>/`) on this machine. Only names Baton makes are read: a log
+ * is one of the phase's own (`phase_<id>.g<generation>…a<attempt>.<stream>.log`), found by listing the
+ * directory, never a path taken from a request.
+ */
+import { open, readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunStatus } from '../core/api/status.js';
+import { handoffFileName } from '../runner/handoff-files.js';
+import { handoffsDirOf, runPaths } from '../runner/workdir.js';
+import type { LogFile, LogsResponse, LogTail, PackageResponse } from './api.js';
+
+/** Packages are small (outputs beyond 1 KiB travel by reference); anything larger is not one. */
+const MAX_PACKAGE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_TAIL_BYTES = 64 * 1024;
+const MAX_TAIL_BYTES = 1024 * 1024;
+
+function workdirOf(status: RunStatus): string {
+  return path.resolve(status.workdir);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The parts of a log's name (see attemptStem in src/runner/attempt-files.ts), or undefined for another file. */
+export function parseLogName(key: string, name: string): Omit<LogFile, 'size' | 'modified'> & { suffix: number; dispatch: number } | undefined {
+  const re = new RegExp(`^phase_${escapeRegExp(key)}\\.g(\\d+)(?:\\.d(\\d+))?(?:\\.run-[A-Za-z0-9-]+)?(\\.compensate)?\\.a(\\d+)(?:\\.(\\d+))?\\.(stdout|stderr)\\.log$`);
+  const m = re.exec(name);
+  if (!m) return undefined;
+  return {
+    name,
+    generation: Number(m[1]),
+    dispatch: Number(m[2] ?? 1),
+    compensate: m[3] !== undefined,
+    attempt: Number(m[4]),
+    suffix: Number(m[5] ?? 1),
+    stream: m[6] as 'stdout' | 'stderr',
+  };
+}
+
+export async function phaseLogs(status: RunStatus, key: string): Promise<LogsResponse> {
+  const dir = runPaths(workdirOf(status), status.execution_id).logs;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { dir, files: [], problem: code === 'ENOENT' ? `no logs yet: ${dir} is not on this machine, or no attempt of the run has started` : `cannot read ${dir}: ${(err as Error).message}` };
+  }
+  const parsed = names.map((name) => parseLogName(key, name)).filter((p): p is NonNullable<typeof p> => p !== undefined);
+  const files = await Promise.all(
+    parsed.map(async (p) => {
+      const s = await stat(path.join(dir, p.name)).catch(() => undefined);
+      return { p, size: s?.size ?? 0, mtime: s?.mtimeMs ?? 0 };
+    }),
+  );
+  // An attempt's streams stay together: they are ordered by the attempt's latest write (a stdout written a
+  // millisecond after its stderr must not come before it).
+  const attemptOf = (name: string): string => name.replace(/\.(stdout|stderr)\.log$/, '');
+  const attemptTime = new Map<string, number>();
+  for (const f of files) attemptTime.set(attemptOf(f.p.name), Math.max(attemptTime.get(attemptOf(f.p.name)) ?? 0, f.mtime));
+  const timeOf = (f: (typeof files)[number]): number => attemptTime.get(attemptOf(f.p.name)) ?? 0;
+  // Latest first: the highest generation, then the latest attempt, then the latest file; the phase's own before its rollback's.
+  files.sort(
+    (a, b) =>
+      b.p.generation - a.p.generation ||
+      Number(a.p.compensate) - Number(b.p.compensate) ||
+      timeOf(b) - timeOf(a) ||
+      b.p.dispatch - a.p.dispatch ||
+      b.p.attempt - a.p.attempt ||
+      b.p.suffix - a.p.suffix ||
+      a.p.stream.localeCompare(b.p.stream),
+  );
+  return {
+    dir,
+    files: files.map(({ p, size, mtime }) => ({
+      name: p.name,
+      stream: p.stream,
+      generation: p.generation,
+      attempt: p.attempt,
+      compensate: p.compensate,
+      size,
+      modified: new Date(mtime).toISOString(),
+    })),
+  };
+}
+
+/** The last `bytes` of one of the phase's logs, from the start of a line. Undefined when `name` is not one of its logs. */
+export async function logTail(status: RunStatus, key: string, name: string, bytes = DEFAULT_TAIL_BYTES): Promise<LogTail | undefined> {
+  if (!parseLogName(key, name) || name !== path.basename(name)) return undefined;
+  const file = path.join(runPaths(workdirOf(status), status.execution_id).logs, name);
+  const want = Math.max(1, Math.min(MAX_TAIL_BYTES, Math.floor(bytes)));
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - want);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    let text = buffer.toString('utf8');
+    if (start > 0) {
+      const newline = text.indexOf('\n');
+      text = newline >= 0 ? text.slice(newline + 1) : text;
+    }
+    return { name, size, text, truncated: start > 0 };
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function phasePackage(status: RunStatus, key: string): Promise<PackageResponse> {
+  const dir = handoffsDirOf(workdirOf(status), status.execution_id);
+  const file = path.join(dir, handoffFileName(key));
+  const script = path.join(dir, `execute_phase_${key}.sh`);
+  const scriptPath = await stat(script).then(
+    () => script,
+    () => null,
+  );
+  try {
+    const { size } = await stat(file);
+    if (size > MAX_PACKAGE_BYTES) return { path: file, script_path: scriptPath, package: null, problem: `${file} is ${size} bytes, more than a package can be` };
+    const pkg = JSON.parse(await readFile(file, 'utf8')) as { execution_id?: unknown };
+    // <workdir>/handoffs (runs from before runs had directories of their own) is shared by a plan's runs.
+    if (pkg.execution_id !== status.execution_id) return { path: file, script_path: null, package: null, problem: `no package for this run yet (${file} is run ${String(pkg.execution_id)}'s)` };
+    return { path: file, script_path: scriptPath, package: pkg };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem =
+      code === 'ENOENT'
+        ? status.handoffs_enabled
+          ? `no package yet at ${file}: it is written when the phase is handed out (its dependencies done), on the machine that ran it`
+          : 'this run saves no packages (agent_handoff_enabled is off)'
+        : `cannot read ${file}: ${(err as Error).message}`;
+    return { path: file, script_path: scriptPath, package: null, problem };
+  }
+}

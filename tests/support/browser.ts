@@ -1,0 +1,19 @@
+/**
+ * Chromium for browser tests, the one way: headless, with the flags this machine needs, and a
+ * context that may reach only the given origin (the Temporal UI also asks the internet for a news
+ * feed: refused), so a test never leaves 127.0.0.1.
+ */
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+export async function loopbackBrowser(executablePath: string, origin: string): Promise<{ browser: Browser; context: BrowserContext }> {
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, serviceWorkers: 'block' });
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    return route.abort('blockedbyclient');
+  });
+  return { browser, context };
+}
