@@ -11,13 +11,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import type { PhaseStatus, RunStatus } from '../../src/core/api/status.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import type { RunsSource } from '../../src/web/source.js';
 import { BATON, batonEnv, ROOT, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { launchChromium, loopbackContext } from '../support/browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'baton-ui');
 const EXAMPLE = path.join(ROOT, 'examples/consolidation');
@@ -48,16 +49,8 @@ async function startBatonUi(): Promise<{ proc: ChildProcess; url: string }> {
   });
 }
 
-async function newContext(allowed: string[]): Promise<BrowserContext> {
-  const ctx = await browser!.newContext({ viewport: { width: 1500, height: 950 }, serviceWorkers: 'block' });
-  // Only the page's own server: no CDN, no fonts, nothing else (Temporal UI links are not followed).
-  await ctx.route('**/*', (route) => {
-    const url = route.request().url();
-    if (allowed.some((origin) => url.startsWith(`${origin}/`)) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-    return route.abort('blockedbyclient');
-  });
-  return ctx;
-}
+/** Only the page's own server: no CDN, no fonts, nothing else (Temporal UI links are not followed). */
+const newContext = (allowed: string[]) => loopbackContext(browser!, allowed, { width: 1500, height: 950 });
 
 beforeAll(async () => {
   await rm(SHOTS, { recursive: true, force: true });
@@ -65,11 +58,7 @@ beforeAll(async () => {
   const executablePath = inject('chromiumPath');
   if (!executablePath) return; // the tests fail with scripts/chromium.sh's message
   [worker, ui] = await Promise.all([startWorker(['--config', path.join(EXAMPLE, 'orchestrator_config.json')]), startBatonUi()]);
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    timeout: 30_000,
-  });
+  browser = await launchChromium(executablePath);
   context = await newContext([new URL(ui.url).origin]);
 });
 
