@@ -23,7 +23,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['tests/integration/**/*.test.ts', 'tests/bad-inputs/run-inputs.test.ts', 'tests/bad-inputs/output-schemas.test.ts', 'tests/bad-inputs/untrusted-inputs.test.ts', 'tests/bad-inputs/oversized.test.ts', 'tests/bad-inputs/signal-limits.test.ts', 'tests/bad-inputs/phase-leftovers.test.ts', 'tests/bad-inputs/ui-names.test.ts', 'tests/bad-inputs/soak.test.ts', 'tests/chaos/**/*.test.ts'],
+          include: ['tests/integration/**/*.test.ts', 'tests/bad-inputs/run-inputs.test.ts', 'tests/bad-inputs/output-schemas.test.ts', 'tests/bad-inputs/agent-results.test.ts', 'tests/bad-inputs/untrusted-inputs.test.ts', 'tests/bad-inputs/oversized.test.ts', 'tests/bad-inputs/signal-limits.test.ts', 'tests/bad-inputs/phase-leftovers.test.ts', 'tests/bad-inputs/ui-names.test.ts', 'tests/bad-inputs/soak.test.ts', 'tests/chaos/**/*.test.ts'],
           globalSetup: ['tests/support/global-setup.ts'],
           // One dev server and one set of workers per file; files share the server, so they run one at a time.
           fileParallelism: false,

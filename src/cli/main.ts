@@ -4,6 +4,7 @@
  * (and the rest of Temporal's standard environment).
  */
 import { Command } from 'commander';
+import { registerAgent } from './commands/agent.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExecutePhase } from './commands/execute-phase.js';
 import { registerHandoff } from './commands/handoff.js';
@@ -32,6 +33,7 @@ registerWorker(program);
 registerExecutePhase(program);
 registerHandoff(program);
 registerSubmit(program);
+registerAgent(program);
 registerHistory(program);
 registerQueues(program);
 registerDoctor(program);

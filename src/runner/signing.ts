@@ -7,7 +7,7 @@
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { canonicalJson } from '../core/handoff/canonical.js';
+import { rfc8785 } from '../core/handoff/canonical.js';
 import { SIGNATURE_ALGORITHMS, type HandoffPackage, type Signature } from '../core/handoff/schema.js';
 
 export type SigningKey =
@@ -37,10 +37,10 @@ export interface Sealable {
   signature: Signature | null;
 }
 
-/** sha256 over canonicalJson of the document minus `content_hash` and `signature`: "sha256:<hex>". */
+/** sha256 over the RFC 8785 canonical JSON (UTF-8) of the document minus `content_hash` and `signature`: "sha256:<hex>" (docs/agent-contract.md). */
 export function contentHash(doc: Sealable): string {
   const { content_hash: _hash, signature: _signature, ...content } = doc;
-  return `sha256:${sha256Hex(canonicalJson(content))}`;
+  return `sha256:${sha256Hex(rfc8785(content))}`;
 }
 
 export const packageContentHash: (pkg: HandoffPackage) => string = contentHash;

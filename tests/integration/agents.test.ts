@@ -122,21 +122,27 @@ describe('separate agents', () => {
       name: 'agent-timeout',
       workdir: await tempDir(),
       phases: [
-        fixturePhase(0, [], {}, { use_separate_agent: true, agent_timeout_s: 2, on_agent_timeout: 'inline' }),
+        fixturePhase(0, [], {}, { use_separate_agent: true, agent_timeout_s: 4, on_agent_timeout: 'inline' }),
         fixturePhase(1, [0], {}, { use_separate_agent: true }), // keeps the run open for the late result
       ],
     });
     const handed = (await awaiting(run, '0')).phases['0']!.awaiting!;
-    const late = path.join(await tempDir(), 'late.json');
-    expect((await agent([handed.handoff_path, '--offline', '--out', late], 'slowpoke')).code).toBe(0);
+    // The fallback writes the worker's package (generation 2) to the same path: keep the agent's own
+    // copy at once, since starting `baton execute-phase` can take longer than the timeout on a loaded machine.
+    const dir = await tempDir();
+    const pkgCopy = path.join(dir, 'phase_0.json');
+    await writeFile(pkgCopy, await readFile(handed.handoff_path));
+    expect(JSON.parse(await readFile(pkgCopy, 'utf8'))).toMatchObject({ generation: 1, execution_instructions: { mode: 'separate_agent' } });
+    const late = path.join(dir, 'late.json');
+    expect((await agent([pkgCopy, '--offline', '--out', late], 'slowpoke')).code).toBe(0);
     const status = await awaiting(run, '1');
     expect(status.phases['0']!.state).toBe('completed');
     const p0 = status.phases['0']!;
-    expect(p0.agent_fallback).toBe('no agent reported phase 0 within 2s; a worker on baton-default ran it instead (on_agent_timeout: inline)');
+    expect(p0.agent_fallback).toBe('no agent reported phase 0 within 4s; a worker on baton-default ran it instead (on_agent_timeout: inline)');
     expect(p0.provenance!.via).toBe('worker');
     expect(p0.generation).toBe(2);
     const refused = await baton(['submit', late]);
-    expect(refused.stderr).toContain('phase 0 is completed, not awaiting an agent');
+    expect(refused.stderr, refused.stderr).toContain('phase 0 is completed, not awaiting an agent');
     await run.abort();
     expect((await baton(['submit', late])).stderr).toContain(`run ${run.runId} has ended (cancelled); it accepts nothing more`);
   });

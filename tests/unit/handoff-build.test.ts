@@ -79,6 +79,21 @@ describe('buildHandoffPackage for a separate agent', () => {
     expect(pkg.execution_instructions.report).toContain('completePhase');
     expect(pkg.execution_instructions.report).toContain('baton submit result.json');
   });
+
+  it("carries the phase's output_schema, so the agent need not read the run's input; a worker's package does not", () => {
+    const outputSchema = { type: 'object', required: ['report_path'] };
+    const { plan, config, progress } = setup();
+    const phases = plan.phases.map((p) => (p.id === 3 ? { ...p, output_schema: outputSchema } : p));
+    const phasesByKey = new Map(phases.map((p) => [phaseKey(p.id), p]));
+    const build = (separateAgent: boolean) => buildHandoffPackage({ executionId: 'r', plan: { ...plan, phases }, config, phase: phasesByKey.get('3')!, phasesByKey, progress, generation: 1, now: new Date(0), separateAgent });
+    const forAgent = build(true);
+    expect(forAgent.output_schema).toEqual(outputSchema);
+    expect(HandoffPackageSchema.parse(forAgent)).toEqual(forAgent);
+    // Workers' packages stay as they were, so phase workers of the version before still read them.
+    expect('output_schema' in build(false)).toBe(false);
+    const none = buildHandoffPackage({ executionId: 'r', plan, config, phase: phasesByKey.get('2')!, phasesByKey, progress, generation: 1, now: new Date(0), separateAgent: true });
+    expect('output_schema' in none).toBe(false);
+  });
 });
 
 describe('buildHandoffPackage for a large plan', () => {

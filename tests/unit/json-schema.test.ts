@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { jsonSchemaFor, SCHEMA_FILES } from '../../src/core/api/json-schema.js';
 
@@ -9,6 +10,17 @@ describe('committed JSON Schemas', () => {
       expect(committed).toEqual(jsonSchemaFor(name));
     });
   }
+
+  it('each compiles as draft 2020-12 with Ajv in strict mode, as an agent might use it', () => {
+    const require = createRequire(import.meta.url);
+    const Ajv2020 = require('ajv/dist/2020').default as new (o: object) => { compile(s: object): unknown };
+    const addFormats = require('ajv-formats') as (a: unknown) => void;
+    for (const name of Object.keys(SCHEMA_FILES) as Array<keyof typeof SCHEMA_FILES>) {
+      const ajv = new Ajv2020({ strict: true, allErrors: true });
+      addFormats(ajv);
+      expect(() => ajv.compile(jsonSchemaFor(name)), name).not.toThrow();
+    }
+  });
 
   it('describes every field of the guide\'s package', () => {
     const schema = jsonSchemaFor('handoff-package.schema.json') as { required: string[] };

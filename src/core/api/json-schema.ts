@@ -7,13 +7,19 @@
 import { z } from 'zod';
 import { AgentResultSchema } from '../handoff/result.js';
 import { HandoffPackageSchema, PhaseOutputFileSchema } from '../handoff/schema.js';
-import { AgentProgressSchema, ExecutePhaseRequestSchema, RetryPhaseRequestSchema, SkipPhaseRequestSchema } from './messages.js';
+import { AgentProgressSchema, CompletePhaseResponseSchema, ExecutePhaseRequestSchema, RetryPhaseRequestSchema, SkipPhaseRequestSchema } from './messages.js';
 import { RunInputSchema } from './run-input.js';
 import { PhasesPageSchema, PhasesRequestSchema, RunStatusSchema } from './status.js';
 
 export const SCHEMA_FILES = {
   'handoff-package.schema.json': { schema: HandoffPackageSchema, title: 'Baton handoff package', io: 'input', description: "A phase's package: handoffs/phase_<id>.json, and BATON_HANDOFF." },
-  'phase-output.schema.json': { schema: PhaseOutputFileSchema, title: 'Baton phase output (BATON_OUTPUT)', io: 'input', description: 'What a command phase writes to the file BATON_OUTPUT names.' },
+  'phase-output.schema.json': {
+    schema: PhaseOutputFileSchema,
+    title: 'Baton phase output (BATON_OUTPUT)',
+    io: 'input',
+    description:
+      "What a command phase writes to the file BATON_OUTPUT names: artifacts as paths, which the worker hashes into the phase's output. Not an agent's result: an agent reports through completePhase (agent-result.schema.json), whose output holds the artifacts' sha256 and size itself.",
+  },
   'run-input.schema.json': {
     schema: RunInputSchema.omit({ continued: true }),
     title: 'Baton run input (workflow phasedRun)',
@@ -24,7 +30,19 @@ export const SCHEMA_FILES = {
   'skip-phase.schema.json': { schema: SkipPhaseRequestSchema, title: 'skipPhase', io: 'input', description: 'Signal skipPhase: mark a pending, ready or failed phase skipped so its dependants can run.' },
   'execute-phase.schema.json': { schema: ExecutePhaseRequestSchema, title: 'executePhase', io: 'input', description: 'Update executePhase: request one phase (plans with auto_advance: false).' },
   'agent-progress.schema.json': { schema: AgentProgressSchema, title: 'agentProgress', io: 'input', description: 'Signal agentProgress: an agent reports progress on a phase it runs.' },
-  'agent-result.schema.json': { schema: AgentResultSchema, title: 'completePhase (an agent result)', io: 'input', description: "Update completePhase: an external agent's sealed result for a phase awaiting one." },
+  'agent-result.schema.json': {
+    schema: AgentResultSchema,
+    title: 'completePhase (an agent result)',
+    io: 'input',
+    description:
+      "Update completePhase: an external agent's sealed result for a phase awaiting one, bound to the package it ran (docs/agent-contract.md). The answer is complete-phase-response.schema.json; a refusal is a failed update whose failure has type ResultRefused, and the phase keeps waiting.",
+  },
+  'complete-phase-response.schema.json': {
+    schema: CompletePhaseResponseSchema,
+    title: 'completePhase answer',
+    io: 'output',
+    description: 'What the completePhase update answers when it accepts a result: {"accepted": true, "phase": <the phase\'s status, as in the status query>}.',
+  },
   'run-status.schema.json': { schema: RunStatusSchema, title: 'Baton run status', io: 'output', description: 'The answer of the status query, the result of phasedRun, and execution_context.json.' },
   'phases-request.schema.json': { schema: PhasesRequestSchema, title: 'phases (a query)', io: 'input', description: 'Query phases: which page of the phases to list, in plan order, optionally of some states only.' },
   'phases-page.schema.json': { schema: PhasesPageSchema, title: 'A page of phases', io: 'output', description: 'The answer of the phases query: a page of phases, each whole, and where the next page starts.' },

@@ -19,6 +19,8 @@ export const AwaitingAgentSchema = z.object({
   since: timestamp,
   deadline: timestamp.nullable(),
   package_hash: z.string(),
+  /** The attempt the package handed out names (runs that handed it out before this was recorded: 1, as they all did). */
+  attempt: z.number().int().positive().optional(),
   handoff_path: z.string(),
   script_path: z.string(),
 });

@@ -137,6 +137,8 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
           : `Call the handler "${phase.handler}" registered with a Baton worker; its return value is the phase output.`,
     },
     phase_config: phase.config,
+    // An agent checks its output against it without reading the run's input; a worker's output is not checked.
+    ...(separate && phase.output_schema ? { output_schema: phase.output_schema } : {}),
     safe_keys: plan.safe_keys,
     generation: input.generation,
     attempt: 1,

@@ -40,10 +40,24 @@ export function isContextRef(value: unknown): value is ContextRef {
   return ContextRefSchema.safeParse(value).success;
 }
 
+/**
+ * One value of a phase's context: any JSON, or a reference to a value stored by content. The JSON
+ * Schema says an object with a `$baton_ref` member must be a whole reference (the results a run
+ * accepts must: agentResultProblem); zod lets anything through here, since packages and status
+ * carry what the run accepted.
+ */
+const { $schema: _draft, ...contextRefJsonSchema } = z.toJSONSchema(ContextRefSchema, { io: 'input' });
+const ContextValueSchema = z.unknown().meta({
+  description:
+    'Any JSON value. A value over 1 KiB may travel by reference instead: {"$baton_ref": {"sha256", "size", "path"}}, a file under the run\'s workdir at "path" (relative to it) holding the value as JSON text in UTF-8, whose bytes have that sha256 (hex) and size.',
+  if: { type: 'object', properties: { $baton_ref: true }, required: ['$baton_ref'] },
+  then: contextRefJsonSchema,
+});
+
 /** What one finished phase hands on to the phases after it. */
 export const PhaseContextSchema = z.object({
-  context: z.record(z.string(), z.unknown()),
-  artifacts: z.record(z.string(), ArtifactRefSchema),
+  context: z.record(z.string(), ContextValueSchema).describe("The phase's output values by name (small ones inline, large ones by reference)."),
+  artifacts: z.record(z.string(), ArtifactRefSchema).describe('Files the phase made, by name: path relative to the workdir, sha256 and size of their bytes.'),
 });
 export type PhaseContext = z.infer<typeof PhaseContextSchema>;
 
@@ -89,9 +103,9 @@ export const SIGNATURE_ALGORITHMS = ['hmac-sha256', 'ed25519'] as const;
 export const SignatureSchema = z.object({
   alg: z.enum(SIGNATURE_ALGORITHMS),
   /** Names the key, never contains it: a fingerprint or an operator-chosen id. */
-  key_id: z.string().min(1),
+  key_id: z.string().min(1).describe('Names the key, never contains it: "hmac:" or "ed25519:" and 16 hex digits derived from the key, or the id set in BATON_HANDOFF_KEY_ID (HMAC). The checker picks its key by this id and alg.'),
   /** base64 of the MAC or signature over the package's `content_hash`. */
-  value: z.string().min(1),
+  value: z.string().min(1).describe('base64 (standard alphabet, with padding) of the HMAC-SHA256 or Ed25519 signature of the content_hash string\'s UTF-8 bytes ("sha256:<hex>").'),
 });
 export type Signature = z.infer<typeof SignatureSchema>;
 
@@ -117,6 +131,15 @@ export const HandoffPackageSchema = z.object({
   run_summary: z.object({ phases: z.number().int().nonnegative(), by_state: z.record(z.string(), z.number().int().nonnegative()) }),
   execution_instructions: ExecutionInstructionsSchema,
   phase_config: z.record(z.string(), z.unknown()),
+  /**
+   * The phase's output_schema (a JSON Schema, draft 2020-12), in packages handed to an agent: the
+   * result's output.context must match it. Absent when the phase has none, and from packages for
+   * workers (their output is not checked against it), so older workers still read those.
+   */
+  output_schema: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("In a package for an agent, the phase's output_schema: a JSON Schema (draft 2020-12) the result's output.context must match (values stored by reference checked in full). Absent when the phase has none."),
   /** Keys the plan marks as not secret, for the secret scan. */
   safe_keys: z.array(z.string()),
   /** Counts the times the workflow has handed this phase out (a retryPhase makes a new generation). */
@@ -125,7 +148,7 @@ export const HandoffPackageSchema = z.object({
   attempt: z.number().int().positive(),
   /** The phase's declared dependencies, so a package can be checked on its own. */
   depends_on: z.array(PhaseIdSchema),
-  created_at: z.string(),
+  created_at: z.iso.datetime({ offset: true }),
   /** `sha256:<hex>` of the canonical JSON of every other field; null until a worker seals the package. */
   content_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/).nullable(),
   signature: SignatureSchema.nullable(),

@@ -3,9 +3,13 @@
  * changes. Pure, like the run book it works on.
  */
 import type { AgentResult } from '../handoff/result.js';
+import { isContextRef } from '../handoff/schema.js';
 import { carriesSecrets, describeFindings, findSecrets } from '../handoff/secrets.js';
+import { formatPath } from '../plan/problems.js';
 import { phaseKey } from '../plan/schema.js';
 import type { RunBook } from './run-book.js';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Matches the worker side's inline budget: larger values travel as context-store references. */
 const MAX_INLINE_RESULT_CHARS = 256 * 1024;
@@ -30,7 +34,16 @@ export function agentResultProblem(book: RunBook, result: AgentResult): string |
   if (result.package_hash !== rec.awaiting.package_hash) {
     return `the result was made from package ${result.package_hash.slice(0, 19)}…, not the one handed out (${rec.awaiting.package_hash.slice(0, 19)}…): run the current package`;
   }
+  // The package names its attempt, and the hash binds the package, but only this binds the result's claim to it.
+  const attempt = rec.awaiting.attempt ?? 1;
+  if (result.attempt !== attempt) {
+    return `the result is for attempt ${result.attempt} of phase ${key}, but the package handed out (${rec.awaiting.handoff_path}) is attempt ${attempt}: copy "attempt" from the package`;
+  }
   if (result.outcome === 'completed' && !result.output) return 'a completed result needs an "output"';
+  const badRef = result.output ? Object.entries(result.output.context).find(([, v]) => isRecord(v) && '$baton_ref' in v && !isContextRef(v)) : undefined;
+  if (badRef) {
+    return `${formatPath(['output', 'context', badRef[0]])}: an object with "$baton_ref" is a value stored by reference and must be {"$baton_ref": {"sha256": "<64 hex digits>", "size": <bytes>, "path": "<relative to the workdir>"}}`;
+  }
   if (result.output && JSON.stringify(result.output.context).length > MAX_INLINE_RESULT_CHARS) {
     return `the result's inline context is over ${MAX_INLINE_RESULT_CHARS / 1024} KiB: store large values by reference (baton execute-phase does this), so history stays small`;
   }

@@ -175,7 +175,7 @@ async function runWithAgent(ctx: PhaseRunContext, entry: PhaseEntry): Promise<vo
 
   const timeoutSeconds = phase.agent_timeout_s ?? config.agent_timeout_s;
   const since = new Date();
-  entry.awaitAgent({ since: since.toISOString(), deadline: new Date(since.getTime() + timeoutSeconds * 1000).toISOString(), ...handed });
+  entry.awaitAgent({ since: since.toISOString(), deadline: new Date(since.getTime() + timeoutSeconds * 1000).toISOString(), attempt: handoff.attempt, ...handed });
   ctx.changed();
   return awaitAgent(ctx, entry);
 }
