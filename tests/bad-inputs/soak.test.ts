@@ -21,7 +21,7 @@ const setup = workerForFile();
 const MESSAGES = 1_000;
 /** Sent at once, at most: Temporal takes at most 10 updates in flight per workflow by default. */
 const BATCH = 10;
-const KINDS = 12;
+const KINDS = 13;
 
 // Assembled at run time, so this file never carries them whole.
 const AWS_KEY_ID = 'AKIA' + 'Z7RDKQ4MN2WXPL8V';
@@ -88,6 +88,7 @@ describe('a soak of bad input against one live run', () => {
         case 8: return { kind: 'a failed result whose error quotes a token', update: true, send: () => run.complete({ ...good, outcome: 'failed', output: null, error: `push failed: token=${GITHUB_TOKEN}` }) };
         case 9: return { kind: 'a result for another package', update: true, send: () => run.complete({ ...good, package_hash: `sha256:${'0'.repeat(64)}` }) };
         case 10: return { kind: 'a result finished "yesterday"', update: true, send: () => run.complete({ ...good, provenance: { ...good.provenance, finished_at: 'yesterday' } }) };
+        case 11: return { kind: 'a result claiming attempt 7', update: true, send: () => run.complete({ ...good, attempt: 7 }) };
         default: return { kind: 'a result of 600 KB', update: true, send: () => run.complete({ ...good, output: { context: { blob: 'y'.repeat(600_000) }, artifacts: {} } }) };
       }
     };
