@@ -64,6 +64,12 @@ describe('handoff packages', () => {
     expect(noSig.code).toBe(2);
     expect(noSig.stderr).toContain('the package has no signature');
 
+    // A worker's package is no agent's: offline, there is no result to write, and it says so before running anything.
+    const offline = await baton(['execute-phase', file, '--offline', '--out', path.join(workdir, 'never.result.json')], { env: signed });
+    expect(offline.code).toBe(2);
+    expect(offline.stderr).toContain("it is a worker's package (phase 1, generation 1), not an agent's, so there is no result to write offline");
+    expect(existsSync(path.join(workdir, 'never.result.json'))).toBe(false);
+
     // The real thing runs here, by hand, and reports the package it ran from.
     const out = path.join(workdir, 'result.json');
     const ran = await baton(['execute-phase', unsigned, '--allow-unsigned', '--out', out]);

@@ -57,6 +57,14 @@ export function registerExecutePhase(program: Command): void {
         }
         const pkg = checked.pkg;
         if (!pkg.signature) await checkUnsigned(pkg, file, opts, workdir);
+        if (opts.offline && pkg.execution_instructions.mode !== 'separate_agent') {
+          // Writing its output as a result would give `baton submit` something it must refuse, hours later.
+          throw new PlanError(`the handoff package ${file}`, [
+            `it is a worker's package (phase ${String(pkg.to_phase)}, generation ${pkg.generation}), not an agent's, so there is no result to write offline: ` +
+              `its run runs the phase on a worker (an agent's wait that timed out falls back to one, writing this file anew). ` +
+              `Run it by hand without --offline, or, for the package an agent was handed, see \`baton handoff list ${pkg.execution_id}\``,
+          ]);
+        }
         const forAgent = pkg.execution_instructions.mode === 'separate_agent' && opts.report;
         if (!forAgent) return runByHand(pkg, opts, workdir);
 
