@@ -202,3 +202,44 @@ describe('Temporal Web UI', () => {
     await page.close();
   });
 });
+
+describe('Temporal Web UI, updates', () => {
+  it("shows a refused request in the UI's Send an Update dialog, and the run goes on", { timeout: 90_000 }, async () => {
+    if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
+    const workdir = await tempDir();
+    const run = await new Orchestrator(await testClient()).start({ name: 'ui-refusal', workdir, phases: [fixturePhase(0), fixturePhase(1, [0], {}, { use_separate_agent: true })] }, { accept_unsigned_results: true });
+    await until(run, 'the agent wait', (s) => s.phases['1']!.state === 'awaiting_agent', RUN_TIMEOUT);
+
+    const page = await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/${run.runId}`);
+    await page.getByRole('button', { name: 'More Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Send an Update' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.first().waitFor();
+    // The update's name from the list the workflow reports, then a request for a phase the plan does not have.
+    await dialog.first().getByRole('button', { name: /Select an Update/ }).click();
+    await page.getByRole('option', { name: /^executePhase\b/ }).click();
+    await dialog.first().getByRole('textbox', { name: 'Data' }).fill('{"phase": 7}');
+    await dialog.first().getByRole('button', { name: 'Submit' }).click();
+    // The validator's refusal, in the dialog, which stays open; nothing else of Baton's (no stack trace).
+    const refusal = 'executePhase: the plan has no phase 7; phases are 0, 1';
+    await expect.poll(() => dialog.first().innerText(), { timeout: UI_TIMEOUT }).toContain(refusal);
+    expect(await dialog.first().innerText()).not.toMatch(/at \S+ \(\/|failures\.ts/);
+    await shot(page, 'update-refused');
+    await page.keyboard.press('Escape');
+
+    // Nothing changed: the phase still waits for its agent, and takes a good result.
+    const waiting = await run.status();
+    expect(waiting.phases['1']!.state).toBe('awaiting_agent');
+    const awaiting = waiting.phases['1']!.awaiting!;
+    await run.complete({
+      schema_version: 1, execution_id: run.runId, phase: 1, generation: waiting.phases['1']!.generation, attempt: 1, package_hash: awaiting.package_hash,
+      outcome: 'completed', output: { context: { done: true }, artifacts: {} }, error: null,
+      provenance: { host: 'ui-test', user: 'ui-test', agent: null, mode: 'online', started_at: '2026-01-01T00:00:00Z', finished_at: '2026-01-01T00:00:01Z' },
+      content_hash: null, signature: null,
+    });
+    expect((await within(RUN_TIMEOUT, 'the run finishing', run.finalStatus())).state).toBe('completed');
+    await page.close();
+  });
+});

@@ -11,6 +11,11 @@ export interface FailureInfo {
   readonly retryable: boolean;
   /** What it means, and what to do about it: the README's table is written from these. */
   readonly meaning: string;
+  /**
+   * A refusal of what someone sent (an update's validator): it is about their input, not Baton's
+   * code, so it carries no stack trace (the Web UI's dialog shows the message alone).
+   */
+  readonly refusal?: true;
 }
 
 export const FAILURES = {
@@ -18,8 +23,8 @@ export const FAILURES = {
   InvalidPlan: { retryable: false, meaning: 'The plan, config or workflow input was refused before anything ran; the message lists every problem. Fix the plan and start a new run.' },
   PhaseFailed: { retryable: false, meaning: 'The run ended failed: a phase used its retries under `failed_phase_policy: fail`. The details carry the final status.' },
   // Requests to a run (updates).
-  InvalidRequest: { retryable: false, meaning: 'An update asked for something the run cannot do as it stands (an unknown phase, a phase in the wrong state); nothing changed.' },
-  ResultRefused: { retryable: false, meaning: "An agent's result was refused (wrong run, phase, generation or package; bad signature, files or output); the phase keeps waiting for a good one." },
+  InvalidRequest: { retryable: false, refusal: true, meaning: 'An update asked for something the run cannot do as it stands (an unknown phase, a phase in the wrong state); nothing changed.' },
+  ResultRefused: { retryable: false, refusal: true, meaning: "An agent's result was refused (wrong run, phase, generation or package; bad signature, files or output); the phase keeps waiting for a good one." },
   // A phase's attempt.
   PhaseCommandFailed: { retryable: true, meaning: "The phase's command exited non-zero or was killed; the message quotes its stderr tail and names the full log." },
   CommandNotStarted: { retryable: false, meaning: "The phase's (or rollback's) command could not be started: the program or its directory is missing on the worker." },
@@ -57,7 +62,9 @@ export function isFailureType(type: unknown): type is FailureType {
  * the one place every failure is made.
  */
 export function failure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message: redactSecrets(message), nonRetryable: !FAILURES[type].retryable, details });
+  const made = ApplicationFailure.create({ type, message: redactSecrets(message), nonRetryable: !FAILURES[type].retryable, details });
+  if ((FAILURES[type] as FailureInfo).refusal) made.stack = '';
+  return made;
 }
 
 /** A failure of a retryable type that must not be retried any more (its attempts are used up). */

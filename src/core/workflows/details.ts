@@ -21,7 +21,8 @@ export function renderDetails(overview: RunOverview, source: DetailsSource, runI
   const held = overview.state === 'held' && overview.failed.length > 0;
   const state = `${overview.state}${overview.paused ? ', paused by an operator' : ''}`;
   const lines = [`**${md(overview.plan)}** · ${held ? `${state} · **action needed**` : state}`, ''];
-  if (overview.held_reason) lines.push(`> ${md(overview.held_reason)}`, '');
+  // The held reason ends by naming the request in text (for the CLI); here the block below gives it, copyable.
+  if (overview.held_reason) lines.push(`> ${md(held ? overview.held_reason.replace(/ Send retryPhase \{[^}]*\} to run it again, or skipPhase to move on\.$/, '') : overview.held_reason)}`, '');
   if (held) lines.push(...actionNeeded(source, overview.failed[0]!, runId));
   if (overview.paused) lines.push(`No phase starts until the run is resumed: send the signal ${mdCode('resume')} (no input), or ${mdCode(`baton resume ${runId}`)}.`, '');
   if (overview.reset) {
