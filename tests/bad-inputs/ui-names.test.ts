@@ -7,33 +7,18 @@
  * id made from such a plan name could not be opened in the UI. Drives the Chromium
  * scripts/chromium.sh finds, as ui-retry.test.ts does; the browser only talks to the loopback UI.
  */
-import { type Browser, type BrowserContext, type Frame } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Frame } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
-import { startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
-import { loopbackBrowser } from '../support/browser.js';
+import { tempDir, testClient, until } from '../support/baton.js';
+import { temporalUiBrowserForFile } from '../support/browser.js';
 
 const UI_TIMEOUT = 15_000;
 const HOSTILE = '# Deploy | [docs](https://evil.example) <b>*now*</b> _x_ `y` ~~z~~ www.evil.example &amp;';
 /** Every ASCII punctuation character, each on its own. */
 const PUNCTUATION = `P ${Array.from('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~').join(' ')}`;
 
-let worker: WorkerProcess | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext | undefined;
-
-beforeAll(async () => {
-  const executablePath = inject('chromiumPath');
-  if (!executablePath) return; // the test fails with scripts/chromium.sh's message
-  worker = await startWorker([]);
-  ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
-});
-
-afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  await browser?.close();
-  await worker?.stop();
-});
+const ui = temporalUiBrowserForFile();
 
 /** The frame that shows the run's current details: the one with the phases' table. */
 async function detailsFrame(frames: () => Frame[]): Promise<Frame> {
@@ -50,6 +35,7 @@ async function detailsFrame(frames: () => Frame[]): Promise<Frame> {
 
 describe('names that are Markdown, in the Web UI', () => {
   it('show as written in the current details: no heading, no link, the table intact', { timeout: 90_000 }, async () => {
+    const context = ui.context;
     if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
     const workdir = await tempDir();
     const run = await new Orchestrator(await testClient()).start({

@@ -11,33 +11,19 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
-import { fixturePhase, ROOT, startWorker, tempDir, testClient, until, type WorkerProcess } from '../support/baton.js';
-import { loopbackBrowser } from '../support/browser.js';
+import { fixturePhase, ROOT, tempDir, testClient, until } from '../support/baton.js';
+import { temporalUiBrowserForFile } from '../support/browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const UI_TIMEOUT = 15_000; // any single UI action or wait
 const RUN_TIMEOUT = 30_000; // the run reaching a state
 
-let worker: WorkerProcess | undefined;
-let browser: Browser | undefined;
-let context: BrowserContext | undefined;
-
-beforeAll(async () => {
+const ui = temporalUiBrowserForFile(async () => {
   await rm(SHOTS, { recursive: true, force: true });
   await mkdir(SHOTS, { recursive: true });
-  const executablePath = inject('chromiumPath');
-  if (!executablePath) return; // the test fails with scripts/chromium.sh's message
-  worker = await startWorker([]);
-  ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
-});
-
-afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  await browser?.close();
-  await worker?.stop();
 });
 
 
@@ -93,6 +79,7 @@ async function requestInDetails(page: Page): Promise<string> {
 
 describe('Temporal Web UI', () => {
   it('retries a held phase with the UI\'s Send a Signal dialog', { timeout: 90_000 }, async () => {
+    const context = ui.context;
     if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
     // 1. A run holding on phase 1, which fails while the flag file exists.
     const workdir = await tempDir();
@@ -116,7 +103,7 @@ describe('Temporal Web UI', () => {
 
     // 2. Fix the cause, then retry from the UI.
     await rm(flag);
-    const page = await context!.newPage();
+    const page = await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT);
     page.setDefaultNavigationTimeout(UI_TIMEOUT);
     await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/${run.runId}`);
@@ -205,6 +192,7 @@ describe('Temporal Web UI', () => {
 
 describe('Temporal Web UI, updates', () => {
   it("shows a refused request in the UI's Send an Update dialog, and the run goes on", { timeout: 90_000 }, async () => {
+    const context = ui.context;
     if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
     const workdir = await tempDir();
     const run = await new Orchestrator(await testClient()).start({ name: 'ui-refusal', workdir, phases: [fixturePhase(0), fixturePhase(1, [0], {}, { use_separate_agent: true })] }, { accept_unsigned_results: true });

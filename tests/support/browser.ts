@@ -4,6 +4,8 @@
  * feed: refused), so a test never leaves 127.0.0.1.
  */
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { startWorker, type WorkerProcess } from './baton.js';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
@@ -25,4 +27,32 @@ export async function loopbackContext(browser: Browser, origins: string[], viewp
 export async function loopbackBrowser(executablePath: string, origin: string): Promise<{ browser: Browser; context: BrowserContext }> {
   const browser = await launchChromium(executablePath);
   return { browser, context: await loopbackContext(browser, [origin]) };
+}
+
+/**
+ * For a test file that drives the Temporal Web UI: before its tests, a Baton worker and Chromium
+ * whose context reaches only the UI; after them, both stopped. `context` stays undefined when there
+ * is no Chromium (the tests then fail with scripts/chromium.sh's message, `inject('chromiumProblem')`).
+ */
+export function temporalUiBrowserForFile(before?: () => Promise<void>): { readonly context: BrowserContext | undefined } {
+  let worker: WorkerProcess | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  beforeAll(async () => {
+    await before?.();
+    const executablePath = inject('chromiumPath');
+    if (!executablePath) return;
+    worker = await startWorker([]);
+    ({ browser, context } = await loopbackBrowser(executablePath, new URL(inject('temporalUiUrl')).origin));
+  });
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close();
+    await worker?.stop();
+  });
+  return {
+    get context() {
+      return context;
+    },
+  };
 }
