@@ -64,11 +64,12 @@ describe('handoff packages', () => {
     expect(noSig.code).toBe(2);
     expect(noSig.stderr).toContain('the package has no signature');
 
-    // A worker's package is no agent's: offline, there is no result to write, and it says so before running anything.
-    const offline = await baton(['execute-phase', file, '--offline', '--out', path.join(workdir, 'never.result.json')], { env: signed });
-    expect(offline.code).toBe(2);
-    expect(offline.stderr).toContain("it is a worker's package (phase 1, generation 1), not an agent's, so there is no result to write offline");
-    expect(existsSync(path.join(workdir, 'never.result.json'))).toBe(false);
+    // A worker's package run offline writes the phase's output, and says it is no result to submit.
+    const offlineOut = path.join(workdir, 'offline-output.json');
+    const offline = await baton(['execute-phase', file, '--offline', '--out', offlineOut], { env: signed });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stderr).toContain(`${offlineOut} is phase 1's output from a worker's package (generation 1), not a result: there is nothing to submit`);
+    expect(JSON.parse(await readFile(offlineOut, 'utf8'))).toMatchObject({ context: { dependency_keys: ['0'] } });
 
     // The real thing runs here, by hand, and reports the package it ran from.
     const out = path.join(workdir, 'result.json');

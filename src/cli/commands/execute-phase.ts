@@ -57,14 +57,6 @@ export function registerExecutePhase(program: Command): void {
         }
         const pkg = checked.pkg;
         if (!pkg.signature) await checkUnsigned(pkg, file, opts, workdir);
-        if (opts.offline && pkg.execution_instructions.mode !== 'separate_agent') {
-          // Writing its output as a result would give `baton submit` something it must refuse, hours later.
-          throw new PlanError(`the handoff package ${file}`, [
-            `it is a worker's package (phase ${String(pkg.to_phase)}, generation ${pkg.generation}), not an agent's, so there is no result to write offline: ` +
-              `its run runs the phase on a worker (an agent's wait that timed out falls back to one, writing this file anew). ` +
-              `Run it by hand without --offline, or, for the package an agent was handed, see \`baton handoff list ${pkg.execution_id}\``,
-          ]);
-        }
         const forAgent = pkg.execution_instructions.mode === 'separate_agent' && opts.report;
         if (!forAgent) return runByHand(pkg, opts, workdir);
 
@@ -141,6 +133,13 @@ async function runByHand(pkg: HandoffPackage, opts: ExecuteOptions, workdir: str
   const text = `${JSON.stringify(result, null, 2)}\n`;
   if (opts.out) await writeFileAtomic(opts.out, text);
   else process.stdout.write(text);
+  if (opts.offline && pkg.execution_instructions.mode !== 'separate_agent') {
+    // An agent that expected its own package must not learn this hours later from `baton submit`.
+    console.error(
+      `${opts.out ?? 'the output above'} is phase ${String(pkg.to_phase)}'s output from a worker's package (generation ${pkg.generation}), not a result: there is nothing to submit. ` +
+        `Its run runs the phase on a worker (an agent's wait that timed out falls back to one, rewriting the package file); \`baton handoff list ${pkg.execution_id}\` shows every package it handed out`,
+    );
+  }
 }
 
 /** A phase that fails is a result too: the run hears about it and holds for an operator. */
