@@ -111,7 +111,7 @@ describe('a run under a flood of signals, and past Temporal\'s limit on them', (
     expect((await run.workflow.describe()).status.name).toBe('CANCELLED');
     const final = await run.status();
     expect(final.phases['0']).toMatchObject({ state: 'failed', error: 'cancelled: the run was aborted while this phase was in flight' });
-    expect(final.phases['1']!.state).toBe('pending');
+    expect(final.phases['1']!.state).toBe('skipped'); // by `baton skip`, an update past the signals' limit
   });
 });
 
