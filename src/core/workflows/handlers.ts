@@ -104,7 +104,11 @@ export function registerHandlers(run: Run): void {
  */
 function registerOperationUpdates(run: Run): void {
   const refuse = (problem: string | undefined): void => {
-    if (problem) throw failure('InvalidRequest', problem);
+    if (!problem) return;
+    const refusal = failure('InvalidRequest', problem);
+    // A user's mistake, not a bug: the Web UI's dialog shows the words, without Baton's stack under them.
+    refusal.stack = '';
+    throw refusal;
   };
   /** Its schema and Baton's bounds first, then whether the run can do it as it stands. */
   const problemOf = <T>(request: Parsed<T>, check: (value: T) => string | undefined): string | undefined => (request.ok ? check(request.value) : request.error);
