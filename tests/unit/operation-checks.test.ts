@@ -80,6 +80,9 @@ describe('operation updates refuse a bad request, saying what to do', () => {
     expect(markDoneProblem(b, { phase: 1, output: output({}, { report: '../../etc/passwd' }) })).toBe(
       'markPhaseDone: output.artifacts.report: "../../etc/passwd" is outside the run\'s workdir; give a path relative to the workdir (/tmp/ops), without ".."',
     );
+    expect(markDoneProblem(b, { phase: 1, output: output({ big: { $baton_ref: { sha256: 'a'.repeat(64), size: 9, path: '../../x' } } }) })).toBe(
+      'markPhaseDone: output.context.big: give the value itself, not a reference into the context store; Baton stores values over 1 KiB by reference itself',
+    );
     expect(markDoneProblem(b, { phase: 1, output: output({ password: 'hunter2hunter2' }) })).toMatch(/^markPhaseDone: the output carries credentials, which never enter the run's history: output\.context\.password: /);
     const awaiting = book();
     awaiting.phase('1').start(new Date(1), true);

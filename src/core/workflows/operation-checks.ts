@@ -6,6 +6,7 @@
  */
 import { excerpt } from '../api/limits.js';
 import type { HandPhaseRequest, MarkPhaseDoneRequest, RetryPhaseRequest, SkipPhaseRequest } from '../api/messages.js';
+import { isContextRef } from '../handoff/schema.js';
 import { carriesSecrets, describeFindings, findSecrets } from '../handoff/secrets.js';
 import { phaseKey } from '../plan/schema.js';
 import type { RunBook } from './run-book.js';
@@ -98,6 +99,9 @@ export function markDoneProblem(book: RunBook, request: MarkPhaseDoneRequest): s
       return `markPhaseDone: output.artifacts.${name}: ${JSON.stringify(relative.slice(0, 200))} is outside the run's workdir; give a path relative to the workdir (${book.plan.workdir ?? 'the plan\'s workdir'}), without ".."`;
     }
   }
+  // References into the context store are Baton's to make (from the values given), never an operator's.
+  const ref = Object.entries(request.output.context).find(([k, v]) => k === '$baton_keys' || isContextRef(v));
+  if (ref) return `markPhaseDone: output.context.${ref[0]}: give the value itself, not a reference into the context store; Baton stores values over 1 KiB by reference itself`;
   const findings = [
     ...findSecrets(request.output.context, { root: 'output.context', safeKeys: book.plan.safe_keys }),
     ...findSecrets(request.output.artifacts, { root: 'output.artifacts', safeKeys: book.plan.safe_keys }),
