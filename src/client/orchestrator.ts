@@ -255,7 +255,7 @@ export class RunHandle {
 /** An update the workflow refused carries its reason in the cause; surface that, not the wrapper. */
 async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await retryAbortedUpdate(call);
   } catch (err) {
     // A run that has closed answers "not found" or a bare failure; say what happened instead.
     const state = await workflow.describe().then(
@@ -267,6 +267,27 @@ async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<
     if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(err.cause.message);
     throw explainTemporalError(err, 'update', workflow.workflowId);
   }
+}
+
+/**
+ * Temporal fails an update whose workflow task failed (`Unable to perform workflow execution update due
+ * to unexpected workflow task failure`): nothing of it was recorded, so it is sent again, twice at most.
+ */
+async function retryAbortedUpdate<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= 3 || !/unexpected workflow task failure/i.test(causeText(err))) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = (e as Error & { cause?: unknown }).cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 /** A run that failed carries its final status in the failure's details. */
