@@ -67,11 +67,14 @@ export function registerOperate(program: Command): void {
     .requiredOption('--output <file>', 'the output, as a phase writes it to BATON_OUTPUT: {"context": {...}, "artifacts": {"name": "path relative to the workdir"}}')
     .option('--reason <text>', 'why, in a line (recorded in the phase\'s provenance)')
     .option('--by <name>', 'who marks it done (default: user@host)')
-    .action(action(async (runId: string, phase: string, opts: { output: string; reason?: string; by?: string }) => withRun(runId, async (run) => {
+    .action(action(async (runId: string, phase: string, opts: { output: string; reason?: string; by?: string }) => {
+      // The file first: a mistake in it is the user's, said before anything is sent.
       const output = await readOutput(opts.output);
       const by = opts.by ?? `${os.userInfo().username}@${os.hostname()}`;
-      console.log(`${runId}: ${(await run.markDone(parsePhaseId(phase), output, { by, ...(opts.reason === undefined ? {} : { reason: opts.reason }) })).message}`);
-    })));
+      await withRun(runId, async (run) => {
+        console.log(`${runId}: ${(await run.markDone(parsePhaseId(phase), output, { by, ...(opts.reason === undefined ? {} : { reason: opts.reason }) })).message}`);
+      });
+    }));
 
   program
     .command('hand')
@@ -79,10 +82,13 @@ export function registerOperate(program: Command): void {
     .argument('<run-id>')
     .argument('<phase>')
     .requiredOption('--to <who>', '"agent" or "worker"')
-    .action(action(async (runId: string, phase: string, opts: { to: string }) => withRun(runId, async (run) => {
-      if (opts.to !== 'agent' && opts.to !== 'worker') throw new UsageError(`--to must be "agent" or "worker", got ${JSON.stringify(opts.to)}`);
-      console.log(`${runId}: ${(await run.hand(parsePhaseId(phase), opts.to)).message}`);
-    })));
+    .action(action(async (runId: string, phase: string, opts: { to: string }) => {
+      const to = opts.to;
+      if (to !== 'agent' && to !== 'worker') throw new UsageError(`--to must be "agent" or "worker", got ${JSON.stringify(to)}`);
+      await withRun(runId, async (run) => {
+        console.log(`${runId}: ${(await run.hand(parsePhaseId(phase), to)).message}`);
+      });
+    }));
 
   program
     .command('abort')
