@@ -259,6 +259,51 @@ const scenarios = {
   async 'agent-and-update.bounds-1'() {
     return scenarios['agent-and-update']();
   },
+  // The operations as updates (they need no patch: a run only gets them from new code): a retry
+  // refused by its validator (not recorded), pause, a retry with an override, resume, skip,
+  // markPhaseDone refused by the phase's output_schema (its check activity runs) then taken, and
+  // handPhase taking a phase awaiting an agent back to a worker.
+  async operations() {
+    const workdir = await tmp();
+    const schema = { type: 'object', required: ['report_path'], properties: { report_path: { type: 'string', minLength: 1 } } };
+    const run = await orchestrator.start(
+      {
+        name: 'operations',
+        workdir,
+        phases: [
+          phase(0, [], { fail_always: 'broken on purpose' }),
+          phase(1, [], { fail_always: 'done by hand' }, { output_schema: schema }),
+          phase(2, [1]),
+          phase(3, [], { fail_always: 'skipped' }),
+          phase(4, [0], {}, { use_separate_agent: true, agent_timeout_s: 600 }),
+        ],
+      },
+      {},
+      { runId: 'history-operations' },
+    );
+    await until(run, (s) => s.state === 'held');
+    await run.retry(7).then(
+      () => {
+        throw new Error('a retry of phase 7 was accepted');
+      },
+      () => undefined,
+    );
+    await run.pause();
+    await run.retry(0, { config: { fail_always: '' } });
+    await run.resume();
+    await run.skip(3);
+    await run.markDone(1, { context: { report: 'no path' } }).then(
+      () => {
+        throw new Error('an output without report_path was accepted');
+      },
+      () => undefined,
+    );
+    await run.markDone(1, { context: { report_path: 'out/report.md' } }, { by: 'recorder', reason: 'by hand' });
+    await until(run, (s) => s.phases['4'].state === 'awaiting_agent');
+    await run.hand(4, 'worker');
+    await run.finalStatus();
+    return run.runId;
+  },
   async 'skip-pause-abort'() {
     const workdir = await tmp();
     const run = await orchestrator.start(

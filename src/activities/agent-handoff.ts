@@ -47,7 +47,7 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
       const stored = findSecrets(full, { root: 'output.context', safeKeys: check.safe_keys ?? [] });
       problems.push(...describeFindings(stored, 'output a reference to the secret instead (the agent\'s environment, a vault path)'));
     }
-    if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result, check.output_schema)));
+    if (check.output_schema && problems.length === 0) problems.push(...(await schemaProblems(workdir, result.phase, result.output.context, check.output_schema)));
   }
   if (problems.length > 0) {
     throw failure('ResultRefused', `the result for phase ${String(result.phase)} was refused: ${problems.join('; ')}. The phase keeps waiting for a good result.`, problems);
@@ -64,16 +64,15 @@ export async function checkOutputSchemas(schemas: Record<string, Record<string, 
  * back), on a worker thread: a check past the time limit, or a value past the size limit, refuses
  * the result rather than holding the orchestrator worker.
  */
-async function schemaProblems(workdir: string, result: AgentResult, schema: Record<string, unknown>): Promise<string[]> {
+export async function schemaProblems(workdir: string, phase: string | number, context: Record<string, unknown>, schema: Record<string, unknown>): Promise<string[]> {
   const limits = schemaCheckLimits();
   const root = ['output', 'context'];
-  const context = result.output!.context;
   // Stored values declare their size: one too large is refused before it is read.
   const declared = Object.values(context).reduce<number>((sum, v) => sum + (isContextRef(v) ? v.$baton_ref.size : 0), JSON.stringify(context).length);
   if (declared > limits.maxBytes) return [tooLarge(root, declared, limits)];
-  const full = await hydrateContext(workdir, context, `phase ${String(result.phase)}'s`);
+  const full = await hydrateContext(workdir, context, `phase ${String(phase)}'s`);
   const verdict = await checkOutputSchema(schema, full, root, limits);
   if (verdict.ok) return [];
-  if ('unusable' in verdict) return [`the plan's output_schema for phase ${String(result.phase)} cannot be used (${verdict.unusable}); fix the plan`];
+  if ('unusable' in verdict) return [`the plan's output_schema for phase ${String(phase)} cannot be used (${verdict.unusable}); fix the plan`];
   return verdict.problems.map((p) => `${p} (the plan's output_schema)`);
 }

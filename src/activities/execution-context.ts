@@ -10,6 +10,7 @@ import type { RunStatus } from '../core/api/status.js';
 import { archivedOutputs, archivePhases, withArchivedDetails } from './archive.js';
 import { writeFileAtomic } from '../runner/handoff-files.js';
 import { checkOutputSchemas, handOffToAgent, verifyAgentResult } from './agent-handoff.js';
+import { checkOperatorOutput } from './operator-output.js';
 import { watchPhases } from './phase-watch.js';
 import { watchQueues } from './queue-watch.js';
 import { refreshArtifacts } from './refresh-artifacts.js';
@@ -44,6 +45,7 @@ export function createOrchestratorActivities(): OrchestratorActivities {
     handOffToAgent,
     checkOutputSchemas,
     verifyAgentResult,
+    checkOperatorOutput,
     registeredSearchAttributes,
     resetOrigin,
     verifyResume,

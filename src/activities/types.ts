@@ -38,6 +38,13 @@ export interface ResultCheck {
   safe_keys?: string[];
 }
 
+/** The output an operator gives a phase (markPhaseDone): BATON_OUTPUT's form. */
+export interface OperatorOutput {
+  phase: string | number;
+  context: Record<string, unknown>;
+  artifacts: Record<string, string>;
+}
+
 /** What a run made by a Reset learns of it from its history (see ResetWatch). */
 export interface ResetOrigin {
   /** The reset that made this Temporal run; null when its history does not say (it always should). */
@@ -96,6 +103,13 @@ export interface OrchestratorActivities {
    * worker's main thread and with a time limit; returns why each that cannot be used cannot.
    */
   checkOutputSchemas(schemas: Record<string, Record<string, unknown>>): Promise<Record<string, string>>;
+  /**
+   * Checks the output an operator gives a phase (markPhaseDone) as an agent's is checked: the context
+   * against the phase's output_schema, the artifacts as files in the workdir (hashed into references),
+   * large context values into the context store. Returns the output as the run records it; throws
+   * InvalidRequest with every problem.
+   */
+  checkOperatorOutput(output: OperatorOutput, check: Omit<ResultCheck, 'accept_unsigned'>): Promise<PhaseContext>;
   /** Checks an agent's result: signature, reported files, output schema. Throws ResultRefused. */
   verifyAgentResult(result: AgentResult, check: ResultCheck): Promise<void>;
   /**

@@ -20,18 +20,26 @@ import {
   agentProgressSignal,
   completePhaseUpdate,
   executePhaseUpdate,
+  handPhaseUpdate,
+  markPhaseDoneUpdate,
   type CompletePhaseResponse,
+  type OperationResponse,
   pauseSignal,
+  pauseUpdate,
   phasesQuery,
   resumeSignal,
+  resumeUpdate,
   retryPhaseSignal,
+  retryPhaseUpdate,
   skipPhaseSignal,
+  skipPhaseUpdate,
   statusQuery,
 } from '../core/api/definitions.js';
 import type { phasedRun } from '../core/workflows/phased-run.js';
 import { inputSizeProblem } from '../core/workflows/run-input.js';
 import type { PhasesPage, PhasesRequest, PhaseStatus, RunStatus } from '../core/api/status.js';
-import { parseMessage } from '../core/api/messages.js';
+import { parseMessage, type HandPhaseRequest, type RetryPhaseRequest } from '../core/api/messages.js';
+import type { PhaseOutputFile } from '../core/handoff/schema.js';
 import { explainTemporalError } from './temporal-errors.js';
 
 export interface StartOptions {
@@ -144,20 +152,53 @@ export class RunHandle {
     }
   }
 
-  pause(): Promise<void> {
-    return this.signal(() => this.workflow.signal(pauseSignal));
+  /*
+   * The operations go as updates: a request the run cannot honour is refused at once, with the
+   * reason (thrown), and an accepted one answers what the run did. A run of workflow code from
+   * before the updates gets the signal instead (its answer says so).
+   */
+
+  pause(): Promise<OperationResponse> {
+    return this.operate(() => this.workflow.executeUpdate(pauseUpdate, { args: [] }), () => this.workflow.signal(pauseSignal));
   }
 
-  resume(): Promise<void> {
-    return this.signal(() => this.workflow.signal(resumeSignal));
+  resume(): Promise<OperationResponse> {
+    return this.operate(() => this.workflow.executeUpdate(resumeUpdate, { args: [] }), () => this.workflow.signal(resumeSignal));
   }
 
-  retry(phase: PhaseId, downstream = false): Promise<void> {
-    return this.signal(() => this.workflow.signal(retryPhaseSignal, { phase, downstream }));
+  /** Runs a failed, completed or skipped phase again: `retry(3)`, `retry(3, true)` (and its dependants), or `retry(3, {resource_class: 'gpu'})`. */
+  retry(phase: PhaseId, options: boolean | Omit<RetryPhaseRequest, 'phase'> = false): Promise<OperationResponse> {
+    const request: RetryPhaseRequest = typeof options === 'boolean' ? { phase, downstream: options } : { phase, ...options };
+    return this.operate(() => this.workflow.executeUpdate(retryPhaseUpdate, { args: [request] }), () => this.workflow.signal(retryPhaseSignal, request));
   }
 
-  skip(phase: PhaseId): Promise<void> {
-    return this.signal(() => this.workflow.signal(skipPhaseSignal, { phase }));
+  skip(phase: PhaseId): Promise<OperationResponse> {
+    return this.operate(() => this.workflow.executeUpdate(skipPhaseUpdate, { args: [{ phase }] }), () => this.workflow.signal(skipPhaseSignal, { phase }));
+  }
+
+  /**
+   * Completes a failed phase, or one awaiting an agent, with `output` (BATON_OUTPUT's form: context,
+   * and artifacts as paths relative to the workdir), checked against the phase's output_schema; its
+   * dependants then run. A refused output throws with every problem; nothing is recorded.
+   */
+  markDone(phase: PhaseId, output: Partial<PhaseOutputFile>, opts: { by?: string; reason?: string } = {}): Promise<OperationResponse> {
+    const request = { phase, output: { context: output.context ?? {}, artifacts: output.artifacts ?? {} }, ...opts };
+    return updateOrExplain(this.workflow, () => this.workflow.executeUpdate(markPhaseDoneUpdate, { args: [request] }));
+  }
+
+  /** Hands a pending or failed phase to an external agent, or a pending, failed or agent-awaiting one to a worker. */
+  hand(phase: PhaseId, to: HandPhaseRequest['to']): Promise<OperationResponse> {
+    return updateOrExplain(this.workflow, () => this.workflow.executeUpdate(handPhaseUpdate, { args: [{ phase, to }] }));
+  }
+
+  private async operate(update: () => Promise<OperationResponse>, signal: () => Promise<void>): Promise<OperationResponse> {
+    try {
+      return await updateOrExplain(this.workflow, update);
+    } catch (err) {
+      if (!/no registered handler for update/i.test((err as Error).message)) throw err;
+      await this.signal(signal);
+      return { message: "sent as a signal: this run's workflow code predates the operation updates, so a refusal shows only in its status's notices", run_state: 'unknown' };
+    }
   }
 
   /** A signal, with what Temporal's refusal means (its limit on signals per execution, say). */
@@ -214,7 +255,7 @@ export class RunHandle {
 /** An update the workflow refused carries its reason in the cause; surface that, not the wrapper. */
 async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await retryAbortedUpdate(call);
   } catch (err) {
     // A run that has closed answers "not found" or a bare failure; say what happened instead.
     const state = await workflow.describe().then(
@@ -226,6 +267,27 @@ async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<
     if (err instanceof WorkflowUpdateFailedError && err.cause) throw new Error(err.cause.message);
     throw explainTemporalError(err, 'update', workflow.workflowId);
   }
+}
+
+/**
+ * Temporal fails an update whose workflow task failed (`Unable to perform workflow execution update due
+ * to unexpected workflow task failure`): nothing of it was recorded, so it is sent again, twice at most.
+ */
+async function retryAbortedUpdate<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= 3 || !/unexpected workflow task failure/i.test(causeText(err))) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = (e as Error & { cause?: unknown }).cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 /** A run that failed carries its final status in the failure's details. */

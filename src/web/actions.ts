@@ -1,8 +1,9 @@
 /**
- * An operator's request from the page, sent to the run as the CLI sends it (a signal, or a cancellation),
- * then watched for a few seconds: a signal cannot answer, so the run says it refused one in its
- * `notices` (`retryPhase: phase 3 is running; …`) and the page shows that; otherwise the page hears the
- * request was done once the status shows it.
+ * An operator's request from the page, sent to the run as the CLI sends it (an update, or a
+ * cancellation): a refusal comes back at once and the page shows it; otherwise the status is watched
+ * for a few seconds and the page hears the request was done once it shows it. (A run of workflow
+ * code from before the operation updates takes a signal instead, and says it refused one in its
+ * `notices`: those are watched for too.)
  */
 import { z } from 'zod';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
@@ -73,18 +74,25 @@ export async function performAction(run: RunAccess, request: ActionRequest, timi
   const key = String(request.phase ?? '');
   const before = await run.status();
 
+  // Retry, skip, pause and resume are updates: a refusal comes back at once, in the run's words.
+  const operate = async (send: () => Promise<unknown>): Promise<ActionResponse | undefined> =>
+    send().then(
+      () => undefined,
+      (err: unknown) => ({ outcome: 'refused' as const, message: (err as Error).message }),
+    );
+  let refused: ActionResponse | undefined;
   switch (request.action) {
     case 'retry':
-      await run.retry(idOf(before, key), request.downstream === true);
+      refused = await operate(() => run.retry(idOf(before, key), request.downstream === true));
       break;
     case 'skip':
-      await run.skip(idOf(before, key));
+      refused = await operate(() => run.skip(idOf(before, key)));
       break;
     case 'pause':
-      await run.pause();
+      refused = await operate(() => run.pause());
       break;
     case 'resume':
-      await run.resume();
+      refused = await operate(() => run.resume());
       break;
     case 'abort': {
       await run.abort();
@@ -101,6 +109,8 @@ export async function performAction(run: RunAccess, request: ActionRequest, timi
     }
   }
 
+  if (refused) return refused;
+  // Done once the status shows it (a run of older workflow code took a signal, and refuses in its notices).
   const signal = needsPhase ? SIGNAL[request.action as keyof typeof SIGNAL] : undefined;
   const deadline = Date.now() + timing.waitMs;
   for (;;) {

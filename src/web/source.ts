@@ -37,10 +37,10 @@ export interface RunAccess {
   describe(): Promise<{ runId: string; executionStatus: string }>;
   /** The `status` query of an open run; the final status (result or memo) of a closed one. Throws NoSuchRun. */
   status(): Promise<RunStatus>;
-  retry(phase: PhaseId, downstream: boolean): Promise<void>;
-  skip(phase: PhaseId): Promise<void>;
-  pause(): Promise<void>;
-  resume(): Promise<void>;
+  retry(phase: PhaseId, downstream: boolean): Promise<unknown>;
+  skip(phase: PhaseId): Promise<unknown>;
+  pause(): Promise<unknown>;
+  resume(): Promise<unknown>;
   abort(): Promise<void>;
 }
 

@@ -144,12 +144,12 @@ describe('baton ui', () => {
     expect(await markDone.getAttribute('title')).toMatch(/^Not available yet: /);
     await shot(page, '03-phase-failed');
 
-    // A request the run refuses (here, a phase it does not have) comes back with the run's own words.
+    // A request the run refuses (here, a phase it does not have) comes back at once, in the update validator's words.
     const refused = await page.evaluate(
       async (url) => (await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ action: 'retry', phase: '99' }) })).json(),
       `/api/runs/${encodeURIComponent(run.runId)}/actions`,
     );
-    expect(refused).toEqual({ outcome: 'refused', message: 'retryPhase: the plan has no phase 99; phases are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12' });
+    expect(refused).toEqual({ outcome: 'refused', message: 'retryPhase: no phase 99; phases are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12' });
 
     await rm(flag);
     const attemptsBefore = held.phases['8']!.attempts;

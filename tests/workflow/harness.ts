@@ -66,6 +66,7 @@ function defaults(): Required<Stubs> {
     handOffToAgent: async (handoff) => fakeHandoff(handoff),
     checkOutputSchemas: async () => ({}),
     verifyAgentResult: unexpected('verifyAgentResult'),
+    checkOperatorOutput: unexpected('checkOperatorOutput'),
     registeredSearchAttributes: async () => [],
     openWorkdir: async () => {},
     watchQueues: async (): Promise<QueueWatch> => ({ started: [], scheduled: [], workers: {} }),

@@ -4,10 +4,20 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentResult } from '../handoff/result.js';
-import type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, RetryPhaseRequest, SkipPhaseRequest } from './messages.js';
+import type {
+  AgentProgress,
+  CompletePhaseResponse,
+  ExecutePhaseRequest,
+  HandPhaseRequest,
+  MarkPhaseDoneRequest,
+  OperationResponse,
+  PhaseInterrupted,
+  RetryPhaseRequest,
+  SkipPhaseRequest,
+} from './messages.js';
 import type { PhasesPage, PhasesRequest, PhaseStatus, RunStatus } from './status.js';
 
-export type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, PhaseInterrupted, PhasesPage, PhasesRequest, RetryPhaseRequest, SkipPhaseRequest };
+export type { AgentProgress, CompletePhaseResponse, ExecutePhaseRequest, HandPhaseRequest, MarkPhaseDoneRequest, OperationResponse, PhaseInterrupted, PhasesPage, PhasesRequest, RetryPhaseRequest, SkipPhaseRequest };
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -30,3 +40,18 @@ export const completePhaseUpdate = defineUpdate<CompletePhaseResponse, [AgentRes
  * failed, or, for a separate agent, once its package is ready.
  */
 export const executePhaseUpdate = defineUpdate<PhaseStatus, [ExecutePhaseRequest]>('executePhase');
+
+/*
+ * The operations as updates, under the signals' names (Temporal keeps signals and updates apart):
+ * the same JSON, but a bad request is refused at once by the update's validator, with what is wrong
+ * and how to fix it, where the signal can only leave a notice; an accepted one answers what it did.
+ * The signals stay, for scripts that send them.
+ */
+export const pauseUpdate = defineUpdate<OperationResponse, []>('pause');
+export const resumeUpdate = defineUpdate<OperationResponse, []>('resume');
+export const retryPhaseUpdate = defineUpdate<OperationResponse, [RetryPhaseRequest]>('retryPhase');
+export const skipPhaseUpdate = defineUpdate<OperationResponse, [SkipPhaseRequest]>('skipPhase');
+/** Complete a failed phase, or one awaiting an agent, with an output an operator gives (checked like an agent's). */
+export const markPhaseDoneUpdate = defineUpdate<OperationResponse, [MarkPhaseDoneRequest]>('markPhaseDone');
+/** Hand a phase that waits or failed to an external agent, or back to a worker. */
+export const handPhaseUpdate = defineUpdate<OperationResponse, [HandPhaseRequest]>('handPhase');

@@ -23,8 +23,8 @@ export const FAILURES = {
   InvalidPlan: { retryable: false, meaning: 'The plan, config or workflow input was refused before anything ran; the message lists every problem. Fix the plan and start a new run.' },
   PhaseFailed: { retryable: false, meaning: 'The run ended failed: a phase used its retries under `failed_phase_policy: fail`. The details carry the final status.' },
   // Requests to a run (updates).
-  InvalidRequest: { retryable: false, refusal: true, meaning: 'An update asked for something the run cannot do as it stands (an unknown phase, a phase in the wrong state); nothing changed.' },
-  ResultRefused: { retryable: false, refusal: true, meaning: "An agent's result was refused (wrong run, phase, generation or package; bad signature, files or output); the phase keeps waiting for a good one." },
+  InvalidRequest: { retryable: false, refusal: true, meaning: "An update asked for something the run cannot do as it stands (an unknown phase, a phase in the wrong state, an operator's output that its `output_schema` or the workdir refuses); nothing changed." },
+  ResultRefused: { retryable: false, refusal: true, meaning: "An agent's result was refused (wrong run, phase, generation, attempt or package; bad signature, files or output); the phase keeps waiting for a good one." },
   // A phase's attempt.
   PhaseCommandFailed: { retryable: true, meaning: "The phase's command exited non-zero or was killed; the message quotes its stderr tail and names the full log." },
   CommandNotStarted: { retryable: false, meaning: "The phase's (or rollback's) command could not be started: the program or its directory is missing on the worker." },

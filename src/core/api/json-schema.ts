@@ -7,7 +7,16 @@
 import { z } from 'zod';
 import { AgentResultSchema } from '../handoff/result.js';
 import { HandoffPackageSchema, PhaseOutputFileSchema } from '../handoff/schema.js';
-import { AgentProgressSchema, CompletePhaseResponseSchema, ExecutePhaseRequestSchema, RetryPhaseRequestSchema, SkipPhaseRequestSchema } from './messages.js';
+import {
+  AgentProgressSchema,
+  CompletePhaseResponseSchema,
+  ExecutePhaseRequestSchema,
+  HandPhaseRequestSchema,
+  MarkPhaseDoneRequestSchema,
+  OperationResponseSchema,
+  RetryPhaseRequestSchema,
+  SkipPhaseRequestSchema,
+} from './messages.js';
 import { RunInputSchema } from './run-input.js';
 import { PhasesPageSchema, PhasesRequestSchema, RunStatusSchema } from './status.js';
 
@@ -26,8 +35,21 @@ export const SCHEMA_FILES = {
     io: 'input',
     description: 'The input of `temporal workflow start --type phasedRun --task-queue baton --input-file run.json`: {"plan": ..., "config": ...}.',
   },
-  'retry-phase.schema.json': { schema: RetryPhaseRequestSchema, title: 'retryPhase', io: 'input', description: 'Signal retryPhase: run a failed, completed or skipped phase again, optionally with overrides.' },
-  'skip-phase.schema.json': { schema: SkipPhaseRequestSchema, title: 'skipPhase', io: 'input', description: 'Signal skipPhase: mark a pending, ready or failed phase skipped so its dependants can run.' },
+  'retry-phase.schema.json': { schema: RetryPhaseRequestSchema, title: 'retryPhase', io: 'input', description: 'Update (or signal) retryPhase: run a failed, completed or skipped phase again, optionally with overrides.' },
+  'skip-phase.schema.json': { schema: SkipPhaseRequestSchema, title: 'skipPhase', io: 'input', description: 'Update (or signal) skipPhase: mark a pending, ready or failed phase skipped so its dependants can run.' },
+  'mark-phase-done.schema.json': {
+    schema: MarkPhaseDoneRequestSchema,
+    title: 'markPhaseDone',
+    io: 'input',
+    description: "Update markPhaseDone: complete a failed phase, or one awaiting an agent, with an operator's output, checked against its output_schema.",
+  },
+  'hand-phase.schema.json': { schema: HandPhaseRequestSchema, title: 'handPhase', io: 'input', description: 'Update handPhase: hand a phase that waits or failed to an external agent, or back to a worker.' },
+  'operation-response.schema.json': {
+    schema: OperationResponseSchema,
+    title: 'An operation update\'s answer',
+    io: 'output',
+    description: 'What the updates pause, resume, retryPhase, skipPhase, markPhaseDone and handPhase answer when they accept a request.',
+  },
   'execute-phase.schema.json': { schema: ExecutePhaseRequestSchema, title: 'executePhase', io: 'input', description: 'Update executePhase: request one phase (plans with auto_advance: false).' },
   'agent-progress.schema.json': { schema: AgentProgressSchema, title: 'agentProgress', io: 'input', description: 'Signal agentProgress: an agent reports progress on a phase it runs.' },
   'agent-result.schema.json': {

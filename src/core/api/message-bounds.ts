@@ -27,6 +27,7 @@ export function requestRangeProblem(name: string, value: Record<string, unknown>
     if (typeof retries === 'number' && retries > LIMITS.retries) return `"retries" must be at most ${LIMITS.retries}, got ${retries}`;
     if (typeof cls === 'string' && cls.length > LIMITS.nameChars) return `"resource_class" is ${countText(cls.length)} characters long; at most ${LIMITS.nameChars}`;
   }
+  if (name === 'markPhaseDone') return markDoneRangeProblem(value);
   if (name === 'agentProgress' && typeof value.message === 'string' && value.message.length > LIMITS.progressChars) {
     return `"message" is ${countText(value.message.length)} characters long; at most ${countText(LIMITS.progressChars)}: say what the agent does now in a line`;
   }
@@ -46,5 +47,21 @@ export function resultSizeProblem(raw: unknown): string | undefined {
   if (artifacts !== null && typeof artifacts === 'object' && Object.keys(artifacts).length > LIMITS.artifacts) {
     return `the result names ${countText(Object.keys(artifacts).length)} artifacts; at most ${countText(LIMITS.artifacts)}: put many files in one directory or archive and name that`;
   }
+  return undefined;
+}
+
+/** An operator's output for markPhaseDone: the same bounds as an agent's result, and a short reason. */
+function markDoneRangeProblem(value: Record<string, unknown>): string | undefined {
+  const output = value.output as { artifacts?: Record<string, string> } | undefined;
+  const artifacts = Object.entries(output?.artifacts ?? {});
+  if (artifacts.length > LIMITS.artifacts) {
+    return `"output.artifacts" names ${countText(artifacts.length)} artifacts; at most ${countText(LIMITS.artifacts)}: put many files in one directory or archive and name that`;
+  }
+  const longPath = artifacts.find(([, p]) => p.length > LIMITS.pathChars);
+  if (longPath) return `"output.artifacts.${longPath[0].slice(0, 100)}" is a path of ${countText(longPath[1].length)} characters; at most ${countText(LIMITS.pathChars)}`;
+  if (typeof value.reason === 'string' && value.reason.length > LIMITS.progressChars) {
+    return `"reason" is ${countText(value.reason.length)} characters long; at most ${countText(LIMITS.progressChars)}: say why in a line`;
+  }
+  if (typeof value.by === 'string' && value.by.length > LIMITS.nameChars) return `"by" is ${countText(value.by.length)} characters long; at most ${LIMITS.nameChars}`;
   return undefined;
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ruleFor, schemaProblems } from '../plan/schema-problems.js';
 import { PhaseIdSchema } from '../plan/schema.js';
 import { AgentResultSchema } from '../handoff/result.js';
+import { PhaseOutputFileSchema } from '../handoff/schema.js';
 import { excerpt, LIMITS } from './limits.js';
 import { payloadProblem, requestRangeProblem } from './message-bounds.js';
 import { PhaseStatusSchema } from './status.js';
@@ -51,6 +52,33 @@ export const PhaseInterruptedSchema = z.strictObject({
 });
 export type PhaseInterrupted = z.infer<typeof PhaseInterruptedSchema>;
 
+export const MarkPhaseDoneRequestSchema = z.strictObject({
+  phase,
+  output: PhaseOutputFileSchema.strict().describe(
+    'The output the phase would have written to BATON_OUTPUT: {"context": {...}, "artifacts": {"name": "path relative to the workdir"}}; checked against the phase\'s output_schema.',
+  ),
+  by: z.string().min(1).optional().describe('Who marks it done (recorded in its provenance); `baton mark-done` sends user@host.'),
+  reason: z.string().optional().describe('Why, in a line (recorded in its provenance): at most 1,000 characters.'),
+});
+export type MarkPhaseDoneRequest = z.infer<typeof MarkPhaseDoneRequestSchema>;
+
+export const HandPhaseRequestSchema = z.strictObject({
+  phase,
+  to: z.enum(['agent', 'worker']).describe('"agent": an external agent runs it from its package (completePhase reports it); "worker": a worker of its resource class runs it.'),
+});
+export type HandPhaseRequest = z.infer<typeof HandPhaseRequestSchema>;
+
+/** What an accepted operation (the updates pause, resume, retryPhase, skipPhase, markPhaseDone, handPhase) answers. */
+export const OperationResponseSchema = z.object({
+  message: z.string().describe('What the run did, in a sentence.'),
+  run_state: z.string().describe("The run's state after it: running, paused, held, …"),
+  phase: z
+    .object({ id: PhaseIdSchema, state: z.string(), generation: z.number().int().nonnegative(), attempts: z.number().int().nonnegative() })
+    .optional()
+    .describe('The phase the operation was about, as it stands after it.'),
+});
+export type OperationResponse = z.infer<typeof OperationResponseSchema>;
+
 /** completePhase's input is an agent's result: see src/core/handoff/result.ts. */
 export const CompletePhaseRequestSchema = AgentResultSchema;
 
@@ -72,6 +100,11 @@ export const MESSAGES = {
   skipPhase: { schema: SkipPhaseRequestSchema, shape: '{"phase": <id>}' },
   agentProgress: { schema: AgentProgressSchema, shape: '{"phase": <id>, "message": "...", "percent"?: 0-100}' },
   executePhase: { schema: ExecutePhaseRequestSchema, shape: '{"phase": <id>, "use_separate_agent"?: bool}' },
+  markPhaseDone: {
+    schema: MarkPhaseDoneRequestSchema,
+    shape: '{"phase": <id>, "output": {"context": {...}, "artifacts": {"name": "relative/path"}}, "by"?: "...", "reason"?: "..."}',
+  },
+  handPhase: { schema: HandPhaseRequestSchema, shape: '{"phase": <id>, "to": "agent" | "worker"}' },
   phaseInterrupted: { schema: PhaseInterruptedSchema, shape: '{"phase": <id>, "generation": n, "attempt": n, "reason": "...", "interruptions": n} (sent by Baton\'s workers)' },
 } as const;
 export type MessageName = keyof typeof MESSAGES;
@@ -88,7 +121,9 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 export function parseMessage<N extends MessageName>(name: N, raw: unknown, opts: { bounds?: boolean } = {}): Parsed<z.infer<(typeof MESSAGES)[N]['schema']>> {
   const { schema, shape } = MESSAGES[name];
   const bounds = opts.bounds !== false;
-  const tooBig = bounds ? payloadProblem(raw, LIMITS.messageBytes) : undefined;
+  // An operator's output may be as large as an agent's result; every other message, a signal's size.
+  const maxBytes = name === 'markPhaseDone' ? LIMITS.resultBytes : LIMITS.messageBytes;
+  const tooBig = bounds ? payloadProblem(raw, maxBytes) : undefined;
   if (tooBig) return { ok: false, error: `${name}: ${tooBig}; expected ${shape}, got ${excerpt(raw)}` };
   const checked = checkAgainst(schema, raw);
   if (checked.ok) {

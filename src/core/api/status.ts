@@ -27,7 +27,7 @@ export const AwaitingAgentSchema = z.object({
 export type AwaitingAgent = z.infer<typeof AwaitingAgentSchema>;
 
 export const PhaseProvenanceSchema = z.object({
-  via: z.enum(['worker', 'agent']),
+  via: z.enum(['worker', 'agent', 'operator']).describe('Who completed it: a worker, an external agent (completePhase), or an operator (markPhaseDone) with an output of their own.'),
   executed_by: z.string(),
   package_hash: z.string().nullable(),
   result_hash: z.string().nullable(),
@@ -37,6 +37,7 @@ export const PhaseProvenanceSchema = z.object({
   agent: z.string().nullable().optional(),
   started_at: timestamp,
   finished_at: timestamp,
+  reason: z.string().optional().describe("Why an operator marked the phase done (markPhaseDone's reason)."),
 });
 export type PhaseProvenance = z.infer<typeof PhaseProvenanceSchema>;
 

@@ -56,6 +56,9 @@ export interface PhaseBookkeeping {
 }
 
 export class PhaseEntry {
+  /** An operator handed the phase, awaiting an agent, back to a worker (handPhase): its wait runs it inline. */
+  handBack = false;
+
   constructor(
     readonly key: string,
     readonly record: PhaseRecord,

@@ -192,7 +192,13 @@ export async function awaitAgent(ctx: PhaseRunContext, entry: PhaseEntry): Promi
   const generation = rec.generation;
   const deadline = rec.awaiting?.deadline ? Date.parse(rec.awaiting.deadline) : Date.now() + timeoutSeconds * 1000;
   // Durable: a timer in history, so the wait survives worker restarts and lasts days if need be.
-  const reported = await condition(() => rec.state !== 'awaiting_agent' || rec.generation !== generation, Math.max(1, deadline - Date.now()));
+  const reported = await condition(() => rec.state !== 'awaiting_agent' || rec.generation !== generation || entry.handBack, Math.max(1, deadline - Date.now()));
+  if (entry.handBack) {
+    // handPhase {"to": "worker"}: the phase keeps its slot and runs on a worker as a new generation.
+    entry.handBack = false;
+    entry.noteAgentFallback(`an operator handed it to a worker on ${rec.task_queue} (handPhase) while it awaited an agent`);
+    return runInline(ctx, entry, entry.start(new Date(), false));
+  }
   if (reported) return;
 
   const why = `no agent reported phase ${entry.key} within ${timeoutSeconds}s`;
