@@ -4,14 +4,16 @@
  * one wins, the other is told), a lease that runs out returns the phase to the inbox, phases may
  * require labels, and while a phase is claimed only the holder's result is taken.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ClaimPhaseResponse } from '../../src/core/api/messages.js';
 import type { RunStatus } from '../../src/core/api/status.js';
 import { claimPhase } from '../../src/client/agent-claims.js';
 import type { RunHandle } from '../../src/client/orchestrator.js';
-import { baton, fixturePhase, tempDir, until, workerForFile } from '../support/baton.js';
+import { BATON, baton, batonEnv, fixturePhase, ROOT, tempDir, until, workerForFile } from '../support/baton.js';
 
 const KEY = 'agent-leases-test-key-0123456789abcdef';
 const keyed = { BATON_HANDOFF_KEY: KEY };
@@ -162,5 +164,32 @@ describe('baton agent claim, heartbeat, release, submit', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('no phase is awaiting an agent');
+  });
+
+  it("the README's example runs as written: claim with labels, heartbeat, execute offline, submit under the lease", async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### The agent inbox: claims and leases'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    const run = await start('readme', [fixturePhase('train', [], {}, { use_separate_agent: true, agent: { labels: ['gpu', 'python'] } })]);
+    await awaiting(run, 'train');
+    // Wait until visibility lists the run, as the example's claim searches every live run.
+    for (let i = 0; i < 50; i++) {
+      const l = await baton(['agent', 'list', '--json', '--run', run.runId]);
+      if ((JSON.parse(l.stdout) as unknown[]).length > 0) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const dir = await tempDir('baton-readme-');
+    await writeFile(path.join(dir, 'baton'), `#!/bin/sh\nexec "${process.execPath}" "${BATON}" "$@"\n`);
+    await chmod(path.join(dir, 'baton'), 0o755);
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...batonEnv(keyed), PATH: `${dir}:${process.env.PATH ?? ''}` } }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`run ${run.runId} accepted result.json: phase train completed`);
+    const final = await run.finalStatus();
+    expect(final.state).toBe('completed');
+    expect(final.phases['train']!.provenance).toMatchObject({ agent: 'gpu-box-1', claim: { agent: 'gpu-box-1', labels: ['gpu', 'python'], lease_s: 600 } });
   });
 });

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/core/api/messages.js';
+import { phaseCondition } from '../../src/core/api/phase-remarks.js';
 import type { AgentResult } from '../../src/core/handoff/result.js';
 import { checkRun } from '../../src/core/plan/validate.js';
 import { agentResultProblem } from '../../src/core/workflows/agent-results.js';
 import { activeClaim, claimProblem, leaseProblem, resultClaimProblem, type EndedLeases } from '../../src/core/workflows/claims.js';
 import { RunBook } from '../../src/core/workflows/run-book.js';
+import { stateLine } from '../../src/web/node-text.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -168,5 +170,16 @@ describe('plans: "agent": {"labels": [...]}', () => {
     const b = book();
     expect(b.phase('2').status().agent_labels).toEqual(['gpu', 'python']);
     expect(b.phase('1').status().agent_labels).toBeUndefined();
+  });
+});
+
+describe('claims: where a claim shows', () => {
+  it('in the state column (baton status, the Web UI details) and on the graph node of baton ui', () => {
+    const b = book();
+    claimed(b, '1', 'alice');
+    const p = b.phase('1').status();
+    expect(phaseCondition(p)).toBe('claimed by alice until 2026-12-01T10:01:00.000Z');
+    expect(stateLine(p, undefined)).toBe('awaiting agent · claimed by alice');
+    expect(phaseCondition(b.phase('2').status())).toBe('');
   });
 });
