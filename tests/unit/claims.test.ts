@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/core/api/messages.js';
+import { ContinuedSchema } from '../../src/core/api/run-input.js';
+import { compactPlan } from '../../src/core/plan/compact.js';
+import { carry, restore } from '../../src/core/workflows/carry.js';
 import { phaseCondition } from '../../src/core/api/phase-remarks.js';
 import type { AgentResult } from '../../src/core/handoff/result.js';
 import { checkRun } from '../../src/core/plan/validate.js';
@@ -181,5 +184,20 @@ describe('claims: where a claim shows', () => {
     expect(phaseCondition(p)).toBe('claimed by alice until 2026-12-01T10:01:00.000Z');
     expect(stateLine(p, undefined)).toBe('awaiting agent · claimed by alice');
     expect(phaseCondition(b.phase('2').status())).toBe('');
+  });
+});
+
+describe('claims: across a continue-as-new', () => {
+  it('a claim is carried into the next run with its phase, and the next run still refuses a rival', () => {
+    const b = book();
+    claimed(b, '1', 'alice', 'lease-a', T0 + 600_000);
+    const { continued } = carry(b);
+    const parsed = ContinuedSchema.parse(continued);
+    expect(parsed.phases['1']!.awaiting!.claim).toEqual({ lease_id: 'lease-a', agent: 'alice', since: iso(T0), expires_at: iso(T0 + 600_000), lease_s: 60 });
+    const { plan, config } = checkRun(compactPlan(b.plan), {});
+    const next = new RunBook('run-1', plan, config, new Date(T0));
+    restore(next, parsed);
+    expect(claimProblem(next, { phase: 1, agent: 'bob' }, T0 + 1000)).toContain('already claimed by agent "alice"');
+    expect(next.phase('2').status().agent_labels).toEqual(['gpu', 'python']);
   });
 });
