@@ -328,6 +328,51 @@ const scenarios = {
     await closed(run);
     return run.runId;
   },
+  // The agent inbox's claims (no patch: new update handlers only): a claim with labels, a rival's claim
+  // refused, a heartbeat, a non-holder's result refused, the holder's accepted; on another phase a
+  // lease that runs out (its timer), a claim released, then a result from anyone.
+  async 'agent-claims'() {
+    const workdir = await tmp();
+    const run = await orchestrator.start(
+      {
+        name: 'claims',
+        workdir,
+        phases: [phase(0), phase(1, [0], {}, { use_separate_agent: true, agent: { labels: ['gpu'] } }), phase(2, [1], {}, { use_separate_agent: true })],
+      },
+      {},
+      { runId: 'history-agent-claims' },
+    );
+    const claim = (request) => run.workflow.executeUpdate('claimPhase', { args: [request] });
+    const refused = (promise, what) =>
+      promise.then(
+        () => {
+          throw new Error(`${what} was accepted`);
+        },
+        () => undefined,
+      );
+    const agentCli = (agent, args) => execFileSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), ...args], { env: { ...batonEnv, BATON_AGENT_NAME: agent }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = (await until(run, (s) => s.phases['1'].state === 'awaiting_agent')).phases['1'];
+    await refused(claim({ phase: 1, agent: 'cpu-box' }), 'a claim without the label');
+    const held = await claim({ phase: 1, agent: 'gpu-box', labels: ['gpu'], lease_s: 600 });
+    await refused(claim({ phase: 1, agent: 'rival', labels: ['gpu'] }), "a rival's claim");
+    await run.workflow.executeUpdate('heartbeatClaim', { args: [{ phase: 1, lease_id: held.lease_id }] });
+    try {
+      agentCli('rival', ['execute-phase', first.awaiting.handoff_path]);
+      throw new Error("a non-holder's result was accepted");
+    } catch (err) {
+      if (!String(err.stderr ?? '').includes('is claimed by agent')) throw err;
+    }
+    agentCli('gpu-box', ['execute-phase', first.awaiting.handoff_path]);
+    const second = (await until(run, (s) => s.phases['2'].state === 'awaiting_agent')).phases['2'];
+    const short = await claim({ phase: 2, agent: 'slow', lease_s: 1 });
+    await until(run, (s) => !s.phases['2'].awaiting?.claim);
+    await refused(run.workflow.executeUpdate('heartbeatClaim', { args: [{ phase: 2, lease_id: short.lease_id }] }), 'a heartbeat on an expired lease');
+    const again = await claim({ phase: 2, agent: 'quick' });
+    await run.workflow.executeUpdate('releaseClaim', { args: [{ phase: 2, lease_id: again.lease_id }] });
+    cli(['execute-phase', second.awaiting.handoff_path]);
+    await run.finalStatus();
+    return run.runId;
+  },
 };
 
 try {

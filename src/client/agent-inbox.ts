@@ -6,6 +6,7 @@
  * be missing from one listing, and one taken just now is left out because the query says so.
  */
 import type { Client } from '@temporalio/client';
+import type { Claim } from '../core/api/status.js';
 import type { PhaseId } from '../core/plan/schema.js';
 import { Orchestrator } from './orchestrator.js';
 
@@ -22,6 +23,10 @@ export interface AwaitingPhase {
   package_hash: string;
   handoff_path: string;
   script_path: string;
+  /** The labels an agent needs to claim it (none: any agent may). */
+  agent_labels: string[];
+  /** Set while an agent holds a claim on it (`baton agent claim`): who, since when, until when. */
+  claim: Claim | null;
 }
 
 export interface InboxFilter {
@@ -78,6 +83,8 @@ export async function listAwaitingPhases(client: Client, filter: InboxFilter = {
           package_hash: p.awaiting.package_hash,
           handoff_path: p.awaiting.handoff_path,
           script_path: p.awaiting.script_path,
+          agent_labels: p.agent_labels ?? [],
+          claim: p.awaiting.claim ?? null,
         });
       }
     } catch {

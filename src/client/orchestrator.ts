@@ -253,7 +253,7 @@ export class RunHandle {
 }
 
 /** An update the workflow refused carries its reason in the cause; surface that, not the wrapper. */
-async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<T>): Promise<T> {
+export async function updateOrExplain<T>(workflow: WorkflowHandle, call: () => Promise<T>): Promise<T> {
   try {
     return await retryAbortedUpdate(call);
   } catch (err) {

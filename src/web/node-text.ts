@@ -52,8 +52,10 @@ export function stateLine(p: PhaseStatus, blockedBy: readonly string[] | undefin
       return `${state} · ${plural(p.attempts, 'attempt')}`;
     case 'completed':
       return p.reused_from ? `${state} · reused` : `${state} · ${duration(p, now)}`;
-    case 'awaiting_agent':
-      return p.progress?.percent !== undefined ? `${state} · ${p.progress.percent}%` : state;
+    case 'awaiting_agent': {
+      const claimed = p.awaiting?.claim ? ` · claimed by ${p.awaiting.claim.agent}` : '';
+      return p.progress?.percent !== undefined ? `${state}${claimed} · ${p.progress.percent}%` : `${state}${claimed}`;
+    }
     default:
       return state;
   }

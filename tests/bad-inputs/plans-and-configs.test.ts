@@ -108,7 +108,7 @@ describe('unknown keys are refused, naming the key probably meant', () => {
   it('a key like none it knows, listing the ones it does', () => {
     expect(problemsOf({ name: 'p', phases: [{ ...ok, frobnicate: 1 }] })).toEqual([
       'phase 0: unknown key "frobnicate"; remove it, or use one of: id, name, description, depends_on, resource_class, command, handler, config, ' +
-        'timeout_s, retries, use_separate_agent, transitive_context, agent_timeout_s, on_agent_timeout, compensate, output_schema',
+        'timeout_s, retries, use_separate_agent, transitive_context, agent_timeout_s, on_agent_timeout, compensate, output_schema, agent',
     ]);
   });
 

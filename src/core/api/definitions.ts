@@ -55,3 +55,22 @@ export const skipPhaseUpdate = defineUpdate<OperationResponse, [SkipPhaseRequest
 export const markPhaseDoneUpdate = defineUpdate<OperationResponse, [MarkPhaseDoneRequest]>('markPhaseDone');
 /** Hand a phase that waits or failed to an external agent, or back to a worker. */
 export const handPhaseUpdate = defineUpdate<OperationResponse, [HandPhaseRequest]>('handPhase');
+
+// The agent inbox: claims on phases awaiting an agent, with leases (workflows/claims.ts; payloads in messages.ts).
+import type {
+  ClaimPhaseRequest,
+  ClaimPhaseResponse,
+  HeartbeatClaimRequest,
+  HeartbeatClaimResponse,
+  ReleaseClaimRequest,
+  ReleaseClaimResponse,
+} from './messages.js';
+
+export type { ClaimPhaseRequest, ClaimPhaseResponse, HeartbeatClaimRequest, HeartbeatClaimResponse, ReleaseClaimRequest, ReleaseClaimResponse };
+
+/** Claim a phase awaiting an agent, exclusively, for a lease: refused (InvalidRequest) when another agent holds it, or the agent lacks a label. */
+export const claimPhaseUpdate = defineUpdate<ClaimPhaseResponse, [ClaimPhaseRequest]>('claimPhase');
+/** Renew a claim's lease before it expires. */
+export const heartbeatClaimUpdate = defineUpdate<HeartbeatClaimResponse, [HeartbeatClaimRequest]>('heartbeatClaim');
+/** Give a claimed phase back to the inbox. */
+export const releaseClaimUpdate = defineUpdate<ReleaseClaimResponse, [ReleaseClaimRequest]>('releaseClaim');

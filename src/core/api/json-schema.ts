@@ -16,6 +16,12 @@ import {
   OperationResponseSchema,
   RetryPhaseRequestSchema,
   SkipPhaseRequestSchema,
+  ClaimPhaseRequestSchema,
+  ClaimPhaseResponseSchema,
+  HeartbeatClaimRequestSchema,
+  HeartbeatClaimResponseSchema,
+  ReleaseClaimRequestSchema,
+  ReleaseClaimResponseSchema,
 } from './messages.js';
 import { RunInputSchema } from './run-input.js';
 import { PhasesPageSchema, PhasesRequestSchema, RunStatusSchema } from './status.js';
@@ -65,6 +71,13 @@ export const SCHEMA_FILES = {
     io: 'output',
     description: 'What the completePhase update answers when it accepts a result: {"accepted": true, "phase": <the phase\'s status, as in the status query>}.',
   },
+  // The agent inbox's claims (updates; a refusal is a failed update of type InvalidRequest).
+  'claim-phase.schema.json': { schema: ClaimPhaseRequestSchema, title: 'claimPhase', io: 'input', description: 'Update claimPhase: an agent claims a phase awaiting one, for a lease it renews by heartbeatClaim.' },
+  'claim-phase-response.schema.json': { schema: ClaimPhaseResponseSchema, title: 'claimPhase answer', io: 'output', description: 'What claimPhase answers: the lease, when it expires, and the package to run.' },
+  'heartbeat-claim.schema.json': { schema: HeartbeatClaimRequestSchema, title: 'heartbeatClaim', io: 'input', description: "Update heartbeatClaim: renew a claim's lease." },
+  'heartbeat-claim-response.schema.json': { schema: HeartbeatClaimResponseSchema, title: 'heartbeatClaim answer', io: 'output', description: 'What heartbeatClaim answers: the lease\'s new expiry.' },
+  'release-claim.schema.json': { schema: ReleaseClaimRequestSchema, title: 'releaseClaim', io: 'input', description: 'Update releaseClaim: give a claimed phase back to the inbox.' },
+  'release-claim-response.schema.json': { schema: ReleaseClaimResponseSchema, title: 'releaseClaim answer', io: 'output', description: 'What releaseClaim answers.' },
   'run-status.schema.json': { schema: RunStatusSchema, title: 'Baton run status', io: 'output', description: 'The answer of the status query, the result of phasedRun, and execution_context.json.' },
   'phases-request.schema.json': { schema: PhasesRequestSchema, title: 'phases (a query)', io: 'input', description: 'Query phases: which page of the phases to list, in plan order, optionally of some states only.' },
   'phases-page.schema.json': { schema: PhasesPageSchema, title: 'A page of phases', io: 'output', description: 'The answer of the phases query: a page of phases, each whole, and where the next page starts.' },

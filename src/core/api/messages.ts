@@ -88,6 +88,53 @@ export const CompletePhaseResponseSchema = z.object({
 });
 export type CompletePhaseResponse = z.infer<typeof CompletePhaseResponseSchema>;
 
+// Claims on phases awaiting an agent (the agent inbox: see workflows/claims.ts).
+
+/** A lease's length when a claim names none, and the longest one: an agent renews it by heartbeat. */
+export const LEASE_S = { default: 300, max: 86_400 } as const;
+const leaseS = z
+  .number()
+  .min(1)
+  .max(LEASE_S.max)
+  .describe(`How long the claim lasts without a heartbeat, in seconds: 1 to 86,400 (default ${LEASE_S.default}). When it ends, the phase returns to the inbox.`);
+const leaseId = z.string().min(1).max(100).describe('The lease claimPhase returned.');
+
+export const ClaimPhaseRequestSchema = z.strictObject({
+  phase,
+  agent: z.string().min(1).max(200).describe("Who claims: results are then taken only from this agent (a result's provenance.agent, or user@host when it names none)."),
+  labels: z.array(z.string().min(1).max(100)).max(64).optional().describe('What the agent has: a phase whose plan lists `"agent": {"labels": [...]}` is claimed only by an agent with each of them.'),
+  lease_s: leaseS.optional(),
+});
+export type ClaimPhaseRequest = z.infer<typeof ClaimPhaseRequestSchema>;
+
+export const ClaimPhaseResponseSchema = z.object({
+  lease_id: z.string(),
+  run: z.string().describe('The run (workflow id).'),
+  phase: PhaseIdSchema,
+  agent: z.string(),
+  generation: z.number().int().positive(),
+  attempt: z.number().int().positive(),
+  since: z.string(),
+  expires_at: z.string().describe('When the lease ends unless renewed (heartbeatClaim), ISO 8601 UTC.'),
+  lease_s: z.number().positive(),
+  package_hash: z.string(),
+  handoff_path: z.string().describe('The package to run: `baton execute-phase <handoff_path>`.'),
+  script_path: z.string(),
+});
+export type ClaimPhaseResponse = z.infer<typeof ClaimPhaseResponseSchema>;
+
+export const HeartbeatClaimRequestSchema = z.strictObject({ phase, lease_id: leaseId, lease_s: leaseS.optional() });
+export type HeartbeatClaimRequest = z.infer<typeof HeartbeatClaimRequestSchema>;
+
+export const HeartbeatClaimResponseSchema = z.object({ phase: PhaseIdSchema, lease_id: z.string(), expires_at: z.string() });
+export type HeartbeatClaimResponse = z.infer<typeof HeartbeatClaimResponseSchema>;
+
+export const ReleaseClaimRequestSchema = z.strictObject({ phase, lease_id: leaseId });
+export type ReleaseClaimRequest = z.infer<typeof ReleaseClaimRequestSchema>;
+
+export const ReleaseClaimResponseSchema = z.object({ phase: PhaseIdSchema, released: z.literal(true) });
+export type ReleaseClaimResponse = z.infer<typeof ReleaseClaimResponseSchema>;
+
 /**
  * Each message with its schema and the shape users type, for refusals that show what was
  * expected. Signals take no reply, so a bad one becomes a notice in the status; updates refuse.
@@ -105,6 +152,9 @@ export const MESSAGES = {
     shape: '{"phase": <id>, "output": {"context": {...}, "artifacts": {"name": "relative/path"}}, "by"?: "...", "reason"?: "..."}',
   },
   handPhase: { schema: HandPhaseRequestSchema, shape: '{"phase": <id>, "to": "agent" | "worker"}' },
+  claimPhase: { schema: ClaimPhaseRequestSchema, shape: '{"phase": <id>, "agent": "...", "labels"?: ["..."], "lease_s"?: 1-86400}' },
+  heartbeatClaim: { schema: HeartbeatClaimRequestSchema, shape: '{"phase": <id>, "lease_id": "...", "lease_s"?: 1-86400}' },
+  releaseClaim: { schema: ReleaseClaimRequestSchema, shape: '{"phase": <id>, "lease_id": "..."}' },
   phaseInterrupted: { schema: PhaseInterruptedSchema, shape: '{"phase": <id>, "generation": n, "attempt": n, "reason": "...", "interruptions": n} (sent by Baton\'s workers)' },
 } as const;
 export type MessageName = keyof typeof MESSAGES;

@@ -33,6 +33,9 @@ function attemptOf(a: NonNullable<PhaseStatus['activity']>): string {
 
 /** A few words for the state column: `paused in Temporal`, `waiting for workers`, `attempt 5 of 9`, …; empty when there is nothing to add. */
 export function phaseCondition(p: PhaseStatus): string {
+  // An agent's claim on a phase awaiting one (the agent inbox): who holds it, until when.
+  const claim = p.state === 'awaiting_agent' ? p.awaiting?.claim : undefined;
+  if (claim) return `claimed by ${claim.agent} until ${claim.expires_at}`;
   if (p.state !== 'running') return '';
   const a = p.activity;
   const words: string[] = [];

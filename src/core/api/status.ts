@@ -15,6 +15,18 @@ export const TERMINAL_RUN_STATES: readonly RunState[] = ['completed', 'failed', 
 
 const timestamp = z.string().describe('ISO 8601, UTC');
 
+/** An agent's claim on a phase awaiting one (claimPhase): exclusive until its lease expires or is released. */
+export const ClaimSchema = z.object({
+  lease_id: z.string().describe('Names the claim in heartbeatClaim and releaseClaim. Not a secret: results are authenticated by their signature, and taken from the holder named by `agent`.'),
+  agent: z.string().describe('Who holds the claim: a result is taken only from this agent (its provenance.agent, or user@host when it names none) while the lease lasts.'),
+  labels: z.array(z.string()).optional().describe('The labels the agent said it has.'),
+  since: timestamp,
+  expires_at: timestamp.describe('When the lease ends unless the agent heartbeats: the phase then returns to the inbox.'),
+  lease_s: z.number().positive().describe('The lease, in seconds, that each heartbeat renews (unless it names another).'),
+  heartbeat_at: timestamp.optional().describe('The latest heartbeat.'),
+});
+export type Claim = z.infer<typeof ClaimSchema>;
+
 export const AwaitingAgentSchema = z.object({
   since: timestamp,
   deadline: timestamp.nullable(),
@@ -23,6 +35,7 @@ export const AwaitingAgentSchema = z.object({
   attempt: z.number().int().positive().optional(),
   handoff_path: z.string(),
   script_path: z.string(),
+  claim: ClaimSchema.optional().describe('Set while an agent holds a claim on the phase (`baton agent claim`): who, since when, until when.'),
 });
 export type AwaitingAgent = z.infer<typeof AwaitingAgentSchema>;
 
@@ -38,6 +51,7 @@ export const PhaseProvenanceSchema = z.object({
   started_at: timestamp,
   finished_at: timestamp,
   reason: z.string().optional().describe("Why an operator marked the phase done (markPhaseDone's reason)."),
+  claim: ClaimSchema.optional().describe('The claim under which the agent reported, when it held one.'),
 });
 export type PhaseProvenance = z.infer<typeof PhaseProvenanceSchema>;
 
@@ -103,6 +117,7 @@ export const PhaseStatusSchema = z.object({
   handoff_path: z.string().optional().describe('Where that package was saved, when handoff files are on.'),
   handoff_fallback: z.string().optional().describe('Why the package could not be saved and the phase ran inline anyway.'),
   separate_agent: z.boolean().describe('Whether the phase goes to an external agent rather than a worker.'),
+  agent_labels: z.array(z.string()).optional().describe('The labels an agent must have to claim the phase (the plan\'s `"agent": {"labels": [...]}`), when it declares any.'),
   awaiting: AwaitingAgentSchema.optional().describe('While the phase waits for an external agent: what it waits on and until when.'),
   progress: z.object({ message: z.string(), percent: z.number().optional(), at: timestamp }).optional().describe("The agent's latest progress report."),
   agent_fallback: z.string().optional().describe('Why a phase meant for an agent ran on a worker instead.'),

@@ -76,6 +76,8 @@ const phaseFields = {
   compensate: argv().optional(),
   /** JSON Schema that an agent's reported `context` must match. */
   output_schema: z.record(z.string(), z.unknown()).optional(),
+  /** What an agent must have to claim the phase (claimPhase): every label listed. */
+  agent: z.strictObject({ labels: z.array(text(), { error: 'must be a list of labels (strings)' }).default([]) }).optional(),
 };
 
 /** A phase as it was before unknown keys were refused: `name` required, unknown keys dropped. */

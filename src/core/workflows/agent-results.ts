@@ -7,6 +7,7 @@ import { isContextRef } from '../handoff/schema.js';
 import { carriesSecrets, describeFindings, findSecrets } from '../handoff/secrets.js';
 import { formatPath } from '../plan/problems.js';
 import { phaseKey } from '../plan/schema.js';
+import { resultClaimProblem } from './claims.js';
 import type { RunBook } from './run-book.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,6 +40,9 @@ export function agentResultProblem(book: RunBook, result: AgentResult): string |
   if (result.attempt !== attempt) {
     return `the result is for attempt ${result.attempt} of phase ${key}, but the package handed out (${rec.awaiting.handoff_path}) is attempt ${attempt}: copy "attempt" from the package`;
   }
+  // While an agent holds a claim on the phase, only its result is taken (claims.ts).
+  const claimed = resultClaimProblem(rec, key, result, Date.now());
+  if (claimed) return claimed;
   if (result.outcome === 'completed' && !result.output) return 'a completed result needs an "output"';
   const badRef = result.output ? Object.entries(result.output.context).find(([, v]) => isRecord(v) && '$baton_ref' in v && !isContextRef(v)) : undefined;
   if (badRef) {
@@ -86,6 +90,8 @@ export function completeFromAgent(book: RunBook, key: string, result: AgentResul
     agent: p.agent,
     started_at: p.started_at,
     finished_at: p.finished_at,
+    // The claim the agent reported under, when it held one.
+    ...(rec.awaiting?.claim ? { claim: rec.awaiting.claim } : {}),
   };
   delete rec.awaiting;
   if (result.outcome === 'completed') {

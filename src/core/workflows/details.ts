@@ -52,7 +52,9 @@ export function renderDetails(overview: RunOverview, source: DetailsSource, runI
   for (const [key, p] of rows) {
     if (!p.awaiting) continue;
     const progress = p.progress ? ` Last progress: ${md(p.progress.message)}.` : '';
-    lines.push('', `Phase ${md(key)} awaits an agent until ${md(p.awaiting.deadline ?? 'whenever')}: run ${mdCode(p.awaiting.script_path)}.${progress}`);
+    const c = p.awaiting.claim;
+    const claimed = c ? ` Claimed by agent ${md(c.agent)} since ${md(c.since)}, until ${md(c.expires_at)} (its lease).` : '';
+    lines.push('', `Phase ${md(key)} awaits an agent until ${md(p.awaiting.deadline ?? 'whenever')}: run ${mdCode(p.awaiting.script_path)}.${claimed}${progress}`);
   }
   const latest = notices.slice(-NOTICES_SHOWN);
   if (latest.length > 0) lines.push('', `Latest notices (the ${mdCode('status')} query has up to 100):`, '', ...latest.map((n) => `- ${md(cut(n, NOTICE_CHARS))}`));

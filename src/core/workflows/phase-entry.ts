@@ -202,7 +202,10 @@ export class PhaseEntry {
 
   /** The phase as the status shows it: the record less what only the run needs. */
   status(): PhaseStatus {
-    const { output: _output, completedSeq: _seq, requested: _requested, dispatches: _dispatches, ...visible } = this.record;
+    const { output: _output, completedSeq: _seq, requested: _requested, dispatches: _dispatches, ...recorded } = this.record;
+    // The labels an agent needs to claim the phase (plans that declare none show none).
+    const labels = this.definition.agent?.labels ?? [];
+    const visible = labels.length > 0 ? { ...recorded, agent_labels: labels } : recorded;
     // While it runs, the attempts count those Temporal has begun (once the watch has said): a
     // phase backing off before, or paused at, attempt 5 has made 4.
     const a = visible.activity;

@@ -20,6 +20,7 @@ import { compactPlan } from '../plan/compact.js';
 import { cancellation, orchestratorActivities, orchestratorLocalActivities } from './activities.js';
 import { runBehaviour } from './behaviour.js';
 import { carry, restore } from './carry.js';
+import { registerClaimHandlers } from './claims.js';
 import { registerHandlers } from './handlers.js';
 import { checkOutputSchemas } from './output-schemas.js';
 import { watchPhases } from './phase-watch.js';
@@ -40,6 +41,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   if (continued) restore(book, continued);
   const run = new Run(book, behaviour, { workdir: planWorkdir(plan), baseDir: plan.base_dir ?? null });
   registerHandlers(run);
+  const claims = registerClaimHandlers(run);
   // A run that continues as new checked its plan when it began.
   if (behaviour.checksOutputSchemas && !continued) await checkOutputSchemas(plan, behaviour);
   // Checked before anything else runs: a resume block that is not what its run recorded fails the run here.
@@ -60,6 +62,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   ];
   if (resume) book.reuse(resume);
   run.resumeAgentWaits();
+  claims.resume();
 
   /**
    * Continue as new when Temporal suggests it (history near its limits), or after the configured

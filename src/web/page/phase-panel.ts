@@ -134,6 +134,8 @@ export class PhasePanel {
     const remarks = phaseRemarks(p, view.status.execution_id).map((r) => h('p', { class: `remark remark-${r.kind}` }, `Phase ${key} ${r.text}`));
     if (blocked?.length) remarks.unshift(h('p', { class: 'remark remark-blocked' }, `Blocked by failed phase${blocked.length > 1 ? 's' : ''} `, ...blocked.flatMap((b, i) => [i ? ', ' : '', this.phaseLink(b)]), ': retry or skip it to go on.'));
     if (p.awaiting) remarks.push(h('p', { class: 'remark' }, `Awaits an external agent until ${p.awaiting.deadline ?? 'whenever'}: run `, h('code', {}, p.awaiting.script_path), '.'));
+    const claim = p.awaiting?.claim;
+    if (claim) remarks.push(h('p', { class: 'remark' }, `Claimed by agent ${claim.agent} since ${claim.since}, until ${claim.expires_at} (its lease).`));
     if (p.progress) remarks.push(h('p', { class: 'remark' }, `Agent's progress: ${p.progress.message}${p.progress.percent !== undefined ? ` (${p.progress.percent}%)` : ''}`));
     if (p.handoff_fallback) remarks.push(h('p', { class: 'remark' }, `Ran inline: ${p.handoff_fallback}`));
     if (p.agent_fallback) remarks.push(h('p', { class: 'remark' }, `Ran on a worker: ${p.agent_fallback}`));
