@@ -15,6 +15,8 @@ export const ActionRequestSchema = z.strictObject({
   action: z.enum(ACTIONS),
   phase: z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).optional(),
   downstream: z.boolean().optional(),
+  // The run checks the output itself (its bounds, credentials, artifacts, output_schema): only its shape here.
+  output: z.strictObject({ context: z.record(z.string(), z.unknown()).optional(), artifacts: z.record(z.string(), z.string()).optional() }).optional(),
 });
 
 /** The signal each phase action is, whose name starts the notice of a refusal. */
@@ -55,6 +57,8 @@ function doneMessage(request: ActionRequest, key: string, before: PhaseStatus | 
       return `Phase ${key} runs again${request.downstream ? ', and its dependants after it' : ''}: it is ${phase.state.replace('_', ' ')} now.`;
     case 'skip':
       return phase?.state === 'skipped' ? `Phase ${key} is skipped; its dependants may run.` : undefined;
+    case 'mark-done':
+      return phase?.state === 'completed' ? `Phase ${key} is marked done with your output; its dependants may run.` : undefined;
     case 'pause':
       return after.paused ? 'Paused: no new phase starts; phases in flight finish.' : undefined;
     case 'resume':
@@ -69,7 +73,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function performAction(run: RunAccess, request: ActionRequest, timing: ActionTiming = DEFAULT_TIMING): Promise<ActionResponse> {
   const { executionStatus } = await run.describe();
   if (executionStatus !== 'running') return { outcome: 'refused', message: `The run has ended (${executionStatus}); it accepts nothing more.` };
-  const needsPhase = request.action === 'retry' || request.action === 'skip';
+  const needsPhase = request.action === 'retry' || request.action === 'skip' || request.action === 'mark-done';
   if (needsPhase && request.phase === undefined) return { outcome: 'refused', message: `${request.action} needs a phase.` };
   const key = String(request.phase ?? '');
   const before = await run.status();
@@ -87,6 +91,9 @@ export async function performAction(run: RunAccess, request: ActionRequest, timi
       break;
     case 'skip':
       refused = await operate(() => run.skip(idOf(before, key)));
+      break;
+    case 'mark-done':
+      refused = await operate(() => run.markDone(idOf(before, key), request.output ?? {}));
       break;
     case 'pause':
       refused = await operate(() => run.pause());

@@ -69,7 +69,7 @@ export interface GraphResponse {
   layout_ms: number;
 }
 
-export const ACTIONS = ['retry', 'skip', 'pause', 'resume', 'abort'] as const;
+export const ACTIONS = ['retry', 'skip', 'mark-done', 'pause', 'resume', 'abort'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export interface ActionRequest {
@@ -78,6 +78,8 @@ export interface ActionRequest {
   phase?: string;
   /** For retry: its dependants too. */
   downstream?: boolean;
+  /** For mark-done: the output the phase is completed with (checked by the run like an agent's). */
+  output?: { context?: Record<string, unknown>; artifacts?: Record<string, string> };
 }
 
 export interface ActionResponse {

@@ -39,6 +39,7 @@ export interface RunAccess {
   status(): Promise<RunStatus>;
   retry(phase: PhaseId, downstream: boolean): Promise<unknown>;
   skip(phase: PhaseId): Promise<unknown>;
+  markDone(phase: PhaseId, output: { context?: Record<string, unknown>; artifacts?: Record<string, string> }): Promise<unknown>;
   pause(): Promise<unknown>;
   resume(): Promise<unknown>;
   abort(): Promise<void>;
@@ -117,6 +118,7 @@ export class TemporalRunsSource implements RunsSource {
       },
       retry: (phase, downstream) => handle.retry(phase, downstream),
       skip: (phase) => handle.skip(phase),
+      markDone: (phase, output) => handle.markDone(phase, output, { by: 'baton ui' }),
       pause: () => handle.pause(),
       resume: () => handle.resume(),
       abort: () => handle.abort(),

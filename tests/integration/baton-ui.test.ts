@@ -137,11 +137,7 @@ describe('baton ui', () => {
     await expect.poll(() => panel.locator('.package').innerText()).toContain(`runs/${run.runId}/handoffs/phase_8.json`);
     const skip = panel.getByRole('button', { name: 'Skip', exact: true });
     expect(await skip.isEnabled()).toBe(true);
-    // Marking a phase done with an output needs a workflow operation Baton does not have yet: the button is
-    // there under its verb, disabled, and says so.
-    const markDone = panel.getByRole('button', { name: 'Mark done', exact: true });
-    expect(await markDone.isDisabled()).toBe(true);
-    expect(await markDone.getAttribute('title')).toMatch(/^Not available yet: /);
+    expect(await panel.getByRole('button', { name: 'Mark done', exact: true }).isEnabled()).toBe(true);
     await shot(page, '03-phase-failed');
 
     // A request the run refuses (here, a phase it does not have) comes back at once, in the update validator's words.
@@ -178,6 +174,50 @@ describe('baton ui', () => {
     await page.close();
   });
 
+  it('marks a failed phase done with an output: one its output_schema refuses, shown at once, then a good one, and the run completes', { timeout: 120_000 }, async () => {
+    if (!context) throw new Error(`the browser test needs Chromium:\n${inject('chromiumProblem')}`);
+    const workdir = await tempDir('baton-ui-mark-');
+    const schema = { type: 'object', required: ['rows'], properties: { rows: { type: 'integer', minimum: 0 } } };
+    const run = await new Orchestrator(await testClient()).start(
+      {
+        name: 'mark-done-ui',
+        workdir,
+        phases: [
+          { id: 'load', name: 'Load rows', command: ['sh', '-c', 'echo "the source is offline" >&2; exit 1'], retries: 0, output_schema: schema },
+          { id: 'report', name: 'Report', depends_on: ['load'], command: ['node', '-e', "const p = JSON.parse(require('fs').readFileSync(process.env.BATON_HANDOFF, 'utf8')); require('fs').writeFileSync(process.env.BATON_OUTPUT, JSON.stringify({ context: { saw: p.dependency_contexts.load.context.rows }, artifacts: {} }))"] },
+        ],
+      },
+      {},
+      { runId: `mark-done-ui-${Date.now()}` },
+    );
+    await until(run, 'the run to hold on load', (s) => s.state === 'held', 60_000);
+
+    const page = await pageFor(context);
+    await page.goto(`${ui!.url}/runs/${run.runId}`);
+    await page.locator('.node.phase[data-phase="load"]').click();
+    const panel = page.locator('aside.phase-panel');
+    await expect.poll(() => panel.getByRole('heading', { level: 2 }).innerText()).toBe('load · Load rows');
+    await panel.getByRole('button', { name: 'Mark done', exact: true }).click();
+    const output = panel.getByRole('textbox', { name: 'Output (JSON)' });
+    // Refused by the phase's output_schema, in the run's words, at once; the phase stays failed.
+    await output.fill('{"context": {"rows": "three"}, "artifacts": {}}');
+    await panel.getByRole('button', { name: 'Mark done with this output' }).click();
+    await expect.poll(() => panel.locator('.result').innerText(), { timeout: UI_TIMEOUT }).toMatch(/^The run refused: markPhaseDone: .*rows/);
+    expect((await run.status()).phases.load!.state).toBe('failed');
+    await shot(page, '09-mark-done-refused');
+    // A good output: the phase completes with it, and its dependant runs on it.
+    await output.fill('{"context": {"rows": 3}, "artifacts": {}}');
+    await panel.getByRole('button', { name: 'Mark done with this output' }).click();
+    await expect.poll(() => panel.locator('.result').innerText(), { timeout: UI_TIMEOUT }).toBe('Phase load is marked done with your output; its dependants may run.');
+    const final = await run.finalStatus();
+    expect(final.state).toBe('completed');
+    expect(final.phases.load).toMatchObject({ state: 'completed', context: { context: { rows: 3 } }, provenance: { via: 'operator' } });
+    expect(final.phases.report!.context!.context).toEqual({ saw: 3 });
+    await expect.poll(() => nodeStates(page), { timeout: UI_TIMEOUT }).toEqual({ load: 'completed', report: 'completed' });
+    await shot(page, '10-mark-done-completed');
+    await page.close();
+  });
+
   it('keeps a 1,000-phase plan usable: finished layers folded, a search unfolds its layer, zoom and fit', { timeout: 60_000 }, async () => {
     if (!browser) throw new Error(`the browser test needs Chromium:\n${inject('chromiumProblem')}`);
     // The same page and server, in this process, on a stand-in run of 20 layers of 50 phases: 15 done, one failed.
@@ -205,7 +245,7 @@ describe('baton ui', () => {
       run: () => ({
         describe: async () => ({ runId: 'r1', executionStatus: 'running' }),
         status: async () => status,
-        retry: async () => undefined, skip: async () => undefined, pause: async () => undefined, resume: async () => undefined, abort: async () => undefined,
+        retry: async () => undefined, skip: async () => undefined, markDone: async () => undefined, pause: async () => undefined, resume: async () => undefined, abort: async () => undefined,
       }),
     };
     const big: UiServer = await startUiServer({ source, connection: { address: inject('temporalAddress'), namespace: 'default' }, assetsDir: path.join(ROOT, 'dist/web/assets'), port: 0 });

@@ -60,6 +60,13 @@ class FakeRun implements RunAccess {
     if (p.state === 'completed') return void this.s.notices.push(`skipPhase: phase ${id} is completed; only a pending, ready or failed phase can be skipped`);
     p.state = 'skipped';
   }
+  async markDone(id: PhaseId, output: { context?: Record<string, unknown> }): Promise<void> {
+    this.sent.push(`mark-done ${id} ${JSON.stringify(output)}`);
+    const p = this.s.phases[String(id)]!;
+    // As the update's validator: a refusal is thrown at once.
+    if (p.state !== 'failed' && p.state !== 'awaiting_agent') throw new Error(`markPhaseDone: phase ${id} is ${p.state}; only a failed phase or one awaiting an agent can be marked done`);
+    p.state = 'completed';
+  }
   async pause(): Promise<void> {
     this.s.paused = true;
   }
@@ -235,6 +242,17 @@ describe('acting', () => {
     const skip = await post('/api/runs/held-run/actions', { action: 'skip', phase: '1' });
     expect(skip.body.outcome).toBe('refused');
     expect(newNotices(['a', 'b', 'a'], ['a', 'b', 'a', 'a', 'c'])).toEqual(['a', 'c']);
+  });
+
+  it('marks a failed phase done with an output, and shows a refusal the update throws at once', async () => {
+    const refused = await post('/api/runs/held-run/actions', { action: 'mark-done', phase: '1', output: { context: { rows: 3 } } });
+    expect(refused.body).toEqual({ outcome: 'refused', message: 'markPhaseDone: phase 1 is completed; only a failed phase or one awaiting an agent can be marked done' });
+    const failedKey = '2';
+    runs.get('held-run')!.s.phases[failedKey]!.state = 'failed'; // an earlier test retried it
+    const done = await post('/api/runs/held-run/actions', { action: 'mark-done', phase: failedKey, output: { context: { rows: 3 }, artifacts: {} } });
+    expect(done.body).toEqual({ outcome: 'done', message: `Phase ${failedKey} is marked done with your output; its dependants may run.` });
+    expect(runs.get('held-run')!.sent).toContain(`mark-done ${failedKey} {"context":{"rows":3},"artifacts":{}}`);
+    expect((await post('/api/runs/held-run/actions', { action: 'mark-done', phase: failedKey, output: { context: 5 } })).status).toBe(400);
   });
 
   it('pauses, resumes and aborts; a closed run accepts nothing', async () => {

@@ -12,6 +12,7 @@ import { getJson } from './http.js';
 const LOG_REFRESH_MS = 2000;
 const RETRYABLE = new Set(['failed', 'completed', 'skipped']);
 const SKIPPABLE = new Set(['pending', 'ready', 'failed']);
+const MARKABLE = new Set(['failed', 'awaiting_agent']);
 
 export interface PanelEvents {
   act(request: ActionRequest): Promise<ActionResponse>;
@@ -54,13 +55,19 @@ export class PhasePanel {
   private downstream = h('input', { type: 'checkbox', id: 'retry-downstream' });
   private retryButton = h('button', { type: 'button', class: 'act act-retry' }, 'Retry');
   private skipButton = h('button', { type: 'button', class: 'act act-skip' }, 'Skip');
-  /** Named so people and tests find it, but never enabled: the run has no operation for it yet. */
-  private markDoneButton = h(
-    'button',
-    { type: 'button', class: 'act act-mark-done', disabled: true, title: 'Not available yet: Baton has no workflow operation that marks a phase done with an output you supply' },
-    'Mark done',
+  /** Opens the form below: the output to complete the phase with, which the run checks like an agent's. */
+  private markDoneButton = h('button', { type: 'button', class: 'act act-mark-done' }, 'Mark done');
+  private outputText = h('textarea', { class: 'output-text', rows: 6, 'aria-label': 'Output (JSON)', spellcheck: 'false' });
+  private markDoneSubmit = h('button', { type: 'button', class: 'act act-mark-done-submit' }, 'Mark done with this output');
+  private markDoneForm = h(
+    'div',
+    { class: 'mark-done-form' },
+    h('p', { class: 'hint' }, 'The output the phase completes with: {"context": {…}, "artifacts": {"name": "path in the workdir"}}. The run checks it as it checks an agent\u2019s result (its output_schema, credentials, the files), then its dependants run.'),
+    this.outputText,
+    this.markDoneSubmit,
   );
   private actions = h('div', { class: 'actions' }, this.retryButton, h('label', { class: 'check', for: 'retry-downstream' }, this.downstream, 'and its dependants'), this.skipButton, this.markDoneButton);
+
 
   constructor(
     private readonly base: string,
@@ -73,6 +80,12 @@ export class PhasePanel {
     this.logPart.append(h('div', { class: 'log-bar' }, this.logSelect), this.logText, this.logNote);
     this.retryButton.addEventListener('click', () => void this.act({ action: 'retry', phase: this.key!, downstream: this.downstream.checked }));
     this.skipButton.addEventListener('click', () => void this.act({ action: 'skip', phase: this.key! }));
+    this.markDoneForm.hidden = true;
+    this.markDoneButton.addEventListener('click', () => {
+      this.markDoneForm.hidden = !this.markDoneForm.hidden;
+      if (!this.outputText.value) this.outputText.value = '{"context": {}, "artifacts": {}}';
+    });
+    this.markDoneSubmit.addEventListener('click', () => void this.markDone());
     this.root.hidden = true;
   }
 
@@ -130,6 +143,9 @@ export class PhasePanel {
     const state = p.state.replace('_', ' ');
     this.enable(this.retryButton, open && RETRYABLE.has(p.state), open ? `a ${state} phase cannot be retried; only a failed, completed or skipped one` : ended);
     this.enable(this.skipButton, open && SKIPPABLE.has(p.state), open ? `a ${state} phase cannot be skipped; only a pending, ready or failed one` : ended);
+    this.enable(this.markDoneButton, open && MARKABLE.has(p.state), open ? `a ${state} phase cannot be marked done; only a failed one or one awaiting an agent` : ended);
+    this.enable(this.markDoneSubmit, open && MARKABLE.has(p.state), open ? `a ${state} phase cannot be marked done` : ended);
+    if (!(open && MARKABLE.has(p.state))) this.markDoneForm.hidden = true;
 
     const remarks = phaseRemarks(p, view.status.execution_id).map((r) => h('p', { class: `remark remark-${r.kind}` }, `Phase ${key} ${r.text}`));
     if (blocked?.length) remarks.unshift(h('p', { class: 'remark remark-blocked' }, `Blocked by failed phase${blocked.length > 1 ? 's' : ''} `, ...blocked.flatMap((b, i) => [i ? ', ' : '', this.phaseLink(b)]), ': retry or skip it to go on.'));
@@ -160,6 +176,7 @@ export class PhasePanel {
       h('div', { class: 'phase-head' }, h('h2', {}, titleLine(key, p.name)), badge(p.state), h('button', { type: 'button', class: 'close', 'aria-label': 'Close the phase', onclick: () => this.events.close() }, '×')),
       ...remarks,
       this.actions,
+      this.markDoneForm,
       this.result,
       p.error ? section('Error', h('pre', { class: 'error-text' }, p.error)) : null,
       facts([
@@ -237,9 +254,27 @@ export class PhasePanel {
     else button.title = why;
   }
 
+  /** The output as typed: it must be a JSON object before anything is sent; the run checks the rest. */
+  private async markDone(): Promise<void> {
+    let output: unknown;
+    try {
+      output = JSON.parse(this.outputText.value);
+    } catch (err) {
+      return this.refuse(`The output is not JSON (${(err as Error).message}); write {"context": {…}, "artifacts": {…}}.`);
+    }
+    if (!output || typeof output !== 'object' || Array.isArray(output)) return this.refuse('The output must be a JSON object: {"context": {…}, "artifacts": {…}}.');
+    await this.act({ action: 'mark-done', phase: this.key!, output: output as ActionRequest['output'] });
+  }
+
+  private refuse(message: string): void {
+    this.result.className = 'result refused';
+    this.result.setAttribute('role', 'alert');
+    this.result.textContent = message;
+  }
+
   private async act(request: ActionRequest): Promise<void> {
-    const buttons = [this.retryButton, this.skipButton];
-    const verb = request.action === 'retry' ? 'Retrying' : 'Skipping';
+    const buttons = [this.retryButton, this.skipButton, this.markDoneButton, this.markDoneSubmit];
+    const verb = { retry: 'Retrying', skip: 'Skipping', 'mark-done': 'Marking done' }[request.action as 'retry' | 'skip' | 'mark-done'] ?? request.action;
     this.busy = true;
     for (const b of buttons) b.disabled = true;
     this.result.className = 'result';
