@@ -16,6 +16,7 @@ export const ActionRequestSchema = z.strictObject({
   phase: z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).optional(),
   downstream: z.boolean().optional(),
   // The run checks the output itself (its bounds, credentials, artifacts, output_schema): only its shape here.
+  to: z.enum(['agent', 'worker']).optional(),
   output: z.strictObject({ context: z.record(z.string(), z.unknown()).optional(), artifacts: z.record(z.string(), z.string()).optional() }).optional(),
 });
 
@@ -59,6 +60,10 @@ function doneMessage(request: ActionRequest, key: string, before: PhaseStatus | 
       return phase?.state === 'skipped' ? `Phase ${key} is skipped; its dependants may run.` : undefined;
     case 'mark-done':
       return phase?.state === 'completed' ? `Phase ${key} is marked done with your output; its dependants may run.` : undefined;
+    case 'hand':
+      if (!phase || !before) return undefined;
+      if (phase.separate_agent === before.separate_agent && phase.generation === before.generation) return undefined;
+      return request.to === 'agent' ? `Phase ${key} is handed to an external agent: it is ${phase.state.replace('_', ' ')} now.` : `Phase ${key} is handed to a worker: it is ${phase.state.replace('_', ' ')} now.`;
     case 'pause':
       return after.paused ? 'Paused: no new phase starts; phases in flight finish.' : undefined;
     case 'resume':
@@ -73,7 +78,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function performAction(run: RunAccess, request: ActionRequest, timing: ActionTiming = DEFAULT_TIMING): Promise<ActionResponse> {
   const { executionStatus } = await run.describe();
   if (executionStatus !== 'running') return { outcome: 'refused', message: `The run has ended (${executionStatus}); it accepts nothing more.` };
-  const needsPhase = request.action === 'retry' || request.action === 'skip' || request.action === 'mark-done';
+  const needsPhase = request.action === 'retry' || request.action === 'skip' || request.action === 'mark-done' || request.action === 'hand';
+  if (request.action === 'hand' && !request.to) return { outcome: 'refused', message: 'hand needs "to": "agent" or "worker".' };
   if (needsPhase && request.phase === undefined) return { outcome: 'refused', message: `${request.action} needs a phase.` };
   const key = String(request.phase ?? '');
   const before = await run.status();
@@ -94,6 +100,9 @@ export async function performAction(run: RunAccess, request: ActionRequest, timi
       break;
     case 'mark-done':
       refused = await operate(() => run.markDone(idOf(before, key), request.output ?? {}));
+      break;
+    case 'hand':
+      refused = await operate(() => run.hand(idOf(before, key), request.to!));
       break;
     case 'pause':
       refused = await operate(() => run.pause());

@@ -69,7 +69,7 @@ export interface GraphResponse {
   layout_ms: number;
 }
 
-export const ACTIONS = ['retry', 'skip', 'mark-done', 'pause', 'resume', 'abort'] as const;
+export const ACTIONS = ['retry', 'skip', 'mark-done', 'hand', 'pause', 'resume', 'abort'] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export interface ActionRequest {
@@ -80,6 +80,8 @@ export interface ActionRequest {
   downstream?: boolean;
   /** For mark-done: the output the phase is completed with (checked by the run like an agent's). */
   output?: { context?: Record<string, unknown>; artifacts?: Record<string, string> };
+  /** For hand: to an external agent, or back to a worker. */
+  to?: 'agent' | 'worker';
 }
 
 export interface ActionResponse {

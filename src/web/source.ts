@@ -40,6 +40,7 @@ export interface RunAccess {
   retry(phase: PhaseId, downstream: boolean): Promise<unknown>;
   skip(phase: PhaseId): Promise<unknown>;
   markDone(phase: PhaseId, output: { context?: Record<string, unknown>; artifacts?: Record<string, string> }): Promise<unknown>;
+  hand(phase: PhaseId, to: 'agent' | 'worker'): Promise<unknown>;
   pause(): Promise<unknown>;
   resume(): Promise<unknown>;
   abort(): Promise<void>;
@@ -119,6 +120,7 @@ export class TemporalRunsSource implements RunsSource {
       retry: (phase, downstream) => handle.retry(phase, downstream),
       skip: (phase) => handle.skip(phase),
       markDone: (phase, output) => handle.markDone(phase, output, { by: 'baton ui' }),
+      hand: (phase, to) => handle.hand(phase, to),
       pause: () => handle.pause(),
       resume: () => handle.resume(),
       abort: () => handle.abort(),

@@ -174,7 +174,7 @@ describe('baton ui', () => {
     await page.close();
   });
 
-  it('marks a failed phase done with an output: one its output_schema refuses, shown at once, then a good one, and the run completes', { timeout: 120_000 }, async () => {
+  it('hands a pending phase to an agent and back, and marks a failed phase done with an output: one its output_schema refuses, shown at once, then a good one, and the run completes', { timeout: 120_000 }, async () => {
     if (!context) throw new Error(`the browser test needs Chromium:\n${inject('chromiumProblem')}`);
     const workdir = await tempDir('baton-ui-mark-');
     const schema = { type: 'object', required: ['rows'], properties: { rows: { type: 'integer', minimum: 0 } } };
@@ -194,8 +194,19 @@ describe('baton ui', () => {
 
     const page = await pageFor(context);
     await page.goto(`${ui!.url}/runs/${run.runId}`);
-    await page.locator('.node.phase[data-phase="load"]').click();
     const panel = page.locator('aside.phase-panel');
+    // The pending dependant handed to an external agent and back to a worker, each from its own button.
+    await page.locator('.node.phase[data-phase="report"]').click();
+    await expect.poll(() => panel.getByRole('heading', { level: 2 }).innerText()).toBe('report · Report');
+    await panel.getByRole('button', { name: 'Hand to agent', exact: true }).click();
+    await expect.poll(() => panel.locator('.result').innerText(), { timeout: UI_TIMEOUT }).toBe('Phase report is handed to an external agent: it is pending now.');
+    expect((await run.status()).phases.report!.separate_agent).toBe(true);
+    await expect.poll(() => panel.getByRole('button', { name: 'Hand to worker', exact: true }).isEnabled(), { timeout: UI_TIMEOUT }).toBe(true);
+    await panel.getByRole('button', { name: 'Hand to worker', exact: true }).click();
+    await expect.poll(() => panel.locator('.result').innerText(), { timeout: UI_TIMEOUT }).toBe('Phase report is handed to a worker: it is pending now.');
+    expect((await run.status()).phases.report!.separate_agent).toBe(false);
+
+    await page.locator('.node.phase[data-phase="load"]').click();
     await expect.poll(() => panel.getByRole('heading', { level: 2 }).innerText()).toBe('load · Load rows');
     await panel.getByRole('button', { name: 'Mark done', exact: true }).click();
     const output = panel.getByRole('textbox', { name: 'Output (JSON)' });
@@ -245,7 +256,7 @@ describe('baton ui', () => {
       run: () => ({
         describe: async () => ({ runId: 'r1', executionStatus: 'running' }),
         status: async () => status,
-        retry: async () => undefined, skip: async () => undefined, markDone: async () => undefined, pause: async () => undefined, resume: async () => undefined, abort: async () => undefined,
+        retry: async () => undefined, skip: async () => undefined, markDone: async () => undefined, hand: async () => undefined, pause: async () => undefined, resume: async () => undefined, abort: async () => undefined,
       }),
     };
     const big: UiServer = await startUiServer({ source, connection: { address: inject('temporalAddress'), namespace: 'default' }, assetsDir: path.join(ROOT, 'dist/web/assets'), port: 0 });

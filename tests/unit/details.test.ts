@@ -48,4 +48,12 @@ describe('current details', () => {
     expect(running).not.toContain('```json');
     expect(running).toContain('`baton resume run-7`');
   });
+
+  it("link to the run's page on baton ui when the config names one, escaped so the link stays whole", () => {
+    const linked = renderDetails(held, source, 'run-7', [], 'http://127.0.0.1:8234/');
+    expect(linked).toContain('[This run in baton ui](http://127.0.0.1:8234/runs/run-7)');
+    const odd = renderDetails(held, source, 'run 7', [], 'http://host/a(b) c');
+    expect(odd).toContain('[This run in baton ui](http://host/a%28b%29%20c/runs/run%207)');
+    expect(details).not.toContain('](');
+  });
 });

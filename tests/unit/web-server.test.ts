@@ -67,6 +67,12 @@ class FakeRun implements RunAccess {
     if (p.state !== 'failed' && p.state !== 'awaiting_agent') throw new Error(`markPhaseDone: phase ${id} is ${p.state}; only a failed phase or one awaiting an agent can be marked done`);
     p.state = 'completed';
   }
+  async hand(id: PhaseId, to: 'agent' | 'worker'): Promise<void> {
+    this.sent.push(`hand ${id} ${to}`);
+    const p = this.s.phases[String(id)]!;
+    if (p.state !== 'pending' && p.state !== 'failed') throw new Error(`handPhase: phase ${id} is ${p.state}; only a pending or failed phase can be handed on`);
+    p.separate_agent = to === 'agent';
+  }
   async pause(): Promise<void> {
     this.s.paused = true;
   }
@@ -253,6 +259,14 @@ describe('acting', () => {
     expect(done.body).toEqual({ outcome: 'done', message: `Phase ${failedKey} is marked done with your output; its dependants may run.` });
     expect(runs.get('held-run')!.sent).toContain(`mark-done ${failedKey} {"context":{"rows":3},"artifacts":{}}`);
     expect((await post('/api/runs/held-run/actions', { action: 'mark-done', phase: failedKey, output: { context: 5 } })).status).toBe(400);
+  });
+
+  it('hands a pending phase to an agent, says so once the status shows it, and needs "to"', async () => {
+    expect((await post('/api/runs/held-run/actions', { action: 'hand', phase: '3' })).body).toEqual({ outcome: 'refused', message: 'hand needs "to": "agent" or "worker".' });
+    expect((await post('/api/runs/held-run/actions', { action: 'hand', phase: '4', to: 'agent' })).body).toEqual({ outcome: 'refused', message: 'handPhase: phase 4 is running; only a pending or failed phase can be handed on' });
+    const res = await post('/api/runs/held-run/actions', { action: 'hand', phase: '3', to: 'agent' });
+    expect(res.body).toEqual({ outcome: 'done', message: 'Phase 3 is handed to an external agent: it is pending now.' });
+    expect(runs.get('held-run')!.sent).toContain('hand 3 agent');
   });
 
   it('pauses, resumes and aborts; a closed run accepts nothing', async () => {

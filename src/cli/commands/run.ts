@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { connectClient, connectSettings } from '../../client/connection.js';
 import { loadRun } from '../../client/load-plan.js';
+import { batonUiBase } from '../../client/ui-links.js';
 import { Orchestrator } from '../../client/orchestrator.js';
 import { planResume } from '../../client/resume.js';
 import { runLinkLines } from '../../client/ui-links.js';
@@ -31,7 +32,15 @@ export function registerRun(program: Command): void {
     .option('--resume-from <run-id>', "reuse the earlier run's completed phases (unchanged, files checked by hash); run only the rest")
     .action(
       action(async (planFile: string, opts: RunOptions) => {
-        const { plan, config } = await loadRun(planFile, opts.config);
+        const loaded = await loadRun(planFile, opts.config);
+        const { plan } = loaded;
+        // The run's current details link to baton ui's page for it, when BATON_UI_URL says where one serves.
+        let uiBase = batonUiBase();
+        if (uiBase && !(/^https?:\/\//.test(uiBase) && URL.canParse(uiBase))) {
+          console.error(`baton: BATON_UI_URL=${uiBase} is not an http:// or https:// address (baton ui prints the one to use); the run's details will not link to baton ui`);
+          uiBase = undefined;
+        }
+        const config = loaded.config.baton_ui_url || !uiBase ? loaded.config : { ...loaded.config, baton_ui_url: uiBase };
         const settings = connectSettings();
         const orchestrator = new Orchestrator(await connectClient(settings));
         const say = opts.json ? console.error : console.log;

@@ -168,6 +168,14 @@ function configFields<C extends z.ZodType<ResourceClass>>(resourceClass: C) {
      * Temporal suggests it (history of about 4,000 events or 4 MB). For tuning and tests.
      */
     continue_as_new_after_phases: wholeNumber(1).optional(),
+    /**
+     * Where `baton ui` serves (its address, as `baton ui` prints it): the run's current details in
+     * the Temporal Web UI link to the run's page there. `baton run` fills it from BATON_UI_URL.
+     */
+    baton_ui_url: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, as `baton ui` prints it' })
+      .max(2000)
+      .optional(),
   };
 }
 

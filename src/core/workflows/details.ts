@@ -17,7 +17,7 @@ export interface DetailsSource {
   phase(key: string): { status(): PhaseStatus };
 }
 
-export function renderDetails(overview: RunOverview, source: DetailsSource, runId = '<run>', notices: readonly string[] = []): string {
+export function renderDetails(overview: RunOverview, source: DetailsSource, runId = '<run>', notices: readonly string[] = [], batonUiUrl?: string): string {
   const held = overview.state === 'held' && overview.failed.length > 0;
   const state = `${overview.state}${overview.paused ? ', paused by an operator' : ''}`;
   const lines = [`**${md(overview.plan)}** · ${held ? `${state} · **action needed**` : state}`, ''];
@@ -58,7 +58,8 @@ export function renderDetails(overview: RunOverview, source: DetailsSource, runI
   }
   const latest = notices.slice(-NOTICES_SHOWN);
   if (latest.length > 0) lines.push('', `Latest notices (the ${mdCode('status')} query has up to 100):`, '', ...latest.map((n) => `- ${md(cut(n, NOTICE_CHARS))}`));
-  lines.push('', `${mdCode('baton ui')} draws this run as a graph; ${mdCode(`baton status ${runId}`)} prints it.`);
+  const page = batonUiUrl ? runPageLink(batonUiUrl, runId) : undefined;
+  lines.push('', page ? `[This run in baton ui](${page}): its graph, each phase's log and package, and its buttons. ${mdCode(`baton status ${runId}`)} prints it.` : `${mdCode('baton ui')} draws this run as a graph; ${mdCode(`baton status ${runId}`)} prints it.`);
   return lines.join('\n');
 }
 
@@ -107,6 +108,15 @@ function blockedBy(p: PhaseStatus, states: ReadonlyMap<string, string>, source: 
     if (state !== 'completed' && state !== 'skipped') return `${md(key)} (${state})`;
   }
   return '';
+}
+
+/**
+ * The run's page on `baton ui` (the config's baton_ui_url, an http(s) address the plan's checks took):
+ * percent-encoded so that no character of it can end the Markdown link early.
+ */
+function runPageLink(base: string, runId: string): string {
+  const safe = base.replace(/\/+$/, '').replace(/[()<>\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return `${safe}/runs/${encodeURIComponent(runId)}`;
 }
 
 function cut(text: string, chars: number): string {

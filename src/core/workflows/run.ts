@@ -231,7 +231,7 @@ export class Run implements PhaseRunContext {
 
   publish(): void {
     const shown = overview(this.book);
-    setCurrentDetails(renderDetails(shown, this.book, this.book.executionId, this.book.notices));
+    setCurrentDetails(renderDetails(shown, this.book, this.book.executionId, this.book.notices, this.book.config.baton_ui_url));
     this.searchAttributes.sync(shown);
   }
 

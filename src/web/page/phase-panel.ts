@@ -13,6 +13,7 @@ const LOG_REFRESH_MS = 2000;
 const RETRYABLE = new Set(['failed', 'completed', 'skipped']);
 const SKIPPABLE = new Set(['pending', 'ready', 'failed']);
 const MARKABLE = new Set(['failed', 'awaiting_agent']);
+const HANDABLE = new Set(['pending', 'failed']);
 
 export interface PanelEvents {
   act(request: ActionRequest): Promise<ActionResponse>;
@@ -66,7 +67,18 @@ export class PhasePanel {
     this.outputText,
     this.markDoneSubmit,
   );
-  private actions = h('div', { class: 'actions' }, this.retryButton, h('label', { class: 'check', for: 'retry-downstream' }, this.downstream, 'and its dependants'), this.skipButton, this.markDoneButton);
+  private toAgentButton = h('button', { type: 'button', class: 'act act-hand' }, 'Hand to agent');
+  private toWorkerButton = h('button', { type: 'button', class: 'act act-hand' }, 'Hand to worker');
+  private actions = h(
+    'div',
+    { class: 'actions' },
+    this.retryButton,
+    h('label', { class: 'check', for: 'retry-downstream' }, this.downstream, 'and its dependants'),
+    this.skipButton,
+    this.markDoneButton,
+    this.toAgentButton,
+    this.toWorkerButton,
+  );
 
 
   constructor(
@@ -86,6 +98,8 @@ export class PhasePanel {
       if (!this.outputText.value) this.outputText.value = '{"context": {}, "artifacts": {}}';
     });
     this.markDoneSubmit.addEventListener('click', () => void this.markDone());
+    this.toAgentButton.addEventListener('click', () => void this.act({ action: 'hand', phase: this.key!, to: 'agent' }));
+    this.toWorkerButton.addEventListener('click', () => void this.act({ action: 'hand', phase: this.key!, to: 'worker' }));
     this.root.hidden = true;
   }
 
@@ -146,6 +160,12 @@ export class PhasePanel {
     this.enable(this.markDoneButton, open && MARKABLE.has(p.state), open ? `a ${state} phase cannot be marked done; only a failed one or one awaiting an agent` : ended);
     this.enable(this.markDoneSubmit, open && MARKABLE.has(p.state), open ? `a ${state} phase cannot be marked done` : ended);
     if (!(open && MARKABLE.has(p.state))) this.markDoneForm.hidden = true;
+    this.enable(this.toAgentButton, open && !p.separate_agent && HANDABLE.has(p.state), open ? (p.separate_agent ? 'it already goes to an external agent' : `a ${state} phase cannot be handed on; only a pending or failed one`) : ended);
+    this.enable(
+      this.toWorkerButton,
+      open && (p.state === 'awaiting_agent' || (p.separate_agent && HANDABLE.has(p.state))),
+      open ? (p.separate_agent ? `a ${state} phase cannot be handed on; only a pending, failed or waiting one` : 'it already goes to a worker') : ended,
+    );
 
     const remarks = phaseRemarks(p, view.status.execution_id).map((r) => h('p', { class: `remark remark-${r.kind}` }, `Phase ${key} ${r.text}`));
     if (blocked?.length) remarks.unshift(h('p', { class: 'remark remark-blocked' }, `Blocked by failed phase${blocked.length > 1 ? 's' : ''} `, ...blocked.flatMap((b, i) => [i ? ', ' : '', this.phaseLink(b)]), ': retry or skip it to go on.'));
@@ -273,8 +293,8 @@ export class PhasePanel {
   }
 
   private async act(request: ActionRequest): Promise<void> {
-    const buttons = [this.retryButton, this.skipButton, this.markDoneButton, this.markDoneSubmit];
-    const verb = { retry: 'Retrying', skip: 'Skipping', 'mark-done': 'Marking done' }[request.action as 'retry' | 'skip' | 'mark-done'] ?? request.action;
+    const buttons = [this.retryButton, this.skipButton, this.markDoneButton, this.markDoneSubmit, this.toAgentButton, this.toWorkerButton];
+    const verb = { retry: 'Retrying', skip: 'Skipping', 'mark-done': 'Marking done', hand: 'Handing on' }[request.action as 'retry' | 'skip' | 'mark-done' | 'hand'] ?? request.action;
     this.busy = true;
     for (const b of buttons) b.disabled = true;
     this.result.className = 'result';
