@@ -66,6 +66,7 @@ const configCases: Array<[string, unknown, RegExp]> = [
   ['more parallel phases than Temporal allows pending activities', { max_parallel_phases: 5000 }, /the orchestrator config: "max_parallel_phases" must be a whole number from 1 to 2000 \(Temporal allows 2,000 pending activities per workflow\), got 5000/],
   ['require_signed_packages that is not true or false', { require_signed_packages: 'yes' }, /the orchestrator config: "require_signed_packages" must be true or false, got "yes"/],
   ['continue_as_new_after_phases of zero', { continue_as_new_after_phases: 0 }, /the orchestrator config: "continue_as_new_after_phases" must be a whole number ≥ 1, got 0/],
+  ['a baton_ui_url that is not http(s)', { baton_ui_url: 'javascript:alert(1)' }, /the orchestrator config: "baton_ui_url" must be an http:\/\/ or https:\/\/ address, as `baton ui` prints it/],
 ];
 
 describe('bad plans are refused before anything starts', () => {
