@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { claimPhaseUpdate, heartbeatClaimUpdate, releaseClaimUpdate } from '../core/api/definitions.js';
 import type { ClaimPhaseRequest, ClaimPhaseResponse, HeartbeatClaimResponse, ReleaseClaimResponse } from '../core/api/messages.js';
 import type { PhaseId } from '../core/plan/schema.js';
-import { listAwaitingPhases, type AwaitingPhase, type InboxFilter } from './agent-inbox.js';
+import { labelsAllow, listAwaitingPhases, type AwaitingPhase, type InboxFilter } from './agent-inbox.js';
 import { Orchestrator, updateOrExplain } from './orchestrator.js';
 
 /** How claims name an agent that gives no name: BATON_AGENT_NAME, else user@host (what a result's provenance then says). */
@@ -51,7 +51,7 @@ export interface ClaimNextOutcome {
 /** Whether an agent with these labels may claim a phase, as the run will judge it. */
 export function mayClaim(phase: AwaitingPhase, labels: readonly string[], now = Date.now()): boolean {
   if (phase.claim && Date.parse(phase.claim.expires_at) > now) return false;
-  return phase.agent_labels.every((l) => labels.includes(l));
+  return labelsAllow(phase, labels);
 }
 
 /** Claims the oldest phase in the inbox this agent may take; none when nothing it may take is waiting. */

@@ -38,6 +38,11 @@ export interface InboxFilter {
   classes?: readonly string[];
 }
 
+/** Whether an agent with these labels has every label the phase requires. */
+export function labelsAllow(phase: Pick<AwaitingPhase, 'agent_labels'>, labels: readonly string[]): boolean {
+  return phase.agent_labels.every((l) => labels.includes(l));
+}
+
 const quoted = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** The visibility query for live runs with a phase awaiting an agent, narrowed by the filter. */

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { claimNext, defaultAgentName, heartbeatClaim, releaseClaim } from '../../client/agent-claims.js';
-import { listAwaitingPhases } from '../../client/agent-inbox.js';
+import { labelsAllow, listAwaitingPhases } from '../../client/agent-inbox.js';
 import { connectClient } from '../../client/connection.js';
 import { LEASE_S } from '../../core/api/messages.js';
 import { resultAgent } from '../../core/workflows/claims.js';
@@ -40,7 +40,7 @@ export function registerAgent(program: Command): void {
     .action(
       action(async (opts: { run: string[]; plan?: string; class: string[]; label: string[]; json?: boolean }) => {
         const listed = await listAwaitingPhases(await connectClient(), { runs: opts.run, plan: opts.plan, classes: opts.class });
-        const phases = opts.label.length > 0 ? listed.filter((p) => p.agent_labels.every((l) => opts.label.includes(l))) : listed;
+        const phases = opts.label.length > 0 ? listed.filter((p) => labelsAllow(p, opts.label)) : listed;
         if (opts.json) return console.log(JSON.stringify(phases, null, 2));
         if (phases.length === 0) return console.log('no phase is awaiting an agent');
         for (const p of phases) {
