@@ -7,10 +7,11 @@
  * id made from such a plan name could not be opened in the UI. Drives the Chromium
  * scripts/chromium.sh finds, as ui-retry.test.ts does; the browser only talks to the loopback UI.
  */
+import path from 'node:path';
 import { type Frame } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
-import { tempDir, testClient, until } from '../support/baton.js';
+import { ROOT, tempDir, testClient, until } from '../support/baton.js';
 import { temporalUiBrowserForFile } from '../support/browser.js';
 
 const UI_TIMEOUT = 15_000;
@@ -18,7 +19,7 @@ const HOSTILE = '# Deploy | [docs](https://evil.example) <b>*now*</b> _x_ `y` ~~
 /** Every ASCII punctuation character, each on its own. */
 const PUNCTUATION = `P ${Array.from('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~').join(' ')}`;
 
-const ui = temporalUiBrowserForFile();
+const ui = temporalUiBrowserForFile(path.join(ROOT, 'test-results', 'ui-names'));
 
 /** The frame that shows the run's current details: the one with the phases' table. */
 async function detailsFrame(frames: () => Frame[]): Promise<Frame> {

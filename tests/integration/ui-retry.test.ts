@@ -9,36 +9,19 @@
  * The browser only ever talks to the loopback UI: every other request is aborted.
  * Screenshots of each step go to test-results/ui/.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { fixturePhase, ROOT, tempDir, testClient, until } from '../support/baton.js';
-import { temporalUiBrowserForFile } from '../support/browser.js';
+import { temporalUiBrowserForFile, within } from '../support/browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
 const UI_TIMEOUT = 15_000; // any single UI action or wait
 const RUN_TIMEOUT = 30_000; // the run reaching a state
 
-const ui = temporalUiBrowserForFile(async () => {
-  await rm(SHOTS, { recursive: true, force: true });
-  await mkdir(SHOTS, { recursive: true });
-});
-
-
-/** Rejects after `ms` instead of waiting forever. */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000}s`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-let step = 0;
-async function shot(page: Page, name: string, fullPage = false): Promise<void> {
-  step += 1;
-  await page.screenshot({ path: path.join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`), fullPage, timeout: UI_TIMEOUT });
-}
+const ui = temporalUiBrowserForFile(SHOTS);
 
 /**
  * The cells of the run's current-details row for one phase. The UI renders the Markdown in an iframe of its own;
@@ -109,7 +92,7 @@ describe('Temporal Web UI', () => {
     await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/${run.runId}`);
     await expect.poll(() => page.getByRole('heading', { level: 1, name: run.runId }).isVisible(), { timeout: UI_TIMEOUT }).toBe(true);
     await page.getByRole('button', { name: 'More Actions' }).waitFor();
-    await shot(page, 'run-page');
+    await ui.shot(page, 'run-page');
 
     // The run's current details, under the "User Metadata" tab: phase 1 failed.
     await page.getByRole('tab', { name: 'User Metadata' }).click();
@@ -120,17 +103,17 @@ describe('Temporal Web UI', () => {
     // Action needed: the request to send, in a code block, which copies as valid JSON (text would get curly quotes).
     const hint = await requestInDetails(page);
     expect(JSON.parse(hint)).toEqual({ phase: 1 });
-    await shot(page, 'current-details-failed');
+    await ui.shot(page, 'current-details-failed');
 
     await page.getByRole('button', { name: 'More Actions' }).click();
     const signalItem = page.getByRole('menuitem', { name: 'Send a Signal' });
     await signalItem.waitFor();
-    await shot(page, 'actions-menu');
+    await ui.shot(page, 'actions-menu');
     await signalItem.click();
 
     const dialog = page.getByRole('dialog', { name: 'Send a Signal' });
     await dialog.waitFor();
-    await shot(page, 'signal-dialog');
+    await ui.shot(page, 'signal-dialog');
     // The signal name: a select listing the handlers the workflow reports (with their descriptions),
     // plus "Custom" to type any name. Pick retryPhase from the list; type it if the list lacks it.
     await dialog.getByRole('button', { name: 'Select a signal' }).click();
@@ -139,7 +122,7 @@ describe('Temporal Web UI', () => {
       () => true,
       () => false,
     );
-    await shot(page, 'signal-list');
+    await ui.shot(page, 'signal-list');
     if (isListed) {
       await listed.click();
     } else {
@@ -152,7 +135,7 @@ describe('Temporal Web UI', () => {
     await expect.poll(() => dialog.getByRole('textbox', { name: 'Data' }).innerText(), { timeout: UI_TIMEOUT }).toBe(hint);
     const submit = dialog.getByRole('button', { name: 'Submit' });
     await expect.poll(() => submit.isEnabled(), { timeout: UI_TIMEOUT }).toBe(true);
-    await shot(page, 'signal-filled');
+    await ui.shot(page, 'signal-filled');
     await submit.click();
     await dialog.waitFor({ state: 'hidden' });
     // The UI confirms with a toast that slides in at the bottom right for a few seconds (its text is also
@@ -171,7 +154,7 @@ describe('Temporal Web UI', () => {
         { timeout: UI_TIMEOUT, interval: 100 },
       )
       .toBe(true);
-    await shot(page, 'signal-sent');
+    await ui.shot(page, 'signal-sent');
 
     // 3. The retry ran phase 1 again, and the run went on to the end.
     const final = await within(RUN_TIMEOUT, 'the run finishing after the retry', run.finalStatus());
@@ -185,7 +168,7 @@ describe('Temporal Web UI', () => {
     await page.getByRole('tab', { name: 'User Metadata' }).click();
     await page.getByRole('heading', { name: 'Current Details' }).waitFor();
     expect((await phaseRow(page, 'Flaky step', 'completed'))[3]).toBe(String(final.phases['1']!.attempts));
-    await shot(page, 'run-completed');
+    await ui.shot(page, 'run-completed');
     await page.close();
   });
 });

@@ -9,36 +9,19 @@
  * The browser only ever talks to the loopback UI: every other request is aborted.
  * Screenshots of each step go to test-results/ui/.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { fixturePhase, ROOT, tempDir, testClient, until } from '../support/baton.js';
-import { temporalUiBrowserForFile } from '../support/browser.js';
+import { temporalUiBrowserForFile, within } from '../support/browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'ui-update');
 const UI_TIMEOUT = 15_000; // any single UI action or wait
 const RUN_TIMEOUT = 30_000; // the run reaching a state
 
-const ui = temporalUiBrowserForFile(async () => {
-  await rm(SHOTS, { recursive: true, force: true });
-  await mkdir(SHOTS, { recursive: true });
-});
-
-
-/** Rejects after `ms` instead of waiting forever. */
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000}s`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-let step = 0;
-async function shot(page: Page, name: string, fullPage = false): Promise<void> {
-  step += 1;
-  await page.screenshot({ path: path.join(SHOTS, `${String(step).padStart(2, '0')}-${name}.png`), fullPage, timeout: UI_TIMEOUT });
-}
+const ui = temporalUiBrowserForFile(SHOTS);
 
 /** Opens the run's actions menu → Send an Update, picks `name`, types `input` and submits; returns the dialog. */
 async function sendUpdate(page: Page, name: string, input: string, label: string) {
@@ -48,13 +31,13 @@ async function sendUpdate(page: Page, name: string, input: string, label: string
   await item.click();
   const dialog = page.getByRole('dialog').filter({ hasText: /Update/i });
   await dialog.waitFor();
-  await shot(page, `${label}-dialog`);
+  await ui.shot(page, `${label}-dialog`);
   const picker = dialog.getByRole('button', { name: /Select an update/i });
   if (await picker.isVisible().catch(() => false)) {
     await picker.click();
     const listed = dialog.getByRole('option', { name: new RegExp(`^${name}\\b`) });
     const isListed = await listed.waitFor({ timeout: 5_000 }).then(() => true, () => false);
-    await shot(page, `${label}-list`);
+    await ui.shot(page, `${label}-list`);
     if (isListed) await listed.click();
     else {
       await dialog.getByRole('option', { name: /^Custom\b/ }).click();
@@ -67,7 +50,7 @@ async function sendUpdate(page: Page, name: string, input: string, label: string
   await expect.poll(() => dialog.getByRole('textbox', { name: 'Data' }).innerText(), { timeout: UI_TIMEOUT }).toBe(input);
   const submit = dialog.getByRole('button', { name: 'Submit' });
   await expect.poll(() => submit.isEnabled(), { timeout: UI_TIMEOUT }).toBe(true);
-  await shot(page, `${label}-filled`);
+  await ui.shot(page, `${label}-filled`);
   await submit.click();
   return dialog;
 }
@@ -107,7 +90,7 @@ describe('Temporal Web UI', () => {
     const refusal = 'retryPhase: no phase 7; phases are 0, 1, 2';
     await sendUpdate(page, 'retryPhase', '{"phase": 7}', 'bad');
     await expect.poll(() => shows(page, refusal), { timeout: UI_TIMEOUT, interval: 200 }).toBe(true);
-    await shot(page, 'bad-refused');
+    await ui.shot(page, 'bad-refused');
     expect(await shows(page, 'at validator'), 'no stack trace for a user mistake').toBe(false);
     expect((await run.status()).phases['1']!.state).toBe('failed');
     await page.keyboard.press('Escape');
@@ -116,7 +99,7 @@ describe('Temporal Web UI', () => {
     // The right one: the run retries phase 1 and completes.
     await sendUpdate(page, 'retryPhase', '{"phase": 1}', 'good');
     const final = await within(RUN_TIMEOUT, 'the run finishing after the retry', run.finalStatus());
-    await shot(page, 'good-sent');
+    await ui.shot(page, 'good-sent');
     expect(final.state).toBe('completed');
     expect(final.phases['1']).toMatchObject({ state: 'completed', generation: 2 });
     await page.close();

@@ -3,7 +3,9 @@
  * contexts that may reach only the given origins (the Temporal UI also asks the internet for a news
  * feed: refused), so a test never leaves 127.0.0.1.
  */
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { startWorker, type WorkerProcess } from './baton.js';
 
@@ -31,15 +33,21 @@ export async function loopbackBrowser(executablePath: string, origin: string): P
 
 /**
  * For a test file that drives the Temporal Web UI: before its tests, a Baton worker and Chromium
- * whose context reaches only the UI; after them, both stopped. `context` stays undefined when there
- * is no Chromium (the tests then fail with scripts/chromium.sh's message, `inject('chromiumProblem')`).
+ * whose context reaches only the UI, and `shotsDir` emptied; after them, both stopped. `context`
+ * stays undefined when there is no Chromium (the tests then fail with scripts/chromium.sh's message,
+ * `inject('chromiumProblem')`). `shot` saves a numbered screenshot of each step in `shotsDir`.
  */
-export function temporalUiBrowserForFile(before?: () => Promise<void>): { readonly context: BrowserContext | undefined } {
+export function temporalUiBrowserForFile(shotsDir: string): {
+  readonly context: BrowserContext | undefined;
+  shot(page: Page, name: string, fullPage?: boolean): Promise<void>;
+} {
   let worker: WorkerProcess | undefined;
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
+  let step = 0;
   beforeAll(async () => {
-    await before?.();
+    await rm(shotsDir, { recursive: true, force: true });
+    await mkdir(shotsDir, { recursive: true });
     const executablePath = inject('chromiumPath');
     if (!executablePath) return;
     worker = await startWorker([]);
@@ -54,5 +62,16 @@ export function temporalUiBrowserForFile(before?: () => Promise<void>): { readon
     get context() {
       return context;
     },
+    async shot(page, name, fullPage = false) {
+      step += 1;
+      await page.screenshot({ path: path.join(shotsDir, `${String(step).padStart(2, '0')}-${name}.png`), fullPage, timeout: 15_000 });
+    },
   };
+}
+
+/** Rejects after `ms` instead of waiting forever. */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000}s`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
