@@ -9,16 +9,15 @@
  * The browser only ever talks to the loopback UI: every other request is aborted.
  * Screenshots of each step go to test-results/ui/.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
-import { Orchestrator } from '../../src/client/orchestrator.js';
-import { fixturePhase, ROOT, tempDir, testClient, until } from '../support/baton.js';
+import { ROOT } from '../support/baton.js';
 import { temporalUiBrowserForFile, within } from '../support/browser.js';
+import { openRunPage, runHeldOnFlakyStep, sendFromActionsMenu, UI_TIMEOUT } from '../support/temporal-ui.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'ui');
-const UI_TIMEOUT = 15_000; // any single UI action or wait
 const RUN_TIMEOUT = 30_000; // the run reaching a state
 
 const ui = temporalUiBrowserForFile(SHOTS);
@@ -65,32 +64,13 @@ describe('Temporal Web UI', () => {
     const context = ui.context;
     if (!context) throw new Error(`the Web UI test needs Chromium:\n${inject('chromiumProblem')}`);
     // 1. A run holding on phase 1, which fails while the flag file exists.
-    const workdir = await tempDir();
-    const flag = path.join(workdir, 'broken');
-    await writeFile(flag, '');
-    const run = await new Orchestrator(await testClient()).start(
-      {
-        name: 'ui-retry',
-        workdir,
-        phases: [
-          fixturePhase(0),
-          { id: 1, name: 'Flaky step', depends_on: [0], command: ['sh', '-c', 'test ! -e "$BATON_WORKDIR/broken" || { echo "still broken" >&2; exit 1; }'] },
-          fixturePhase(2, [1]),
-        ],
-      },
-      { failed_phase_policy: 'hold' },
-    );
-    const held = await until(run, 'held', (s) => s.state === 'held', RUN_TIMEOUT);
+    const { run, held, flag } = await runHeldOnFlakyStep('ui-retry', RUN_TIMEOUT);
     expect(held.phases['1']!.state).toBe('failed');
     const attemptsBefore = held.phases['1']!.attempts;
 
     // 2. Fix the cause, then retry from the UI.
     await rm(flag);
-    const page = await context.newPage();
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.setDefaultNavigationTimeout(UI_TIMEOUT);
-    await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/${run.runId}`);
-    await expect.poll(() => page.getByRole('heading', { level: 1, name: run.runId }).isVisible(), { timeout: UI_TIMEOUT }).toBe(true);
+    const page = await openRunPage(context, run.runId);
     await page.getByRole('button', { name: 'More Actions' }).waitFor();
     await ui.shot(page, 'run-page');
 
@@ -105,38 +85,8 @@ describe('Temporal Web UI', () => {
     expect(JSON.parse(hint)).toEqual({ phase: 1 });
     await ui.shot(page, 'current-details-failed');
 
-    await page.getByRole('button', { name: 'More Actions' }).click();
-    const signalItem = page.getByRole('menuitem', { name: 'Send a Signal' });
-    await signalItem.waitFor();
-    await ui.shot(page, 'actions-menu');
-    await signalItem.click();
-
-    const dialog = page.getByRole('dialog', { name: 'Send a Signal' });
-    await dialog.waitFor();
-    await ui.shot(page, 'signal-dialog');
-    // The signal name: a select listing the handlers the workflow reports (with their descriptions),
-    // plus "Custom" to type any name. Pick retryPhase from the list; type it if the list lacks it.
-    await dialog.getByRole('button', { name: 'Select a signal' }).click();
-    const listed = dialog.getByRole('option', { name: /^retryPhase\b/ });
-    const isListed = await listed.waitFor({ timeout: 5_000 }).then(
-      () => true,
-      () => false,
-    );
-    await ui.shot(page, 'signal-list');
-    if (isListed) {
-      await listed.click();
-    } else {
-      await dialog.getByRole('option', { name: /^Custom\b/ }).click();
-      await dialog.getByRole('textbox', { name: 'Signal name' }).fill('retryPhase');
-    }
-    // The input: a JSON editor (CodeMirror, a contenteditable textbox labelled "Data").
-    // The hint, pasted unchanged.
-    await dialog.getByRole('textbox', { name: 'Data' }).fill(hint);
-    await expect.poll(() => dialog.getByRole('textbox', { name: 'Data' }).innerText(), { timeout: UI_TIMEOUT }).toBe(hint);
-    const submit = dialog.getByRole('button', { name: 'Submit' });
-    await expect.poll(() => submit.isEnabled(), { timeout: UI_TIMEOUT }).toBe(true);
-    await ui.shot(page, 'signal-filled');
-    await submit.click();
+    // More Actions → Send a Signal, retryPhase (picked from the handlers the workflow reports), the hint pasted unchanged.
+    const dialog = await sendFromActionsMenu(page, 'Signal', 'retryPhase', hint, (step) => ui.shot(page, `signal-${step}`));
     await dialog.waitFor({ state: 'hidden' });
     // The UI confirms with a toast that slides in at the bottom right for a few seconds (its text is also
     // in an off-screen live region for screen readers): wait until one is fully in view, then shoot it.
