@@ -6,20 +6,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import type { QueueReport } from '../../src/client/queues.js';
-import { baton, fixturePhase, startWorker, tempDir, testClient, writeJson, type WorkerProcess, until } from '../support/baton.js';
+import { baton, fixturePhase, tempDir, testClient, writeJson, until, workersPerTest } from '../support/baton.js';
 
-const workers: WorkerProcess[] = [];
-async function worker(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const w = await startWorker(args, { BATON_WORKER_NAME: name, ...env });
-  workers.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
-});
+const startWorkerForTest = workersPerTest();
+const worker = (name: string, args: string[], env: NodeJS.ProcessEnv = {}) => startWorkerForTest(args, { BATON_WORKER_NAME: name, ...env });
 
 
 describe('worker pools', () => {

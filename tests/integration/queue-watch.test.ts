@@ -8,21 +8,13 @@
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import type { QueueReport } from '../../src/client/queues.js';
 import type { RunStatus } from '../../src/core/api/status.js';
-import { baton, startWorker, tempDir, temporal, testClient, until, writeJson, type WorkerProcess } from '../support/baton.js';
+import { baton, tempDir, temporal, testClient, until, writeJson, type WorkerProcess, workersPerTest } from '../support/baton.js';
 
-const workers: WorkerProcess[] = [];
-async function worker(args: string[]): Promise<WorkerProcess> {
-  const w = await startWorker(args);
-  workers.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
-});
+const worker = workersPerTest();
 
 /** Temporal's identity for a worker process (the SDK's default: pid@host). */
 const identity = (w: WorkerProcess): string => `${w.proc.pid}@${os.hostname()}`;

@@ -5,17 +5,18 @@
  * object, missing bucket, wrong credentials, an endpoint nothing answers on). Credentials reach the
  * store as they do on a user's machine: through the SDK's standard chain, from the environment.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentKey, openStore, PART_SIZE, S3Store, StoreError, storeFromEnvironment, type Store } from '../../src/runner/store/index.js';
+import { contentKey, openStore, PART_SIZE, S3Store, storeFromEnvironment, type Store } from '../../src/runner/store/index.js';
 import { freePort } from '../support/ports.js';
 import { baton } from '../support/baton.js';
 import { useS3Server } from '../support/s3-server.js';
 import { checkStoreFromEnvironment } from '../../src/client/store-doctor.js';
+import { sha, storeErrorOf } from '../support/store.js';
 
 // Built (the first time on a machine) and started before the first test, stopped after the last;
 // with no server, each test fails with the reason (counted as failures, with what to do).
@@ -38,16 +39,7 @@ function s3(location = `s3://${bucket}/${prefix}`, more: Record<string, string> 
   return s;
 }
 
-const sha = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 
-async function problemOf(work: Promise<unknown>): Promise<StoreError> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected a StoreError').toBeInstanceOf(StoreError);
-  return err as StoreError;
-}
 
 async function keys(s: Store, p?: string): Promise<string[]> {
   const out: string[] = [];
@@ -139,17 +131,17 @@ describe('S3 store on a real S3-compatible server', () => {
 
     // Someone overwrites the object through the S3 API with other bytes of the same size.
     await store.put(ref.key, value.replace('yyy', 'yzy'));
-    const err = await problemOf(store.getContent(ref.sha256));
+    const err = await storeErrorOf(store.getContent(ref.sha256));
     expect(err.problem).toBe('wrong-hash');
     expect(err.message).toContain(`${ref.key} in s3://${bucket}/${prefix} at ${endpoint} (from AWS_ENDPOINT_URL_S3) has sha256`);
     expect(err.message).toContain(`not ${ref.sha256.slice(0, 12)}…: it was changed or damaged after it was stored, and is refused`);
     const target = path.join(dir, 'tampered.json');
-    expect((await problemOf(store.getContentFile(ref.sha256, target))).problem).toBe('wrong-hash');
+    expect((await storeErrorOf(store.getContentFile(ref.sha256, target))).problem).toBe('wrong-hash');
     expect(existsSync(target)).toBe(false);
     const stream = await store.getContentStream(ref.sha256);
     expect(
       (
-        await problemOf(
+        await storeErrorOf(
           (async () => {
             for await (const _ of stream) void _;
           })(),
@@ -171,7 +163,7 @@ describe('S3 store on a real S3-compatible server', () => {
     await file.write(one, 0, 1, at);
     await file.close();
     const target = path.join(dir, 'big-copy.bin');
-    const err = await problemOf(store.getContentFile(ref.sha256, target));
+    const err = await storeErrorOf(store.getContentFile(ref.sha256, target));
     expect(err.problem).toBe('wrong-hash');
     expect(err.message).toContain(`(${bytes.length} bytes)`);
     expect(existsSync(target)).toBe(false);
@@ -179,46 +171,46 @@ describe('S3 store on a real S3-compatible server', () => {
   });
 
   it('says when an object is missing, and when the bucket is', async () => {
-    const err = await problemOf(store.get('runs/r1/outputs/phase_9.json'));
+    const err = await storeErrorOf(store.get('runs/r1/outputs/phase_9.json'));
     expect(err.problem).toBe('missing');
     expect(err.message).toBe(
       `runs/r1/outputs/phase_9.json is not in s3://${bucket}/${prefix} at ${endpoint} (from AWS_ENDPOINT_URL_S3); it was never stored there, or was removed: check that BATON_STORE names the same store on every machine, or store it again`,
     );
-    expect((await problemOf(store.getContent(sha('never stored')))).problem).toBe('missing');
+    expect((await storeErrorOf(store.getContent(sha('never stored')))).problem).toBe('missing');
     expect(await store.hasContent(sha('never stored'))).toBeUndefined();
 
     const nowhere = s3('s3://no-such-bucket/baton');
-    const noBucket = await problemOf(nowhere.get('x'));
+    const noBucket = await storeErrorOf(nowhere.get('x'));
     expect(noBucket.problem).toBe('no-bucket');
     expect(noBucket.message).toBe(
       `cannot read x: the bucket no-such-bucket does not exist at ${endpoint} (from AWS_ENDPOINT_URL_S3); create it (aws s3 mb s3://no-such-bucket --endpoint-url ${endpoint}) or correct BATON_STORE`,
     );
     // A HEAD's 404 carries no code: the store asks about the bucket before saying "not there".
-    expect((await problemOf(nowhere.head('x'))).problem).toBe('no-bucket');
-    expect((await problemOf(nowhere.check())).problem).toBe('no-bucket');
+    expect((await storeErrorOf(nowhere.head('x'))).problem).toBe('no-bucket');
+    expect((await storeErrorOf(nowhere.check())).problem).toBe('no-bucket');
   });
 
   it('says when the credentials are wrong', async () => {
     try {
       // The SDK's chain reads the environment when a store first signs a request.
       process.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
-      const err = await problemOf(s3().get('runs/r1/outputs/phase_2.json'));
+      const err = await storeErrorOf(s3().get('runs/r1/outputs/phase_2.json'));
       expect(err.problem).toBe('denied');
       expect(err.message).toBe(
         `cannot read runs/r1/outputs/phase_2.json in s3://${bucket}/${prefix} at ${endpoint} (from AWS_ENDPOINT_URL_S3): the service refused the credentials (SignatureDoesNotMatch); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile AWS_PROFILE names, or the role) against the ones this service issued`,
       );
       // HEAD (403, no body), then the bucket's listing, which names the reason.
-      expect((await problemOf(s3().putContent('anything'))).message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
-      expect((await problemOf(s3().head('x'))).message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
-      expect((await problemOf(s3().check())).problem).toBe('denied');
+      expect((await storeErrorOf(s3().putContent('anything'))).message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
+      expect((await storeErrorOf(s3().head('x'))).message).toContain('the service refused the credentials (SignatureDoesNotMatch)');
+      expect((await storeErrorOf(s3().check())).problem).toBe('denied');
 
       // An access key the service does not know (the Versity gateway answers 404, not 403): not "missing".
       process.env.AWS_ACCESS_KEY_ID = 'nobody';
-      const unknown = await problemOf(s3().get('runs/r1/outputs/phase_2.json'));
+      const unknown = await storeErrorOf(s3().get('runs/r1/outputs/phase_2.json'));
       expect(unknown.problem).toBe('denied');
       expect(unknown.message).toContain('the service refused the credentials (XAdminUserNotFound)');
-      expect((await problemOf(s3().putContent('anything'))).problem).toBe('denied'); // HEAD says 404: the listing tells
-      expect((await problemOf(s3().head('x'))).problem).toBe('denied');
+      expect((await storeErrorOf(s3().putContent('anything'))).problem).toBe('denied'); // HEAD says 404: the listing tells
+      expect((await storeErrorOf(s3().head('x'))).problem).toBe('denied');
     } finally {
       process.env.AWS_ACCESS_KEY_ID = server.accessKeyId;
       process.env.AWS_SECRET_ACCESS_KEY = server.secretAccessKey;
@@ -231,14 +223,14 @@ describe('S3 store on a real S3-compatible server', () => {
     const port = await freePort(); // free now: nothing listens there
     const dead = s3(`s3://${bucket}/${prefix}`, { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` });
     const t = performance.now();
-    const err = await problemOf(dead.get('runs/r1/outputs/phase_2.json'));
+    const err = await storeErrorOf(dead.get('runs/r1/outputs/phase_2.json'));
     const ms = performance.now() - t;
     expect(err.problem).toBe('unreachable');
     expect(err.message).toContain(`cannot read runs/r1/outputs/phase_2.json in s3://${bucket}/${prefix} at http://127.0.0.1:${port} (from AWS_ENDPOINT_URL_S3): the service cannot be reached (ECONNREFUSED`);
     expect(err.message).toContain(`check that the service runs and that AWS_ENDPOINT_URL_S3 (http://127.0.0.1:${port}) is its address`);
     expect(ms).toBeLessThan(10_000);
     console.log(`unreachable endpoint reported in ${ms.toFixed(0)} ms (the SDK's 3 attempts)`);
-    expect((await problemOf(dead.check())).problem).toBe('unreachable');
+    expect((await storeErrorOf(dead.check())).problem).toBe('unreachable');
   });
 });
 

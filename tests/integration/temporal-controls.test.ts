@@ -3,19 +3,12 @@
  * Baton phase what it does to any activity, and none turns a healthy phase into a failed one,
  * spends its retries, or holds the run. Real dev server, real worker processes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
-import { fixturePhase, startWorker, tempDir, temporal, testClient, until, type WorkerProcess } from '../support/baton.js';
+import { fixturePhase, tempDir, temporal, testClient, until, workersPerTest } from '../support/baton.js';
 
-const workers: WorkerProcess[] = [];
-async function worker(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const w = await startWorker(args, { BATON_WORKER_NAME: name, ...env });
-  workers.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
-});
+const startWorkerForTest = workersPerTest();
+const worker = (name: string, args: string[], env: NodeJS.ProcessEnv = {}) => startWorkerForTest(args, { BATON_WORKER_NAME: name, ...env });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const config = { heartbeat_timeout_s: 3 };
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { Orchestrator, type RunHandle } from '../../src/client/orchestrator.js';
 import type { RunStatus } from '../../src/core/api/status.js';
 import { runPaths } from '../../src/runner/workdir.js';
@@ -156,6 +156,19 @@ export function workerForFile(args: string[] = [], env: NodeJS.ProcessEnv = {}):
     await context.worker?.stop();
   });
   return context;
+}
+
+/** Starts workers as a test goes; each is killed with SIGKILL after the test that started it. */
+export function workersPerTest(): (args: string[], env?: NodeJS.ProcessEnv) => Promise<WorkerProcess> {
+  const workers: WorkerProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
+  });
+  return async (args, env = {}) => {
+    const w = await startWorker(args, env);
+    workers.push(w);
+    return w;
+  };
 }
 
 /** Runs the Temporal CLI against the test server (`temporal <args> --address …`); resolves with its stdout. */

@@ -4,7 +4,7 @@
  * words of the S3 store's errors that need no server to produce (tests/integration/store-s3.test.ts
  * has the rest, against a real S3 server).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +24,7 @@ import {
   type Store,
 } from '../../src/runner/store/index.js';
 import { S3Backend } from '../../src/runner/store/s3-store.js';
+import { sha, storeErrorOf } from '../support/store.js';
 
 let dir: string;
 let store: Store;
@@ -37,7 +38,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sha = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
 
 async function keys(s: Store, prefix?: string): Promise<string[]> {
   const out: string[] = [];
@@ -45,14 +45,6 @@ async function keys(s: Store, prefix?: string): Promise<string[]> {
   return out;
 }
 
-async function problemOf(work: Promise<unknown>): Promise<StoreError> {
-  const err = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, 'expected a StoreError').toBeInstanceOf(StoreError);
-  return err as StoreError;
-}
 
 describe('filesystem store: objects by key', () => {
   it('puts, gets, heads and deletes an object; deleting a missing one is fine', async () => {
@@ -99,33 +91,33 @@ describe('filesystem store: objects by key', () => {
   });
 
   it('says what is missing, where, and what to do', async () => {
-    const err = await problemOf(store.get('runs/r1/outputs/phase_9.json'));
+    const err = await storeErrorOf(store.get('runs/r1/outputs/phase_9.json'));
     expect(err.problem).toBe('missing');
     expect(err.key).toBe('runs/r1/outputs/phase_9.json');
     expect(err.message).toContain(`runs/r1/outputs/phase_9.json is not in the store directory ${path.join(dir, 'store')}`);
     expect(err.message).toContain('check BATON_STORE names the same store on every machine');
-    expect((await problemOf(store.getFile('nope', path.join(dir, 'out')))).problem).toBe('missing');
+    expect((await storeErrorOf(store.getFile('nope', path.join(dir, 'out')))).problem).toBe('missing');
     expect(existsSync(path.join(dir, 'out'))).toBe(false);
     // A key whose "folder" is an object is missing too, not an error of another kind.
     await store.put('a', 'x');
-    expect((await problemOf(store.get('a/b'))).problem).toBe('missing');
+    expect((await storeErrorOf(store.get('a/b'))).problem).toBe('missing');
     expect(await store.head('a/b')).toBeUndefined();
   });
 
   it('refuses keys that would not mean the same everywhere, before touching anything', async () => {
     for (const key of ['', '/abs', 'a//b', 'a/', 'a/../b', './a', 'a\\b', 'a\nb', '.baton-store/tmp/x', 'x'.repeat(901)]) {
-      const err = await problemOf(store.put(key, 'x'));
+      const err = await storeErrorOf(store.put(key, 'x'));
       expect(err.problem, key).toBe('invalid-key');
       expect(err.message).toContain('use a relative path such as runs/<run>/outputs/phase_1.json');
     }
     expect(() => checkKey('runs/r-1/logs/phase_1.g1.a1.stderr.log')).not.toThrow();
     expect(() => checkKey('.cache/x')).not.toThrow(); // dot files are fine, only .baton-store/ is the store's
-    expect((await problemOf((async () => { for await (const _ of store.list('../')) void _; })())).problem).toBe('invalid-key');
+    expect((await storeErrorOf((async () => { for await (const _ of store.list('../')) void _; })())).problem).toBe('invalid-key');
   });
 
   it('names a key that cannot live beside another on a filesystem', async () => {
     await store.put('a', 'x');
-    const err = await problemOf(store.put('a/b', 'y'));
+    const err = await storeErrorOf(store.put('a/b', 'y'));
     expect(err.problem).toBe('conflict');
     expect(err.message).toContain('a key cannot name both an object and a folder of objects on a filesystem');
   });
@@ -147,7 +139,7 @@ describe('filesystem store: objects by key', () => {
     expect(existsSync(path.join(dir, 'store'))).toBe(true);
     expect(await keys(store)).toEqual([]); // the probe is gone
     await writeFile(path.join(dir, 'a-file'), 'x');
-    const err = await problemOf(new FilesystemStore(path.join(dir, 'a-file', 'store')).check());
+    const err = await storeErrorOf(new FilesystemStore(path.join(dir, 'a-file', 'store')).check());
     expect(err.problem).toBe('conflict');
     expect(err.message).toContain(path.join(dir, 'a-file'));
   });
@@ -183,7 +175,7 @@ describe('filesystem store: content by sha256', () => {
     // Changed in place after it was stored: same key, other bytes (one character, same size).
     await writeFile(path.join(dir, 'store', ...ref.key.split('/')), 'the recorded valuE');
 
-    const err = await problemOf(store.getContent(ref.sha256));
+    const err = await storeErrorOf(store.getContent(ref.sha256));
     expect(err.problem).toBe('wrong-hash');
     expect(err.message).toContain(`${ref.key} in the store directory`);
     expect(err.message).toContain(`not ${ref.sha256.slice(0, 12)}…`);
@@ -192,11 +184,11 @@ describe('filesystem store: content by sha256', () => {
 
     // Into a file: nothing appears, and a file already there is left as it was.
     const target = path.join(dir, 'cache/value.json');
-    expect((await problemOf(store.getContentFile(ref.sha256, target))).problem).toBe('wrong-hash');
+    expect((await storeErrorOf(store.getContentFile(ref.sha256, target))).problem).toBe('wrong-hash');
     expect(existsSync(target)).toBe(false);
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, 'previous');
-    expect((await problemOf(store.getContentFile(ref.sha256, target))).problem).toBe('wrong-hash');
+    expect((await storeErrorOf(store.getContentFile(ref.sha256, target))).problem).toBe('wrong-hash');
     expect(await readFile(target, 'utf8')).toBe('previous');
     expect(await readdir(path.dirname(target))).toEqual(['value.json']);
 
@@ -205,7 +197,7 @@ describe('filesystem store: content by sha256', () => {
     const read = (async () => {
       for await (const _ of stream) void _;
     })();
-    expect((await problemOf(read)).problem).toBe('wrong-hash');
+    expect((await storeErrorOf(read)).problem).toBe('wrong-hash');
 
     // Deleting it and storing the value again mends it.
     await store.delete(ref.key);
@@ -221,17 +213,17 @@ describe('filesystem store: content by sha256', () => {
   });
 
   it('says when content is missing, and refuses what is not a sha256', async () => {
-    const err = await problemOf(store.getContent(sha('absent')));
+    const err = await storeErrorOf(store.getContent(sha('absent')));
     expect(err.problem).toBe('missing');
     expect(err.message).toContain(`content/sha256/${sha('absent').slice(0, 2)}/${sha('absent')} is not in the store directory`);
-    expect((await problemOf(store.getContent('ABC'))).message).toContain('"ABC" is not a sha256 (64 lowercase hex digits)');
+    expect((await storeErrorOf(store.getContent('ABC'))).message).toContain('"ABC" is not a sha256 (64 lowercase hex digits)');
   });
 
   it('names a local file that cannot be stored', async () => {
-    const err = await problemOf(store.putContentFile(path.join(dir, 'absent.bin')));
+    const err = await storeErrorOf(store.putContentFile(path.join(dir, 'absent.bin')));
     expect(err.problem).toBe('local-file');
     expect(err.message).toContain(`${path.join(dir, 'absent.bin')} does not exist`);
-    expect((await problemOf(store.putFile('k', dir))).message).toContain(`${dir} is not a file`);
+    expect((await storeErrorOf(store.putFile('k', dir))).message).toContain(`${dir} is not a file`);
   });
 });
 
