@@ -38,16 +38,11 @@ STOP_TIMEOUT=30                                # seconds before SIGKILL
 
 # Resolve the repo root from the script's own location so the script behaves
 # the same whatever directory it is called from.
-CALLER_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 
-# A relative BATON_TEMPORAL_HOME is taken relative to the caller's cwd (that
-# is what the person typing it means), not to the repo root.
-STATE="${BATON_TEMPORAL_HOME:-$ROOT/.temporal}"
-case "$STATE" in
-  /*) ;;
-  *) STATE="$CALLER_PWD/$STATE" ;;
-esac
+# shellcheck source=scripts/lib/home.sh
+source "$ROOT/scripts/lib/home.sh"
+STATE="$(baton_home "$ROOT")"
 
 VENV="$STATE/venv"
 GOBIN_DIR="$STATE/bin"

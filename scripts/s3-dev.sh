@@ -40,13 +40,10 @@ STOP_TIMEOUT=15                              # seconds before SIGKILL
 
 # --- Paths -----------------------------------------------------------------
 
-CALLER_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-STATE="${BATON_TEMPORAL_HOME:-$ROOT/.temporal}"
-case "$STATE" in
-  /*) ;;
-  *) STATE="$CALLER_PWD/$STATE" ;;
-esac
+# shellcheck source=lib/home.sh
+source "$ROOT/scripts/lib/home.sh"
+STATE="$(baton_home "$ROOT")"
 
 BIN_DIR="$STATE/bin"
 BIN="$BIN_DIR/versitygw"

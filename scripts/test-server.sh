@@ -22,13 +22,10 @@ VERSION="${TEMPORAL_TEST_SERVER_VERSION:-1.38.0}"
 # The plugin that copies the jars, pinned so every machine resolves the same one.
 DEPENDENCY_PLUGIN=3.8.1
 
-CALLER_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-HOME_DIR="${BATON_TEMPORAL_HOME:-$ROOT/.temporal}"
-case "$HOME_DIR" in
-  /*) ;;
-  *) HOME_DIR="$CALLER_PWD/$HOME_DIR" ;;
-esac
+# shellcheck source=lib/home.sh
+source "$ROOT/scripts/lib/home.sh"
+HOME_DIR="$(baton_home "$ROOT")"
 STATE="$HOME_DIR/test-server"
 WRAPPER="$STATE/temporal-test-server"
 LIB="$STATE/lib"
