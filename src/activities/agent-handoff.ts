@@ -2,6 +2,7 @@
  * The orchestrator's side of the guide's mode 2: writing a package for an external agent,
  * and checking what the agent reports before the workflow accepts it.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failure } from '../core/api/failures.js';
 import type { AgentResult } from '../core/handoff/result.js';
@@ -15,6 +16,7 @@ import { checkOutputSchema, outputSchemaProblems, schemaCheckLimits, tooLarge } 
 import { sealAndSave } from '../runner/prepare-handoff.js';
 import type { AgentHandoff, ResultCheck } from './types.js';
 import { resolveWorkdir, runPaths } from '../runner/workdir.js';
+import { configuredStore, pullContext, pushRunFile } from '../runner/store/sync.js';
 
 
 export async function handOffToAgent(transported: HandoffPackage): Promise<AgentHandoff> {
@@ -23,7 +25,10 @@ export async function handOffToAgent(transported: HandoffPackage): Promise<Agent
   const handoffs = runPaths(workdir, pkg.execution_id).handoffs;
   try {
     // An agent needs the file, whatever agent_handoff_enabled says.
-    const { pkg: sealed, savedPath } = await sealAndSave(pkg, handoffs, true);
+    const { pkg: sealed, savedPath, savedFiles } = await sealAndSave(pkg, handoffs, true);
+    // With a store, an agent on another machine finds the package there (and `baton handoff bundle` does).
+    const store = configuredStore();
+    if (store) for (const file of savedFiles) await pushRunFile(store, workdir, file);
     return { package_hash: sealed.content_hash!, handoff_path: savedPath!, script_path: path.join(handoffs, `execute_phase_${String(pkg.to_phase)}.sh`) };
   } catch (err) {
     throw failure('HandoffFailed', `the package of phase ${String(pkg.to_phase)} (${pkg.phase_name}) could not be written for an agent: ${(err as Error).message}`);
@@ -39,6 +44,14 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   const verified = verifySealed(result, verifyKeysFromEnv(), { allowUnsigned: check.accept_unsigned, noun: 'result' });
   if (!verified.ok) problems.push(verified.problem);
   const workdir = resolveWorkdir(check.workdir, check.base_dir);
+  const store = configuredStore();
+  if (result.output && store) {
+    // The agent stored its files before it reported (`baton submit` does): this machine reads them from there.
+    await mkdir(workdir, { recursive: true });
+    await pullContext(store, workdir, result.output, 'the result\'s').catch((err: unknown) => {
+      throw failure('StoreUnavailable', `the result for phase ${String(result.phase)} could not be checked: its files could not be fetched from the store ${store.description}: ${(err as Error).message}`);
+    });
+  }
   if (result.output) {
     for (const p of await contextFileProblems(workdir, result.output, ['output'])) problems.push(`${p.path}: ${p.message}`);
     // Values stored by reference reach dependants' packages whole: scanned whole (the workflow scanned what is inline).

@@ -4,6 +4,7 @@
  * needs an archived output (a retry, a transitive context) and when the final
  * execution_context.json is written.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { failure } from '../core/api/failures.js';
@@ -11,6 +12,14 @@ import type { PhaseContext } from '../core/handoff/schema.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 import { writeFileAtomic } from '../runner/handoff-files.js';
 import { resolveWorkdir } from '../runner/workdir.js';
+import { configuredStore, pullRunFile, runFileKey } from '../runner/store/sync.js';
+
+/** A store that fails an archive: ArchiveUnavailable, which is retried. */
+function storeFailure(doing: string): (err: unknown) => never {
+  return (err) => {
+    throw failure('ArchiveUnavailable', `could not ${doing} the store: ${(err as Error).message}`);
+  };
+}
 
 export type ArchiveEntries = Record<string, { status: PhaseStatus; output?: PhaseContext }>;
 
@@ -23,11 +32,16 @@ export async function archivePhases(executionId: string, segment: number, entrie
   const relative = path.join(ARCHIVE_DIR, executionId.replace(/[^A-Za-z0-9._-]/g, '_'), `segment-${segment}.json`);
   await mkdir(path.dirname(path.join(dir, relative)), { recursive: true });
   await writeFileAtomic(path.join(dir, relative), JSON.stringify({ execution_id: executionId, segment, phases: entries }));
+  const store = configuredStore();
+  if (store) await store.putFile(runFileKey(dir, path.join(dir, relative)), path.join(dir, relative)).catch(storeFailure('store the archive in'));
   return relative;
 }
 
 async function readArchive(dir: string, relative: string): Promise<ArchiveEntries> {
   const file = path.resolve(dir, relative);
+  // With a store, another orchestrator worker may have written it: this machine's copy comes from there.
+  const store = configuredStore();
+  if (store && !existsSync(file)) await pullRunFile(store, dir, file).catch(storeFailure('fetch the archive from'));
   try {
     return (JSON.parse(await readFile(file, 'utf8')) as { phases: ArchiveEntries }).phases;
   } catch (err) {

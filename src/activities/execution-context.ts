@@ -19,6 +19,7 @@ import { verifyResume } from './resume-check.js';
 import { registeredSearchAttributes } from './search-attributes.js';
 import type { OrchestratorActivities } from './types.js';
 import { markWorkdir, resolveWorkdir } from '../runner/workdir.js';
+import { configuredStore, executionContextKey } from '../runner/store/sync.js';
 
 export const EXECUTION_CONTEXT_FILE = 'execution_context.json';
 
@@ -27,7 +28,10 @@ async function writeExecutionContext(status: RunStatus, workdir: string, baseDir
   await mkdir(dir, { recursive: true });
   // The final file is complete: phases archived by a continue-as-new get their details back.
   const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir) : status;
-  await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), `${JSON.stringify(full, null, 2)}\n`);
+  const text = `${JSON.stringify(full, null, 2)}\n`;
+  await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), text);
+  // With a store, each run's is kept there too, for every machine (baton gc, another orchestrator).
+  await configuredStore()?.put(executionContextKey(status.execution_id), text);
 }
 
 export function createOrchestratorActivities(): OrchestratorActivities {

@@ -10,6 +10,7 @@ import { describeFindings, findSecrets } from '../core/handoff/secrets.js';
 import { artifactRefs } from '../runner/artifacts.js';
 import { offloadContext } from '../runner/context-store.js';
 import { resolveWorkdir } from '../runner/workdir.js';
+import { configuredStore, pushContext } from '../runner/store/sync.js';
 import { schemaProblems } from './agent-handoff.js';
 import type { OperatorOutput, ResultCheck } from './types.js';
 
@@ -32,5 +33,9 @@ export async function checkOperatorOutput(output: OperatorOutput, check: Omit<Re
   } catch (err) {
     return refuse([`output.artifacts: ${(err as Error).message} (${workdir})`]);
   }
-  return { context: await offloadContext(workdir, output.context), artifacts };
+  const recorded = { context: await offloadContext(workdir, output.context), artifacts };
+  // With a store, the operator's files (on this machine) go there for the dependants, wherever they run.
+  const store = configuredStore();
+  if (store) await pushContext(store, workdir, recorded, `phase ${String(output.phase)}'s`);
+  return recorded;
 }

@@ -32,6 +32,8 @@ export interface PhaseActivityEvents {
   cannotRun?(reason: string): void;
   /** A phase ran here, whatever its outcome. */
   ran?(): void;
+  /** Where phases' commands run on this worker (`baton worker --root`). */
+  root?: string;
 }
 
 export function createPhaseActivities(handlers: PhaseHandlers = {}, events: PhaseActivityEvents = {}): PhaseActivities {
@@ -64,6 +66,7 @@ export function createPhaseActivities(handlers: PhaseHandlers = {}, events: Phas
           dispatchedIn: ctx.info.workflowExecution?.runId,
           writeHandoffFiles: handoff.execution_instructions.save_handoff,
           seals: true,
+          ...(events.root ? { root: events.root } : {}),
           handlers,
           executedBy,
           signal: ctx.cancellationSignal,

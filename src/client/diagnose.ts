@@ -10,6 +10,8 @@ import { executeScriptName, executeScriptProblem, handoffFileName } from '../run
 import type { VerifyKey } from '../runner/signing.js';
 import { validatePackage } from '../runner/validate-package.js';
 import { handoffsDirOf } from '../runner/workdir.js';
+import { configuredStore } from '../runner/store/sync.js';
+import { storeRunFindings } from './store-run-doctor.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 import { readStatusFile } from './read-status.js';
 
@@ -28,6 +30,8 @@ export interface DiagnoseOptions {
 
 export async function diagnose(status: RunStatus, opts: DiagnoseOptions): Promise<Finding[]> {
   const findings: Finding[] = [];
+  const store = configuredStore();
+  if (store) return [...(await storeRunFindings(status, store)), ...(await stateFindings(status, opts))];
   const workdir = path.resolve(status.workdir);
   const workdirHere = existsSync(workdir);
   findings.push(
@@ -51,6 +55,16 @@ export async function diagnose(status: RunStatus, opts: DiagnoseOptions): Promis
       continue;
     }
     findings.push(...(await phaseFindings(status, key, phase, workdirHere ? workdir : undefined, opts.keys)));
+  }
+  return findings;
+}
+
+/** With a store: what the run's state says of each phase (the files were checked in the store). */
+async function stateFindings(status: RunStatus, opts: DiagnoseOptions): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const key of opts.phase ? [opts.phase] : Object.keys(status.phases)) {
+    const phase = status.phases[key];
+    if (phase) findings.push(...(await phaseFindings(status, key, phase, undefined, opts.keys)));
   }
   return findings;
 }

@@ -6,11 +6,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TerminatedFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { handoffFileName } from '../runner/handoff-files.js';
-import { handoffsDirOf } from '../runner/workdir.js';
+import { handoffsDirOf, resolveWorkdir } from '../runner/workdir.js';
+import { configuredStore, pushSharedArtifacts } from '../runner/store/sync.js';
 import { asRunStatus } from './read-status.js';
 import type { AgentResult } from '../core/handoff/result.js';
 import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
 import { compactPlan } from '../core/plan/compact.js';
+import { planWorkdir } from '../core/handoff/build.js';
 import type { OrchestratorConfig, OrchestratorConfigInput, PhaseId, Plan, PlanInput } from '../core/plan/schema.js';
 import type { Resume } from '../core/api/run-input.js';
 import { ORCHESTRATOR_TASK_QUEUE, WORKFLOW_TYPE } from '../core/plan/schema.js';
@@ -65,6 +67,7 @@ export class Orchestrator {
     const input = { plan: compactPlan(checked.plan), config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) };
     const tooLarge = inputSizeProblem(input);
     if (tooLarge) throw new PlanError(`the run of plan "${checked.plan.name}"`, [tooLarge]);
+    await shipSharedArtifacts(checked.plan, runId);
     try {
       const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
         taskQueue: ORCHESTRATOR_TASK_QUEUE,
@@ -81,6 +84,19 @@ export class Orchestrator {
   run(runId: string): RunHandle {
     return new RunHandle(this.client.workflow.getHandle<typeof phasedRun>(runId));
   }
+}
+
+/**
+ * With a store, the files the plan ships (shared_artifacts, in the workdir on this machine) are
+ * stored for the run before it starts, so workers with nothing but the store have them.
+ */
+async function shipSharedArtifacts(plan: Plan, runId: string): Promise<void> {
+  const store = configuredStore();
+  if (!store || Object.keys(plan.shared_artifacts).length === 0) return;
+  const workdir = resolveWorkdir(planWorkdir(plan), plan.base_dir ?? null);
+  await pushSharedArtifacts(store, workdir, runId, plan.shared_artifacts).catch((err: unknown) => {
+    throw new Error(`the plan's shared_artifacts could not be stored in ${store.description}, so the run was not started: ${(err as Error).message}`);
+  });
 }
 
 export class RunHandle {

@@ -3,7 +3,7 @@
  * step: the store can be reached with these credentials and its bucket (or directory) is there;
  * an object can be written, read back and removed; content stored by its sha256 comes back
  * checked. Each failure says what went wrong where (the StoreError's words) and what to do.
- * Runs do not use the store yet (issue 16): this checks a store before they do.
+ * `baton doctor <run>` checks a run's files in it (store-run-doctor.ts).
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -28,7 +28,7 @@ export async function checkStoreFromEnvironment(options: StoreCheckOptions = {})
     // Fewer attempts and a shorter connection timeout than a worker's: a doctor answers in seconds.
     store = openStore(location, { env, ...(options.cwd ? { cwd: options.cwd } : {}), maxAttempts: 2, connectionTimeoutMs: 5_000 });
   } catch (err) {
-    return [failed(`BATON_STORE (${location}) cannot be used`, err)];
+    return [failedStep(`BATON_STORE (${location}) cannot be used`, err)];
   }
   try {
     return await checkStore(store);
@@ -50,7 +50,7 @@ export async function checkStore(store: Store): Promise<Finding[]> {
     await store.head(probe);
     findings.push({ ok: true, message: s3 ? `store ${where}: reachable, the credentials accepted, the bucket there` : `store ${where}: readable` });
   } catch (err) {
-    findings.push(failed(s3 ? `store ${where}: the check of the endpoint, the credentials and the bucket failed` : `store ${where}: cannot be read`, err));
+    findings.push(failedStep(s3 ? `store ${where}: the check of the endpoint, the credentials and the bucket failed` : `store ${where}: cannot be read`, err));
     return findings;
   }
 
@@ -70,7 +70,7 @@ export async function checkStore(store: Store): Promise<Finding[]> {
     written = false;
     findings.push({ ok: true, message: `store ${where}: an object written, read back and removed (${Math.round(performance.now() - started)} ms)` });
   } catch (err) {
-    findings.push(failed(`store ${where}: the round trip (write, read back, remove ${probe}) failed`, err));
+    findings.push(failedStep(`store ${where}: the round trip (write, read back, remove ${probe}) failed`, err));
     return findings;
   } finally {
     if (written) await store.delete(probe).catch(() => undefined);
@@ -86,13 +86,13 @@ export async function checkStore(store: Store): Promise<Finding[]> {
     }
     findings.push({ ok: true, message: `store ${where}: content stored by sha256 and read back checked` });
   } catch (err) {
-    findings.push(failed(`store ${where}: content by sha256 could not be stored and read back`, err));
+    findings.push(failedStep(`store ${where}: content by sha256 could not be stored and read back`, err));
   }
   return findings;
 }
 
 /** A failed step: what the store said (StoreError: what happened, to what, where) and its fix. */
-function failed(step: string, err: unknown): Finding {
+export function failedStep(step: string, err: unknown): Finding {
   if (isStoreError(err)) return { ok: false, message: `${step}: ${PROBLEM_WORDS[err.problem] ?? err.problem}: ${err.what}`, fix: err.fix };
   return { ok: false, message: `${step}: ${(err as Error)?.message ?? String(err)}`, fix: 'try again; if it recurs, run with BATON_DEBUG=1 and report the stack' };
 }

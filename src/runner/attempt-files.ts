@@ -95,14 +95,16 @@ function exists(file: string): Promise<boolean> {
 /**
  * Commits a phase's accepted output to `outputs/phase_<id>.json` with one rename, unless the file
  * there is a later generation's: a copy of the phase that a Reset left running in the run it
- * replaced may finish after the new run's, and must not put its older output back.
+ * replaced may finish after the new run's, and must not put its older output back. Returns the file
+ * when it was written.
  */
-export async function commitOutput(paths: RunPaths, key: string, generation: number, text: string): Promise<void> {
+export async function commitOutput(paths: RunPaths, key: string, generation: number, text: string): Promise<string | undefined> {
   const file = path.join(paths.outputs, `phase_${key}.json`);
   const committed = await readFile(file, 'utf8').then(
     (t) => (JSON.parse(t) as { generation?: unknown }).generation,
     () => undefined,
   );
-  if (typeof committed === 'number' && committed > generation) return;
+  if (typeof committed === 'number' && committed > generation) return undefined;
   await writeFileAtomic(file, text);
+  return file;
 }

@@ -29,6 +29,13 @@ async function isDirectory(dir: string): Promise<boolean> {
 export interface HereOptions {
   /** This machine seals the package for others (a worker): a run that requires signed packages needs its signing key here. */
   seals?: boolean;
+  /** Where the phase's command will run (a command phase only); unset, the plan's directory. */
+  cwd?: string;
+  /**
+   * The workdir is this machine's cache of a store, just filled from it: it is not the run's own
+   * (no mark), and a file missing from it is missing from the store too, for every worker.
+   */
+  cache?: boolean;
 }
 
 export async function checkHere(pkg: HandoffPackage, workdir: string, opts: HereOptions = {}): Promise<HereCheck> {
@@ -38,6 +45,7 @@ export async function checkHere(pkg: HandoffPackage, workdir: string, opts: Here
     // Before anything else: a worker of the pool without the key must never write an unsigned package.
     if (lacking) return { missing: [`the run requires signed packages (require_signed_packages) and ${lacking} ${here}; ${SET_A_KEY}`], changed: [] };
   }
+  if (opts.cache) return checkCache(pkg, workdir, opts.cwd, here);
   if (!(await isDirectory(workdir))) {
     return { missing: [`the run's workdir ${workdir} does not exist ${here}; every worker of the class needs it (a shared filesystem)`], changed: [] };
   }
@@ -45,14 +53,27 @@ export async function checkHere(pkg: HandoffPackage, workdir: string, opts: Here
     return { missing: [`the run's workdir ${workdir} ${here} is not the run's (no ${path.relative(workdir, workdirMark(workdir, pkg.execution_id))} in it: an empty or local directory where the shared one should be)`], changed: [] };
   }
   const missing: string[] = [];
-  const cwd = pkg.execution_instructions.base_dir;
-  if (pkg.execution_instructions.command && cwd && !(await isDirectory(cwd))) {
-    missing.push(`the plan's directory ${cwd}, where its commands run, does not exist ${here}`);
-  }
+  const cwdProblem = await cwdMissing(pkg, opts.cwd, here);
+  if (cwdProblem) missing.push(cwdProblem);
   const files = await dependencyFileProblems(pkg, workdir);
   const absent = files.filter((p) => p.file === 'missing');
   if (absent.length > 0) missing.push(`${absent.map((p) => p.path).join(', ')}: not in the workdir ${workdir} ${here}`);
   return { missing, changed: files.filter((p) => p.file !== 'missing') };
+}
+
+async function cwdMissing(pkg: HandoffPackage, cwd: string | undefined, here: string): Promise<string | undefined> {
+  const dir = cwd ?? pkg.execution_instructions.base_dir;
+  if (!pkg.execution_instructions.command || !dir || (await isDirectory(dir))) return undefined;
+  if (dir === pkg.execution_instructions.base_dir) return `the plan's directory ${dir}, where its commands run, does not exist ${here}; start the worker with --root naming its copy of the code`;
+  return `the directory ${dir}, where its commands run (the worker's --root), does not exist ${here}`;
+}
+
+/** The checks for a workdir that is a cache of the store: the cwd, and the files (what is missing is missing everywhere). */
+async function checkCache(pkg: HandoffPackage, workdir: string, cwd: string | undefined, here: string): Promise<HereCheck> {
+  const cwdProblem = await cwdMissing(pkg, cwd, here);
+  const files = await dependencyFileProblems(pkg, workdir);
+  const changed = files.map((p) => (p.file === 'missing' ? { ...p, message: `${p.message.split(' does not exist')[0]} is in neither this worker's cache nor the store; re-run the phase that produced it` } : p));
+  return { missing: cwdProblem ? [cwdProblem] : [], changed };
 }
 
 /** Why this machine cannot sign, or undefined when it can. */

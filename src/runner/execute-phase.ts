@@ -19,6 +19,9 @@ import { GuardianLostError, runCommand } from './run-command.js';
 import type { PhaseRunResult } from './phase-result.js';
 import { attemptStem, claimAttemptLogs, commitOutput } from './attempt-files.js';
 import { ensureRunPaths, resolveWorkdir, type RunPaths } from './workdir.js';
+import { StoreError } from './store/errors.js';
+import type { Store } from './store/store.js';
+import { cachedWorkdir, configuredStore, pullPackageInputs, pushContext, pushRunFile } from './store/sync.js';
 
 export { PhaseExecutionError };
 
@@ -38,6 +41,13 @@ export interface ExecuteOptions {
   dispatchedIn?: string;
   /** A worker, which seals packages for others: a run that requires signed packages needs its key here. */
   seals?: boolean;
+  /**
+   * Where the phase's command runs (`baton worker --root`): the worker's code, wherever the plan was
+   * on the machine that submitted it. Unset: the plan's directory, or with a store this process's cwd.
+   */
+  root?: string;
+  /** The store the run's files meet in; unset, the one BATON_STORE names (none: the workdir is the store). */
+  store?: Store | null;
 }
 
 /**
@@ -58,12 +68,17 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   const key = String(input.to_phase);
   const instructions = input.execution_instructions;
   const label = `phase ${key} (${input.phase_name})`;
-  const workdir = opts.workdir ?? resolveWorkdir(instructions.workdir, instructions.base_dir);
+  const store = opts.store === undefined ? configuredStore() : (opts.store ?? undefined);
+  // With a store, this machine's copy of the workdir is a cache of its own, filled from the store.
+  const workdir = opts.workdir ?? (store ? cachedWorkdir(input) : resolveWorkdir(instructions.workdir, instructions.base_dir));
+  const cwd = opts.root ?? (store ? process.cwd() : (instructions.base_dir ?? workdir));
+  if (store) await withStore(label, store, 'fetch its inputs from', () => pullPackageInputs(store, input, workdir));
 
   // Inputs first. What this machine lacks, another worker may have: said so, not a failure of the
   // phase. A dependency's file that is here but changed since it was recorded is caught before the
-  // phase runs on it; retrying cannot bring it back, so it is not retried.
-  const here = await checkHere(input, workdir, { seals: opts.seals === true });
+  // phase runs on it; retrying cannot bring it back, so it is not retried. With a store, what the
+  // store lacks too is gone for every worker.
+  const here = await checkHere(input, workdir, { seals: opts.seals === true, cwd: instructions.command ? cwd : undefined, cache: store !== undefined });
   if (here.missing.length > 0) throw new PhaseExecutionError('WorkerCannotRun', `${label} cannot run here: ${here.missing.join('; ')}`);
   if (here.changed.length > 0) {
     throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${here.changed.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
@@ -81,7 +96,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
 
   let output: PhaseOutputFile;
   if (instructions.command) {
-    output = await runCommandPhase(readable, readable === prepared.pkg ? prepared.savedPath : null, instructions.command, paths, opts, label);
+    output = await runCommandPhase(readable, readable === prepared.pkg ? prepared.savedPath : null, instructions.command, { paths, cwd, store }, opts, label);
   } else if (instructions.handler) {
     output = await runHandlerPhase(readable, instructions.handler, paths.workdir, opts, label);
   } else {
@@ -93,12 +108,20 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   if (opts.signal.aborted) throw new PhaseExecutionError('PhaseCancelled', `${label} was cancelled`);
   // The accepted output of the phase, committed in one rename: a retried or re-dispatched phase
   // never leaves half of one, and there is one per phase whatever ran how often.
-  await commitOutput(
+  const committed = await commitOutput(
     paths,
     key,
     input.generation,
     `${JSON.stringify({ execution_id: input.execution_id, phase: input.to_phase, generation: input.generation, attempt: opts.attempt, idempotency_key: idempotencyKey(input), ...context }, null, 2)}\n`,
   );
+  if (store) {
+    // Stored before the phase reports: a dependant on any machine finds what the run records.
+    await withStore(label, store, 'store its output in', async () => {
+      await pushContext(store, paths.workdir, context, `${label}'s`);
+      if (committed) await pushRunFile(store, paths.workdir, committed);
+      for (const file of prepared.savedFiles) await pushRunFile(store, paths.workdir, file);
+    });
+  }
   return {
     ...context,
     attempt: opts.attempt,
@@ -119,7 +142,7 @@ async function runCommandPhase(
   pkg: HandoffPackage,
   savedPath: string | null,
   argv: string[],
-  paths: RunPaths,
+  where: CommandPlace,
   opts: ExecuteOptions,
   label: string,
 ): Promise<PhaseOutputFile> {
@@ -132,7 +155,7 @@ async function runCommandPhase(
     await writeFile(handoffPath, JSON.stringify(pkg), { mode: 0o600 });
   }
   try {
-    return await runCommandWith(pkg, handoffPath, argv, paths, stem, opts, label);
+    return await runCommandWith(pkg, handoffPath, argv, where, stem, opts, label);
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
@@ -142,18 +165,36 @@ async function runCommandWith(
   pkg: HandoffPackage,
   handoffPath: string,
   argv: string[],
-  paths: RunPaths,
+  { paths, cwd, store }: CommandPlace,
   stem: string,
   opts: ExecuteOptions,
   label: string,
 ): Promise<PhaseOutputFile> {
   const key = String(pkg.to_phase);
   const { stdoutPath, stderrPath, outputPath } = await claimAttemptLogs(paths, stem);
+  try {
+    return await runAndRead(pkg, handoffPath, argv, { paths, cwd, store }, { stdoutPath, stderrPath, outputPath }, opts, label, key);
+  } finally {
+    // Each attempt's logs go to the store when it ends, whatever its end; the live tail stays here.
+    if (store) await pushLogs(store, paths.workdir, [stdoutPath, stderrPath, outputPath]);
+  }
+}
+
+async function runAndRead(
+  pkg: HandoffPackage,
+  handoffPath: string,
+  argv: string[],
+  { paths, cwd }: CommandPlace,
+  { stdoutPath, stderrPath, outputPath }: { stdoutPath: string; stderrPath: string; outputPath: string },
+  opts: ExecuteOptions,
+  label: string,
+  key: string,
+): Promise<PhaseOutputFile> {
   let outcome;
   try {
     outcome = await runCommand({
       argv,
-      cwd: pkg.execution_instructions.base_dir ?? paths.workdir,
+      cwd,
       env: {
         ...process.env,
         ...pkg.execution_instructions.env,
@@ -244,4 +285,34 @@ function notJson(raw: string, err: Error): string {
   if (raw.trim() === '') return why;
   const start = redactSecrets(raw.slice(0, 4096));
   return `${why}; it begins ${JSON.stringify(start.slice(0, EXCERPT_CHARS))}${start.length > EXCERPT_CHARS ? '…' : ''}`;
+}
+
+/** Where a command runs: the run's paths on this machine, its cwd, and the store, if any. */
+interface CommandPlace {
+  paths: RunPaths;
+  cwd: string;
+  store: Store | undefined;
+}
+
+/**
+ * Runs `work` against the store; a store that fails is StoreUnavailable (retried: it may be back,
+ * or another worker may reach it), naming the store and the fix.
+ */
+async function withStore<T>(label: string, store: Store, doing: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof StoreError) throw new PhaseExecutionError('StoreUnavailable', `${label} could not ${doing} the store ${store.description}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** An attempt's logs and output file, stored as they are when it ends; one that cannot be stored does not change how the attempt ended. */
+async function pushLogs(store: Store, workdir: string, files: string[]): Promise<void> {
+  for (const file of files) {
+    await pushRunFile(store, workdir, file).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof StoreError && err.problem === 'local-file')) return; // not written
+      process.emitWarning(`the log ${file} could not be stored in ${store.description}: ${(err as Error).message}`);
+    });
+  }
 }

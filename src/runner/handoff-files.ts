@@ -86,6 +86,16 @@ async function placeNew(tmp: string, target: string, data: string): Promise<bool
  * phase's latest package; returns the latest package's path.
  */
 export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage, stem?: string): Promise<string> {
+  return (await writeHandoffFileSet(handoffsDir, pkg, stem)).file;
+}
+
+/** What writeHandoffFiles wrote: the latest package (`file`), and every file it wrote or keeps (for the store). */
+export interface HandoffFileSet {
+  file: string;
+  files: string[];
+}
+
+export async function writeHandoffFileSet(handoffsDir: string, pkg: HandoffPackage, stem?: string): Promise<HandoffFileSet> {
   const key = String(pkg.to_phase);
   const name = stem ? `${stem}.json` : attemptFileName(key, pkg.generation, pkg.attempt);
   const text = `${JSON.stringify(pkg, null, 2)}\n`;
@@ -104,7 +114,7 @@ export async function writeHandoffFiles(handoffsDir: string, pkg: HandoffPackage
     await writeFileAtomic(script, executeScript(key), 0o755);
     await chmod(script, 0o755); // whatever the umask
   });
-  return file;
+  return { file, files: [attemptFile, file, script] };
 }
 
 export function executeScriptName(phaseKey: string): string {

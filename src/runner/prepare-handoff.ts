@@ -7,13 +7,15 @@
 import type { HandoffPackage } from '../core/handoff/schema.js';
 import { describeFindings, findSecrets } from '../core/handoff/secrets.js';
 import { sealPackage, signingKeyFromEnv } from './signing.js';
-import { writeHandoffFiles } from './handoff-files.js';
+import { writeHandoffFileSet } from './handoff-files.js';
 import { PhaseExecutionError } from './phase-error.js';
 
 export interface PreparedHandoff {
   pkg: HandoffPackage;
   /** The saved package file, when files are on and saving worked. */
   savedPath: string | null;
+  /** Every file saving it wrote (the attempt's copy, the latest package, the execute script): what a store keeps. */
+  savedFiles: string[];
   fallback: string | null;
 }
 
@@ -30,7 +32,7 @@ export class PackageRefused extends Error {
  * A package saved for others (`save`) of a run that requires signed packages is refused without a key.
  * `stem` names the attempt's copy under `attempts/` (see attemptStem).
  */
-export async function sealAndSave(pkg: HandoffPackage, handoffsDir: string, save: boolean, stem?: string): Promise<{ pkg: HandoffPackage; savedPath: string | null }> {
+export async function sealAndSave(pkg: HandoffPackage, handoffsDir: string, save: boolean, stem?: string): Promise<Omit<PreparedHandoff, 'fallback'>> {
   const findings = findSecrets(pkg, { safeKeys: pkg.safe_keys });
   if (findings.length > 0) throw new PackageRefused(`it carries credentials: ${describeFindings(findings).join('; ')}`);
   const key = signingKeyFromEnv();
@@ -38,7 +40,9 @@ export async function sealAndSave(pkg: HandoffPackage, handoffsDir: string, save
     throw new PackageRefused(`the run requires signed packages (require_signed_packages) and this worker has no signing key; ${SET_A_KEY}`);
   }
   const sealed = sealPackage(pkg, key);
-  return { pkg: sealed, savedPath: save ? await writeHandoffFiles(handoffsDir, sealed, stem) : null };
+  if (!save) return { pkg: sealed, savedPath: null, savedFiles: [] };
+  const saved = await writeHandoffFileSet(handoffsDir, sealed, stem);
+  return { pkg: sealed, savedPath: saved.file, savedFiles: saved.files };
 }
 
 export const SET_A_KEY = 'set BATON_HANDOFF_KEY (or BATON_HANDOFF_KEY_FILE, or BATON_HANDOFF_PRIVATE_KEY_FILE) on it, as on the other workers';
@@ -50,6 +54,6 @@ export async function prepareHandoff(pkg: HandoffPackage, handoffsDir: string, s
     const reason = `the package of ${label} could not be ${save ? 'sealed and saved' : 'sealed'}: ${(err as Error).message}`;
     if (err instanceof PackageRefused) throw new PhaseExecutionError('HandoffFailed', `${reason}; it is never run, whatever on_handoff_failure says`);
     if (pkg.execution_instructions.on_handoff_failure === 'fail') throw new PhaseExecutionError('HandoffFailed', reason);
-    return { pkg, savedPath: null, fallback: `${reason}; ran inline from memory instead (on_handoff_failure: inline)` };
+    return { pkg, savedPath: null, savedFiles: [], fallback: `${reason}; ran inline from memory instead (on_handoff_failure: inline)` };
   }
 }

@@ -16,6 +16,8 @@ export interface PhaseWorkerOptions {
   shutdownGraceSeconds?: number;
   /** Phases in a row this worker may be unable to run before it stops taking them (default 3). */
   cannotRunLimit?: number;
+  /** Where phases' commands run (`--root`); see ExecuteOptions.root. */
+  root?: string;
 }
 
 export async function createPhaseWorker(connection: NativeConnection, namespace: string, opts: PhaseWorkerOptions): Promise<Worker> {
@@ -25,6 +27,7 @@ export async function createPhaseWorker(connection: NativeConnection, namespace:
   /** Set once created: the activities below stop it. */
   const created: { worker?: Worker } = {};
   const activities = createPhaseActivities(opts.handlers, {
+    ...(opts.root ? { root: opts.root } : {}),
     ran: () => {
       inARow = 0;
     },

@@ -19,6 +19,8 @@ export interface RunWorkersOptions {
   concurrency?: number;
   /** After SIGTERM, how long phases in flight may take to finish before they are cancelled. */
   shutdownGraceSeconds?: number;
+  /** Where phases' commands run (`baton worker --root`). */
+  root?: string;
   settings?: ConnectSettings;
 }
 
@@ -48,6 +50,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<RunningWorker
         resourceClass,
         concurrency: opts.concurrency ?? classDefaults[resourceClass]?.concurrency ?? 4,
         handlers: opts.handlers,
+        ...(opts.root ? { root: opts.root } : {}),
         ...(opts.shutdownGraceSeconds === undefined ? {} : { shutdownGraceSeconds: opts.shutdownGraceSeconds }),
       }),
     );

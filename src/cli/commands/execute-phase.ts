@@ -11,12 +11,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { defaultExecutor, executePhase, PhaseExecutionError } from '../../runner/execute-phase.js';
 import { writeFileAtomic } from '../../runner/handoff-files.js';
+import { isBundleName, writeResultBundle } from '../../runner/bundle.js';
 import { agentProvenance, buildAgentResult, type AgentOutcome } from '../../client/agent-result.js';
 import { connectClient } from '../../client/connection.js';
 import { committedOutputProblems, recordedPackageProblem } from '../../client/recorded-package.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
-import type { HandoffPackage } from '../../core/handoff/schema.js';
+import { HandoffPackageSchema, type HandoffPackage } from '../../core/handoff/schema.js';
+import { cachedWorkdir, configuredStore, pullPackageInputs } from '../../runner/store/sync.js';
+import { resolveWorkdir } from '../../runner/workdir.js';
 import { verifyKeysFromEnv } from '../../runner/signing.js';
 import { validatePackage } from '../../runner/validate-package.js';
 import { PlanError } from '../../core/plan/problems.js';
@@ -25,6 +28,7 @@ import { loadHandlers } from './worker.js';
 
 interface ExecuteOptions {
   out?: string;
+  root?: string;
   handlers?: string;
   workdir?: string;
   allowUnsigned?: boolean;
@@ -37,17 +41,19 @@ export function registerExecutePhase(program: Command): void {
     .command('execute-phase')
     .description('validate a handoff package, run its phase here, and report the result (or print it)')
     .argument('<package>', 'handoff package (<workdir>/runs/<run>/handoffs/phase_<id>.json)')
-    .option('--out <file>', 'also write the result JSON here (with --offline: where the result goes)')
+    .option('--out <file>', 'also write the result JSON here (with --offline: where the result goes); a name ending .tar.gz writes a result bundle, the result with its files, for `baton submit`')
     .option('--offline', 'do not contact Temporal: write a sealed result to --out, to `baton submit` later')
     .option('--no-report', 'run and print the result, without reporting it to the run')
     .option('--handlers <module>', 'JS module exporting handler functions, for handler phases')
     .option('--workdir <dir>', "the run's workdir on this machine, if not where the package says")
+    .option('--root <dir>', "where the phase's command runs: this machine's copy of the code (default: the plan's directory; with BATON_STORE, the current directory)")
     .option('--allow-unsigned', 'run a package that has no signature, once it matches what its run recorded (a changed one is refused)')
     .action(
       action(async (file: string, opts: ExecuteOptions) => {
         if (opts.offline && !opts.out) throw new UsageError('--offline needs --out <file> for the result, to submit later with `baton submit <file>`');
-        const workdir = opts.workdir ? path.resolve(opts.workdir) : undefined;
-        const checked = await validatePackage(await readStructuredFile(file, 'the handoff package'), {
+        const json = await readStructuredFile(file, 'the handoff package');
+        const workdir = await fetchInputs(json, opts.workdir ? path.resolve(opts.workdir) : undefined);
+        const checked = await validatePackage(json, {
           keys: verifyKeysFromEnv(),
           allowUnsigned: opts.allowUnsigned === true,
           ...(workdir ? { workdir } : {}),
@@ -66,7 +72,8 @@ export function registerExecutePhase(program: Command): void {
         const startedAt = new Date();
         const outcome = await runForAgent(pkg, opts, workdir);
         const result = buildAgentResult(pkg, outcome, agentProvenance(opts.offline ? 'offline' : 'online', startedAt, new Date()));
-        if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(result, null, 2)}\n`);
+        if (opts.out && isBundleName(opts.out)) await writeResultBundle(opts.out, result, workdir ?? (configuredStore() ? cachedWorkdir(pkg) : resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir)));
+        else if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(result, null, 2)}\n`);
         const what = `phase ${String(pkg.to_phase)} (${pkg.phase_name}) ${result.outcome}`;
         if (!run) {
           console.log(`${what}; result sealed in ${opts.out}. From a machine that reaches Temporal: baton submit ${opts.out}`);
@@ -83,6 +90,24 @@ export function registerExecutePhase(program: Command): void {
         if (result.outcome === 'failed') process.exitCode = 1;
       }),
     );
+}
+
+/**
+ * With a store (BATON_STORE), the package's inputs are fetched into this machine's copy of the
+ * workdir (--workdir, else a cache of its own) before it is checked; returns that workdir. Without
+ * one, the workdir is where the package or --workdir says, as it is.
+ */
+async function fetchInputs(json: unknown, workdir: string | undefined): Promise<string | undefined> {
+  const store = configuredStore();
+  const parsed = HandoffPackageSchema.safeParse(json);
+  if (!store || !parsed.success) return workdir; // a package that does not parse is reported by validatePackage
+  const local = workdir ?? cachedWorkdir(parsed.data);
+  try {
+    await pullPackageInputs(store, parsed.data, local);
+  } catch (err) {
+    throw new Error(`the inputs of phase ${String(parsed.data.to_phase)} could not be fetched from the store ${store.description}: ${(err as Error).message}`);
+  }
+  return local;
 }
 
 /**
@@ -114,7 +139,7 @@ async function checkUnsigned(pkg: HandoffPackage, file: string, opts: ExecuteOpt
   if (problem) throw new PlanError(what, [`it is unsigned and ${problem}; run the package the run handed out`]);
 }
 
-function executeOptions(pkg: HandoffPackage, handlers: Awaited<ReturnType<typeof loadHandlers>>, workdir: string | undefined) {
+function executeOptions(pkg: HandoffPackage, handlers: Awaited<ReturnType<typeof loadHandlers>>, workdir: string | undefined, root: string | undefined) {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   return {
@@ -125,11 +150,12 @@ function executeOptions(pkg: HandoffPackage, handlers: Awaited<ReturnType<typeof
     signal: controller.signal,
     heartbeat: () => undefined,
     ...(workdir ? { workdir } : {}),
+    ...(root ? { root } : {}),
   };
 }
 
 async function runByHand(pkg: HandoffPackage, opts: ExecuteOptions, workdir: string | undefined): Promise<void> {
-  const result = await executePhase(pkg, executeOptions(pkg, await loadHandlers(opts.handlers), workdir));
+  const result = await executePhase(pkg, executeOptions(pkg, await loadHandlers(opts.handlers), workdir, opts.root === undefined ? undefined : path.resolve(opts.root)));
   const text = `${JSON.stringify(result, null, 2)}\n`;
   if (opts.out) await writeFileAtomic(opts.out, text);
   else process.stdout.write(text);
@@ -145,7 +171,7 @@ async function runByHand(pkg: HandoffPackage, opts: ExecuteOptions, workdir: str
 /** A phase that fails is a result too: the run hears about it and holds for an operator. */
 async function runForAgent(pkg: HandoffPackage, opts: ExecuteOptions, workdir: string | undefined): Promise<AgentOutcome> {
   try {
-    const ran = await executePhase(pkg, executeOptions(pkg, await loadHandlers(opts.handlers), workdir));
+    const ran = await executePhase(pkg, executeOptions(pkg, await loadHandlers(opts.handlers), workdir, opts.root === undefined ? undefined : path.resolve(opts.root)));
     return { ok: true, output: { context: ran.context, artifacts: ran.artifacts } };
   } catch (err) {
     if (err instanceof PhaseExecutionError) return { ok: false, error: err.message };

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { connectClient } from '../../client/connection.js';
 import { readStructuredFile } from '../../client/load-plan.js';
 import { Orchestrator } from '../../client/orchestrator.js';
+import { bundlePhase, runFilesOf } from '../../client/phase-bundle.js';
 import { attemptFileName, executeScriptName, executeScriptProblem, handoffFileName } from '../../runner/handoff-files.js';
 import { HandoffPackageSchema } from '../../core/handoff/schema.js';
 import { verifyKeysFromEnv } from '../../runner/signing.js';
@@ -60,6 +61,20 @@ export function registerHandoff(program: Command): void {
         for (const r of rows) {
           console.log(`phase ${r.phase} (${r.name})  gen ${r.generation} attempt ${r.attempt}  ${r.created_at}  ${r.content_hash?.slice(0, 19) ?? 'unsealed'}…  ${r.signed_by ?? 'unsigned'}`);
         }
+      }),
+    );
+
+  handoff
+    .command('bundle')
+    .description("write a phase's package and every file it references into one .tar.gz, for an agent with neither the workdir nor the store")
+    .argument('<run-id>')
+    .argument('<phase>')
+    .requiredOption('-o, --out <file>', 'the bundle to write (phase.tar.gz)')
+    .action(
+      action(async (runId: string, phase: string, opts: { out: string }) => {
+        const status = await new Orchestrator(await connectClient()).run(runId).status();
+        const made = await bundlePhase(runFilesOf(status), phase, opts.out);
+        console.log(`${opts.out}: phase ${phase} (${made.pkg.phase_name}), generation ${made.pkg.generation}, with ${made.files} file${made.files === 1 ? '' : 's'} (${made.bytes} bytes); its README.md says what to do`);
       }),
     );
 

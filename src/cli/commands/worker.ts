@@ -1,6 +1,7 @@
 /**
  * `baton worker`: serve the orchestrator queue and/or resource-class queues.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
@@ -11,6 +12,17 @@ import { WORKER_HEARTBEAT_SECONDS } from '../../client/workers.js';
 import { defaultClasses, runWorkers } from '../../workers/run-workers.js';
 import { action, UsageError } from '../errors.js';
 import { logCapFromEnv } from '../../runner/capped-log.js';
+import { configuredStore } from '../../runner/store/sync.js';
+import type { Store } from '../../runner/store/store.js';
+
+/** The store BATON_STORE names, or none; a BATON_STORE that names no store Baton can use is said at start. */
+function storeOrUsageError(): Store | undefined {
+  try {
+    return configuredStore();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 interface WorkerOptions {
   orchestrator?: boolean;
@@ -19,6 +31,8 @@ interface WorkerOptions {
   concurrency?: string;
   handlers?: string;
   grace?: string;
+  root?: string;
+  cache?: string;
 }
 
 /** A module whose default export (or `handlers` export) maps handler names to functions. */
@@ -51,6 +65,8 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'phases this worker runs at once per class (overrides the config)')
     .option('--handlers <module>', 'JS module exporting handler functions for handler phases')
     .option('--grace <seconds>', 'after SIGTERM, how long phases in flight may take to finish (default 30)')
+    .option('--root <dir>', "where phases' commands run: this machine's copy of the code (default: the plan's directory; with BATON_STORE, this worker's cwd)")
+    .option('--cache <dir>', "with BATON_STORE: where this worker keeps its copies of runs' workdirs (default BATON_CACHE, else ~/.cache/baton)")
     .action(
       action(async (opts: WorkerOptions) => {
         // The SDK's INFO lines drown what an operator needs; BATON_LOG_LEVEL=INFO brings them back.
@@ -75,6 +91,11 @@ export function registerWorker(program: Command): void {
             throw new UsageError(`class ${unknown.join(', ')} is not declared in ${opts.config}; declared: ${Object.keys(config.resource_classes).join(', ')}`);
           }
         }
+        const root = opts.root === undefined ? undefined : path.resolve(opts.root);
+        if (root !== undefined && !existsSync(root)) throw new UsageError(`--root ${opts.root}: no such directory on this machine; name the directory phases' commands run from`);
+        // The cache is read where packages are run (cachedWorkdir), as BATON_CACHE.
+        if (opts.cache !== undefined) process.env.BATON_CACHE = path.resolve(opts.cache);
+        const store = storeOrUsageError();
         let concurrency: number | undefined;
         if (opts.concurrency !== undefined) {
           concurrency = Number(opts.concurrency);
@@ -91,9 +112,11 @@ export function registerWorker(program: Command): void {
           config,
           concurrency,
           handlers: await loadHandlers(opts.handlers),
+          ...(root ? { root } : {}),
           ...(shutdownGraceSeconds === undefined ? {} : { shutdownGraceSeconds }),
         });
-        console.log(`baton worker serving ${workers.taskQueues.join(', ')} (pid ${process.pid}); Ctrl-C to stop`);
+        const files = store ? `; run files in ${store.description}` : '';
+        console.log(`baton worker serving ${workers.taskQueues.join(', ')} (pid ${process.pid}${files}); Ctrl-C to stop`);
         await workers.done;
       }),
     );

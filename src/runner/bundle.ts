@@ -1,0 +1,186 @@
+/**
+ * Self-contained bundles for machines with neither the run's workdir nor its store (issue 16): a
+ * phase bundle carries a package and every file it references; a result bundle carries a result and
+ * every file its output references. Both are gzipped tar files (node-tar) of one folder:
+ *
+ *   package.json | result.json   the package, or the sealed result
+ *   workdir/<path>               each referenced file, at its path relative to the run's workdir
+ *   README.md                    (phase bundles) what to do with it
+ *
+ * Reading one takes regular files and folders only (no links, no absolute or `..` paths), and every
+ * file is checked against the hash its package or result records before anything uses it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import { AgentResultSchema, type AgentResult } from '../core/handoff/result.js';
+import { isContextRef, type PhaseContext } from '../core/handoff/schema.js';
+import { zodProblems } from '../core/plan/problems.js';
+import { confinedPath } from './paths.js';
+
+export const BUNDLE_WORKDIR = 'workdir';
+export const BUNDLE_PACKAGE = 'package.json';
+export const BUNDLE_RESULT = 'result.json';
+
+/** A file to put in a bundle: where it goes under workdir/, and where its bytes come from. */
+export interface BundleFile {
+  path: string;
+  sha256: string;
+  size: number;
+  /** Writes the file's bytes to `target` (a local copy, or the store's). */
+  fetch(target: string): Promise<void>;
+}
+
+/** A file name that asks for a bundle rather than a JSON file: `.tar.gz` or `.tgz`. */
+export function isBundleName(file: string): boolean {
+  return /\.(tar\.gz|tgz)$/i.test(file);
+}
+
+export class BundleError extends Error {
+  override name = 'BundleError';
+}
+
+/** Every file a phase context references, by path, hash and size (artifacts and values stored by reference). */
+export function contextFiles(context: PhaseContext): Array<{ path: string; sha256: string; size: number }> {
+  const files = Object.values(context.artifacts).map((a) => ({ path: a.path, sha256: a.sha256, size: a.size }));
+  for (const value of Object.values(context.context)) if (isContextRef(value)) files.push({ ...value.$baton_ref });
+  return files;
+}
+
+async function sha256Of(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * Writes a bundle to `out`: `document` under its name, `files` under workdir/ (each fetched, then
+ * checked against its hash), and any `extra` text files at the top.
+ */
+export async function writeBundle(out: string, document: { name: string; text: string }, files: BundleFile[], extra: Record<string, string> = {}): Promise<void> {
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'baton-bundle-'));
+  try {
+    const workdir = path.join(staging, BUNDLE_WORKDIR);
+    await mkdir(workdir);
+    await writeFile(path.join(staging, document.name), document.text);
+    for (const [name, text] of Object.entries(extra)) await writeFile(path.join(staging, name), text);
+    for (const file of dedupe(files)) {
+      const target = confinedPath(workdir, file.path);
+      await mkdir(path.dirname(target), { recursive: true });
+      await file.fetch(target);
+      const got = await sha256Of(target);
+      if (got.sha256 !== file.sha256 || got.size !== file.size) {
+        throw new BundleError(`${file.path} is not as recorded (sha256 ${got.sha256.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…), so it was not bundled; re-run the phase that produced it`);
+      }
+    }
+    await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await tar.create({ gzip: true, file: out, cwd: staging, portable: true }, await topLevel(staging));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+function dedupe(files: BundleFile[]): BundleFile[] {
+  const seen = new Map<string, BundleFile>();
+  for (const f of files) {
+    const other = seen.get(f.path);
+    if (other && other.sha256 !== f.sha256) throw new BundleError(`two inputs name ${f.path} with different contents; a bundle holds one file per path`);
+    seen.set(f.path, f);
+  }
+  return [...seen.values()];
+}
+
+async function topLevel(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+/**
+ * Unpacks a bundle into a new temporary folder, taking regular files and folders only; returns
+ * that folder (the caller removes it).
+ */
+export async function unpackBundle(file: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-unbundle-'));
+  const refused: string[] = [];
+  try {
+    await tar.extract({
+      file,
+      cwd: dir,
+      strict: true,
+      preservePaths: false,
+      filter: (p, entry) => {
+        const type = 'type' in entry ? entry.type : undefined;
+        const ok = type === 'File' || type === 'Directory' || type === 'OldFile';
+        if (!ok) refused.push(`${p} (${type ?? 'unknown'})`);
+        return ok;
+      },
+    });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw new BundleError(`${file} is not a bundle Baton can read (${(err as Error).message}); pass the .tar.gz that \`baton handoff bundle\` or \`baton execute-phase --out result.tar.gz\` wrote`);
+  }
+  if (refused.length > 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new BundleError(`${file} holds entries that are not plain files (${refused.slice(0, 5).join(', ')}); a bundle holds only files and folders`);
+  }
+  return dir;
+}
+
+/** Checks every file `context` references in an unpacked bundle's workdir/ against its hash; returns the problems. */
+export async function bundleFileProblems(dir: string, context: PhaseContext): Promise<string[]> {
+  const workdir = path.join(dir, BUNDLE_WORKDIR);
+  await mkdir(workdir, { recursive: true });
+  const problems: string[] = [];
+  for (const ref of contextFiles(context)) {
+    let file: string;
+    try {
+      file = confinedPath(workdir, ref.path);
+    } catch (err) {
+      problems.push(`${ref.path}: ${(err as Error).message}`);
+      continue;
+    }
+    const got = await sha256Of(file).catch(() => undefined);
+    if (!got) problems.push(`${ref.path} is not in the bundle`);
+    else if (got.sha256 !== ref.sha256 || got.size !== ref.size) problems.push(`${ref.path} in the bundle has sha256 ${got.sha256.slice(0, 12)}…, not ${ref.sha256.slice(0, 12)}… as the result records`);
+  }
+  return problems;
+}
+
+/** Writes a result bundle: the result, and every file its output references, from `workdir`. */
+export async function writeResultBundle(out: string, result: AgentResult, workdir: string): Promise<void> {
+  const files: BundleFile[] = result.output
+    ? contextFiles(result.output).map((f) => ({ ...f, fetch: (target: string) => copyFile(confinedPath(workdir, f.path), target) }))
+    : [];
+  await writeBundle(out, { name: BUNDLE_RESULT, text: `${JSON.stringify(result, null, 2)}\n` }, files);
+}
+
+/** An unpacked result bundle: the result (parsed), and the folder it was unpacked in (the caller removes it). */
+export async function readResultBundle(file: string): Promise<{ result: AgentResult; dir: string }> {
+  const dir = await unpackBundle(file);
+  try {
+    const text = await readFile(path.join(dir, BUNDLE_RESULT), 'utf8').catch(() => {
+      throw new BundleError(`${file} has no ${BUNDLE_RESULT}; it is not a result bundle (a phase bundle goes to \`baton execute-phase\`, not \`baton submit\`)`);
+    });
+    const parsed = AgentResultSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new BundleError(`the ${BUNDLE_RESULT} in ${file} is not a result: ${zodProblems(parsed.error).join('; ')}`);
+    if (parsed.data.output) {
+      const problems = await bundleFileProblems(dir, parsed.data.output);
+      if (problems.length > 0) throw new BundleError(`${file} does not carry the result's files as recorded: ${problems.join('; ')}`);
+    }
+    return { result: parsed.data, dir };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The bundle's workdir/ folder, for a caller that stores or copies the files in it. */
+export function bundleWorkdir(dir: string): string {
+  return path.join(dir, BUNDLE_WORKDIR);
+}
