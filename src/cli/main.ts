@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExecutePhase } from './commands/execute-phase.js';
+import { registerGc } from './commands/gc.js';
 import { registerHandoff } from './commands/handoff.js';
 import { registerHistory } from './commands/history.js';
 import { registerKeygen } from './commands/keygen.js';
@@ -39,6 +40,7 @@ registerMcp(program);
 registerHistory(program);
 registerQueues(program);
 registerDoctor(program);
+registerGc(program);
 registerKeygen(program);
 registerUi(program);
 

@@ -36,6 +36,11 @@ export interface HereOptions {
    * (no mark), and a file missing from it is missing from the store too, for every worker.
    */
   cache?: boolean;
+  /**
+   * The workdir was named for this machine (`execute-phase --workdir`: a copy of the run's, such as
+   * a bundle's): it is taken as the run's without its mark.
+   */
+  named?: boolean;
 }
 
 export async function checkHere(pkg: HandoffPackage, workdir: string, opts: HereOptions = {}): Promise<HereCheck> {
@@ -49,7 +54,7 @@ export async function checkHere(pkg: HandoffPackage, workdir: string, opts: Here
   if (!(await isDirectory(workdir))) {
     return { missing: [`the run's workdir ${workdir} does not exist ${here}; every worker of the class needs it (a shared filesystem)`], changed: [] };
   }
-  if (pkg.execution_instructions.workdir_marked && !existsSync(workdirMark(workdir, pkg.execution_id))) {
+  if (pkg.execution_instructions.workdir_marked && !opts.named && !existsSync(workdirMark(workdir, pkg.execution_id))) {
     return { missing: [`the run's workdir ${workdir} ${here} is not the run's (no ${path.relative(workdir, workdirMark(workdir, pkg.execution_id))} in it: an empty or local directory where the shared one should be)`], changed: [] };
   }
   const missing: string[] = [];

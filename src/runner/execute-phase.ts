@@ -78,7 +78,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   // phase. A dependency's file that is here but changed since it was recorded is caught before the
   // phase runs on it; retrying cannot bring it back, so it is not retried. With a store, what the
   // store lacks too is gone for every worker.
-  const here = await checkHere(input, workdir, { seals: opts.seals === true, cwd: instructions.command ? cwd : undefined, cache: store !== undefined });
+  const here = await checkHere(input, workdir, { seals: opts.seals === true, cwd: instructions.command ? cwd : undefined, cache: store !== undefined, named: opts.workdir !== undefined });
   if (here.missing.length > 0) throw new PhaseExecutionError('WorkerCannotRun', `${label} cannot run here: ${here.missing.join('; ')}`);
   if (here.changed.length > 0) {
     throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${here.changed.map((p) => `${p.path}: ${p.message}`).join('; ')}`);

@@ -111,7 +111,7 @@ describe('workers on machines that share only Temporal and the store', () => {
     expect(seen('3')['2.note']).toBe(sha(note('2', 'machine-b')));
     expect(seen('4')['3.note']).toBe(sha(note('3', 'machine-a')));
     // The notes travelled by reference (over 1 KiB), so through the store too.
-    expect(final.phases['1']!.context?.context.note).toMatchObject({ $baton_ref: { size: Buffer.byteLength(note('1', 'machine-a')) } });
+    expect(final.phases['1']!.context?.context.note).toMatchObject({ $baton_ref: { size: Buffer.byteLength(JSON.stringify(note('1', 'machine-a'))) } });
     // The shared artifact reached both machines from the submitting one.
     for (const key of ['1', '2']) expect(outputs[key]!.context.shared).toBe('seed from the submitting machine');
 
