@@ -3,7 +3,7 @@
 // bench/results/latest.json are written. BENCH_QUICK=1 runs tiny counts to check the harness.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chainBenchmark, fanOutAttempt, fanOutBenchmark } from './ab.mjs';
@@ -17,6 +17,7 @@ import { packageBuild } from './package-build.mjs';
 import { prefectPeer } from './peer.mjs';
 import { profileFanOut } from './profile-fanout.mjs';
 import { renderReport } from './report.mjs';
+import { replaceStoreSection, storeSectionOf } from './store-report.mjs';
 
 const quick = process.env.BENCH_QUICK === '1';
 const RUNS = quick ? 2 : 5;
@@ -122,7 +123,9 @@ async function main() {
   const dir = path.join(ROOT, 'bench/results');
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, quick ? 'quick.json' : 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(quick ? path.join(dir, 'quick.md') : path.join(ROOT, 'BENCHMARKS.md'), renderReport(results));
+  // The store's section (npm run bench:store) is carried over as it is.
+  const kept = storeSectionOf(await readFile(path.join(ROOT, 'BENCHMARKS.md'), 'utf8').catch(() => ''));
+  await writeFile(quick ? path.join(dir, 'quick.md') : path.join(ROOT, 'BENCHMARKS.md'), kept ? replaceStoreSection(renderReport(results), kept) : renderReport(results));
   log(`done in ${(results.durationS / 60).toFixed(1)} min; ${quick ? 'bench/results/quick.{json,md}' : 'BENCHMARKS.md and bench/results/latest.json'} written`);
 }
 

@@ -116,11 +116,13 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   );
   if (store) {
     // Stored before the phase reports: a dependant on any machine finds what the run records.
-    await withStore(label, store, 'store its output in', async () => {
-      await pushContext(store, paths.workdir, context, `${label}'s`);
-      if (committed) await pushRunFile(store, paths.workdir, committed);
-      for (const file of prepared.savedFiles) await pushRunFile(store, paths.workdir, file);
-    });
+    // At once: on S3 each is a request whose round trip, not its bytes, is most of its cost.
+    await withStore(label, store, 'store its output in', () =>
+      Promise.all([
+        pushContext(store, paths.workdir, context, `${label}'s`),
+        ...[...(committed ? [committed] : []), ...prepared.savedFiles].map((file) => pushRunFile(store, paths.workdir, file)),
+      ]),
+    );
   }
   return {
     ...context,

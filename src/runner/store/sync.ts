@@ -59,6 +59,20 @@ export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdg || path.join(os.homedir(), '.cache'), 'baton');
 }
 
+/** How many files one call moves at once: requests overlap, without a file handle per artifact of a large output. */
+export const TRANSFERS_AT_ONCE = 8;
+
+/** Runs `work` on every item, TRANSFERS_AT_ONCE at a time; the first failure is thrown once all started have ended. */
+export async function eachAtOnce<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(TRANSFERS_AT_ONCE, items.length) }, lane));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** A file one context references: an artifact, or a value stored by reference. */
 interface Referenced {
   /** Where in the package or output, for messages (`phase 3's artifact "report"`). */
@@ -82,7 +96,7 @@ function referencedFiles(context: PhaseContext, owner: string): Referenced[] {
  * checks that follow, which say it is missing; a store that cannot be reached is a StoreError.
  */
 export async function pullContext(store: Store, workdir: string, context: PhaseContext, owner: string): Promise<void> {
-  for (const file of referencedFiles(context, owner)) await pullFile(store, workdir, file);
+  await eachAtOnce(referencedFiles(context, owner), (file) => pullFile(store, workdir, file));
 }
 
 async function pullFile(store: Store, workdir: string, file: Referenced): Promise<void> {
@@ -112,14 +126,13 @@ export async function pullPackageInputs(store: Store, pkg: HandoffPackage, workd
  * hash as it is read: a file changed since the phase reported it is refused, not stored.
  */
 export async function pushContext(store: Store, workdir: string, context: PhaseContext, owner: string): Promise<void> {
-  for (const file of referencedFiles(context, owner)) {
-    const stored = await store.hasContent(file.sha256);
-    if (stored) continue;
+  await eachAtOnce(referencedFiles(context, owner), async (file) => {
+    if (await store.hasContent(file.sha256)) return;
     const ref = await store.putContentFile(confinedPath(workdir, file.path));
     if (ref.sha256 !== file.sha256) {
       throw new StoreError('wrong-hash', `${file.what} at ${file.path} changed while it was being stored (sha256 ${ref.sha256.slice(0, 12)}…, recorded ${file.sha256.slice(0, 12)}…)`, 'leave a phase\'s files alone once it has reported them');
     }
-  }
+  });
 }
 
 /** The folders of the workdir that hold runs' own files: one per run, and continue-as-new archives. */
