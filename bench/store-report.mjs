@@ -17,7 +17,7 @@ export function renderStoreSection(r) {
     BEGIN,
     '## 7. The store: a chain through S3, and a 20 MB artifact between machines',
     '',
-    `Measured ${r.date.slice(0, 10)} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}, `,
+    `Measured ${r.date.slice(0, 10)} on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node},`,
     `commit \`${r.commit.slice(0, 12)}\`, by \`npm run bench:store\` against its own Temporal dev server and the Versity S3 gateway of`,
     '`scripts/s3-dev.sh` on loopback (posix backend on the same disk).',
     '',

@@ -27,7 +27,7 @@ export async function handOffToAgent(transported: HandoffPackage): Promise<Agent
     // An agent needs the file, whatever agent_handoff_enabled says.
     const { pkg: sealed, savedPath, savedFiles } = await sealAndSave(pkg, handoffs, true);
     // With a store, an agent on another machine finds the package there (and `baton handoff bundle` does).
-    const store = configuredStore();
+    const store = configuredStore(pkg.execution_instructions.store);
     if (store) for (const file of savedFiles) await pushRunFile(store, workdir, file);
     return { package_hash: sealed.content_hash!, handoff_path: savedPath!, script_path: path.join(handoffs, `execute_phase_${String(pkg.to_phase)}.sh`) };
   } catch (err) {
@@ -44,7 +44,7 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   const verified = verifySealed(result, verifyKeysFromEnv(), { allowUnsigned: check.accept_unsigned, noun: 'result' });
   if (!verified.ok) problems.push(verified.problem);
   const workdir = resolveWorkdir(check.workdir, check.base_dir);
-  const store = configuredStore();
+  const store = configuredStore(check.store);
   if (result.output && store) {
     // The agent stored its files before it reported (`baton submit` does): this machine reads them from there.
     await mkdir(workdir, { recursive: true });

@@ -23,23 +23,23 @@ import { configuredStore, executionContextKey } from '../runner/store/sync.js';
 
 export const EXECUTION_CONTEXT_FILE = 'execution_context.json';
 
-async function writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void> {
+async function writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null, store?: string): Promise<void> {
   const dir = resolveWorkdir(workdir, baseDir);
   await mkdir(dir, { recursive: true });
   // The final file is complete: phases archived by a continue-as-new get their details back.
-  const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir) : status;
+  const full = status.finished_at ? await withArchivedDetails(status, workdir, baseDir, store) : status;
   const text = `${JSON.stringify(full, null, 2)}\n`;
   await writeFileAtomic(path.join(dir, EXECUTION_CONTEXT_FILE), text);
   // With a store, each run's is kept there too, for every machine (baton gc, another orchestrator).
-  await configuredStore()?.put(executionContextKey(status.execution_id), text);
+  await configuredStore(store)?.put(executionContextKey(status.execution_id), text);
 }
 
 export function createOrchestratorActivities(): OrchestratorActivities {
   return {
     writeExecutionContext,
-    async exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null): Promise<void> {
+    async exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null, store?: string): Promise<void> {
       const status = await Context.current().client.workflow.getHandle(workflowId).query(statusQuery);
-      await writeExecutionContext(status, workdir, baseDir);
+      await writeExecutionContext(status, workdir, baseDir, store);
     },
     async openWorkdir(workdir: string, baseDir: string | null, executionId: string): Promise<void> {
       await markWorkdir(resolveWorkdir(workdir, baseDir), executionId);

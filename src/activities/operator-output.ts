@@ -35,7 +35,7 @@ export async function checkOperatorOutput(output: OperatorOutput, check: Omit<Re
   }
   const recorded = { context: await offloadContext(workdir, output.context), artifacts };
   // With a store, the operator's files (on this machine) go there for the dependants, wherever they run.
-  const store = configuredStore();
+  const store = configuredStore(check.store);
   if (store) await pushContext(store, workdir, recorded, `phase ${String(output.phase)}'s`);
   return recorded;
 }

@@ -9,6 +9,6 @@ import type { Resume } from '../core/api/run-input.js';
 import type { Phase } from '../core/plan/schema.js';
 import { resolveWorkdir } from '../runner/workdir.js';
 
-export async function verifyResume(resume: Resume, phases: Record<string, Phase>, workdir: string, baseDir: string | null): Promise<string[]> {
-  return resumeProblems(Context.current().client, resume, phases, resolveWorkdir(workdir, baseDir));
+export async function verifyResume(resume: Resume, phases: Record<string, Phase>, workdir: string, baseDir: string | null, store?: string): Promise<string[]> {
+  return resumeProblems(Context.current().client, resume, phases, resolveWorkdir(workdir, baseDir), store);
 }

@@ -36,6 +36,8 @@ export interface ResultCheck {
   output_schema: Record<string, unknown> | null;
   /** The plan's safe_keys, for the scan of values stored by reference (absent in runs from before it). */
   safe_keys?: string[];
+  /** The run's store, when its config names one (else BATON_STORE here, or none). */
+  store?: string;
 }
 
 /** The output an operator gives a phase (markPhaseDone): BATON_OUTPUT's form. */
@@ -89,13 +91,13 @@ export interface PhaseWatch {
 
 /** Served by the orchestrator worker, on the task queue `baton`. */
 export interface OrchestratorActivities {
-  writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null): Promise<void>;
+  writeExecutionContext(status: RunStatus, workdir: string, baseDir: string | null, store?: string): Promise<void>;
   /** Writes execution_context.json from the run's `status` query (so the status never enters history). */
-  exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null): Promise<void>;
+  exportExecutionContext(workflowId: string, workdir: string, baseDir: string | null, store?: string): Promise<void>;
   /** Before a continue-as-new: writes finished phases' full status and output to an archive file; returns its path in the workdir. */
-  archivePhases(executionId: string, segment: number, entries: Record<string, { status: PhaseStatus; output?: PhaseContext }>, workdir: string, baseDir: string | null): Promise<string>;
+  archivePhases(executionId: string, segment: number, entries: Record<string, { status: PhaseStatus; output?: PhaseContext }>, workdir: string, baseDir: string | null, store?: string): Promise<string>;
   /** Reads archived phases' outputs back, for a package that needs them. */
-  archivedOutputs(archives: string[], keys: string[], workdir: string, baseDir: string | null): Promise<Record<string, PhaseContext>>;
+  archivedOutputs(archives: string[], keys: string[], workdir: string, baseDir: string | null, store?: string): Promise<Record<string, PhaseContext>>;
   /** Seals, signs and saves a package for an external agent. */
   handOffToAgent(handoff: HandoffPackage): Promise<AgentHandoff>;
   /**
@@ -125,7 +127,7 @@ export interface OrchestratorActivities {
    * A run started with a `resume` block: why its outputs are not those the run it names recorded,
    * one line per phase (none: every one checks). `phases`: the reused phases' definitions.
    */
-  verifyResume(resume: Resume, phases: Record<string, Phase>, workdir: string, baseDir: string | null): Promise<string[]>;
+  verifyResume(resume: Resume, phases: Record<string, Phase>, workdir: string, baseDir: string | null, store?: string): Promise<string[]>;
   /** In a run made by a Reset: the reset, and the generations the replaced runs used (read from their histories). */
   resetOrigin(): Promise<ResetOrigin>;
   /**

@@ -30,7 +30,7 @@ export interface DiagnoseOptions {
 
 export async function diagnose(status: RunStatus, opts: DiagnoseOptions): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const store = configuredStore();
+  const store = configuredStore(status.store);
   if (store) return [...(await storeRunFindings(status, store)), ...(await stateFindings(status, opts))];
   const workdir = path.resolve(status.workdir);
   const workdirHere = existsSync(workdir);

@@ -67,7 +67,7 @@ export class Orchestrator {
     const input = { plan: compactPlan(checked.plan), config: checked.config, ...(opts.resume ? { resume: opts.resume } : {}) };
     const tooLarge = inputSizeProblem(input);
     if (tooLarge) throw new PlanError(`the run of plan "${checked.plan.name}"`, [tooLarge]);
-    await shipSharedArtifacts(checked.plan, runId);
+    await shipSharedArtifacts(checked.plan, runId, checked.config.store);
     try {
       const handle = await this.client.workflow.start<typeof phasedRun>(WORKFLOW_TYPE, {
         taskQueue: ORCHESTRATOR_TASK_QUEUE,
@@ -90,8 +90,8 @@ export class Orchestrator {
  * With a store, the files the plan ships (shared_artifacts, in the workdir on this machine) are
  * stored for the run before it starts, so workers with nothing but the store have them.
  */
-async function shipSharedArtifacts(plan: Plan, runId: string): Promise<void> {
-  const store = configuredStore();
+async function shipSharedArtifacts(plan: Plan, runId: string, runStore: string | undefined): Promise<void> {
+  const store = configuredStore(runStore);
   if (!store || Object.keys(plan.shared_artifacts).length === 0) return;
   const workdir = resolveWorkdir(planWorkdir(plan), plan.base_dir ?? null);
   await pushSharedArtifacts(store, workdir, runId, plan.shared_artifacts).catch((err: unknown) => {

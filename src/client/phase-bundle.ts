@@ -22,8 +22,8 @@ export interface RunFiles {
   store: Store | undefined;
 }
 
-export function runFilesOf(status: Pick<RunStatus, 'workdir' | 'execution_id'>): RunFiles {
-  return { workdir: path.resolve(status.workdir), executionId: status.execution_id, store: configuredStore() };
+export function runFilesOf(status: Pick<RunStatus, 'workdir' | 'execution_id' | 'store'>): RunFiles {
+  return { workdir: path.resolve(status.workdir), executionId: status.execution_id, store: configuredStore(status.store) };
 }
 
 /** The phase's latest package: the run's file on this machine, else the store's copy. */

@@ -51,7 +51,7 @@ export async function planResume(client: Client, fromRun: string, plan: Plan): P
  * the reused phases' definitions in the new plan, `workdir` the run's workdir here. Run by the
  * orchestrator worker (the verifyResume activity) before a run reuses anything.
  */
-export async function resumeProblems(client: Client, resume: Resume, phases: Record<string, Phase>, workdir: string): Promise<string[]> {
+export async function resumeProblems(client: Client, resume: Resume, phases: Record<string, Phase>, workdir: string, store?: string): Promise<string[]> {
   let earlier: EarlierRun;
   try {
     earlier = await readEarlierRun(client, resume.from_run);
@@ -63,7 +63,7 @@ export async function resumeProblems(client: Client, resume: Resume, phases: Rec
   for (const [key, given] of Object.entries(resume.phases)) {
     const at = formatPath(['resume', 'phases', key]);
     const phase = phases[key];
-    const why = phase ? await reuseProblem(earlier, phase, workdir) : `the plan has no phase ${key}`;
+    const why = phase ? await reuseProblem(earlier, phase, workdir, store) : `the plan has no phase ${key}`;
     if (why) {
       problems.push(`${at}: phase ${key} cannot be reused: ${why}`);
       continue;
@@ -87,14 +87,14 @@ async function readEarlierRun(client: Client, runId: string): Promise<EarlierRun
 }
 
 /** Why a phase of the new plan cannot reuse the earlier run's output, or undefined. */
-async function reuseProblem(earlier: EarlierRun, phase: Phase, workdir: string): Promise<string | undefined> {
+async function reuseProblem(earlier: EarlierRun, phase: Phase, workdir: string, runStore?: string): Promise<string | undefined> {
   const key = phaseKey(phase.id);
   const before = earlier.status.phases[key];
   if (!before || before.state !== 'completed' || !before.context) return `it did not complete in ${earlier.id}`;
   const defined = earlier.phases.get(key);
   if (!defined || canonicalJson(defined) !== canonicalJson(phase)) return 'its definition changed';
   // With a store, the files are there: this machine's copy of the workdir is filled from it first.
-  const store = configuredStore();
+  const store = configuredStore(runStore);
   if (store) {
     await mkdir(workdir, { recursive: true });
     await pullContext(store, workdir, before.context, `phase ${key}'s`);

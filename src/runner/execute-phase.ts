@@ -68,7 +68,7 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   const key = String(input.to_phase);
   const instructions = input.execution_instructions;
   const label = `phase ${key} (${input.phase_name})`;
-  const store = opts.store === undefined ? configuredStore() : (opts.store ?? undefined);
+  const store = opts.store === undefined ? configuredStore(instructions.store) : (opts.store ?? undefined);
   // With a store, this machine's copy of the workdir is a cache of its own, filled from the store.
   const workdir = opts.workdir ?? (store ? cachedWorkdir(input) : resolveWorkdir(instructions.workdir, instructions.base_dir));
   const cwd = opts.root ?? (store ? process.cwd() : (instructions.base_dir ?? workdir));

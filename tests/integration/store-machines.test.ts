@@ -124,4 +124,36 @@ describe('workers on machines that share only Temporal and the store', () => {
     expect(existsSync(path.join(planDir, 'work', 'data'))).toBe(false);
     expect(await readdir(path.join(planDir, 'work'))).toEqual(['inputs']);
   }, 180_000);
+
+  it("use the store the run's config names, with no BATON_STORE on any machine", async () => {
+    const { BATON_STORE: location, ...credentials } = env;
+    const store = `${location}-by-config`;
+    const root = await tempDir('baton-root-config-');
+    await copyFile(RELAY, path.join(root, 'relay.mjs'));
+    // The machines have the credentials (as they would from their roles) but no BATON_STORE.
+    const bare = { ...credentials, BATON_STORE: '', BATON_TEST_PRIVATE_DIR: machines };
+    await worker(['--orchestrator'], { ...bare, BATON_WORKER_NAME: 'orchestrator-2' });
+    await worker(['--class', 'default', '--root', root], { ...bare, BATON_WORKER_NAME: 'machine-c', BATON_CACHE: path.join(machines, 'c', 'cache') });
+    await worker(['--class', 'gpu', '--root', root], { ...bare, BATON_WORKER_NAME: 'machine-d', BATON_CACHE: path.join(machines, 'd', 'cache') });
+    delete process.env.BATON_STORE;
+    const phase = (id: number, cls: string, deps: number[]) => ({ id, name: `Relay ${id}`, resource_class: cls, depends_on: deps, command: ['node', 'relay.mjs'], config: { bytes: 5000 } });
+    const run = await new Orchestrator(await testClient()).start(
+      { name: 'config-store', base_dir: path.join(machines, 'plan-2'), workdir: 'work', phases: [phase(1, 'default', []), phase(2, 'gpu', [1])] },
+      { store },
+    );
+    const final = await run.finalStatus();
+    expect(final.state, JSON.stringify(final.phases)).toBe('completed');
+    expect(final.store).toBe(store);
+    expect(final.phases['2']!.executed_by).toBe('machine-d');
+    const stored = configuredStore(store)!;
+    const output = JSON.parse((await stored.get(`runs/${run.runId}/outputs/phase_2.json`)).toString('utf8')) as { context: { seen: Record<string, string> } };
+    expect(output.context.seen['1.data']).toBe(final.phases['1']!.context!.artifacts.data!.sha256);
+    await expect.poll(async () => (await stored.head(executionContextKey(run.runId)))?.size ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('refuse a config whose store is not one every machine can read the same way', async () => {
+    await expect(new Orchestrator(await testClient()).start({ name: 'bad-store', phases: [{ id: 1, command: ['true'] }] }, { store: 'relative/dir' })).rejects.toThrow(
+      /"store" must be s3:\/\/bucket\/prefix or an absolute directory \(\/srv\/baton-store\): every machine reads it the same way, got "relative\/dir"/,
+    );
+  });
 });

@@ -72,7 +72,7 @@ export function registerExecutePhase(program: Command): void {
         const startedAt = new Date();
         const outcome = await runForAgent(pkg, opts, workdir);
         const result = buildAgentResult(pkg, outcome, agentProvenance(opts.offline ? 'offline' : 'online', startedAt, new Date()));
-        if (opts.out && isBundleName(opts.out)) await writeResultBundle(opts.out, result, workdir ?? (configuredStore() ? cachedWorkdir(pkg) : resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir)));
+        if (opts.out && isBundleName(opts.out)) await writeResultBundle(opts.out, result, workdir ?? (configuredStore(pkg.execution_instructions.store) ? cachedWorkdir(pkg) : resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir)));
         else if (opts.out) await writeFileAtomic(opts.out, `${JSON.stringify(result, null, 2)}\n`);
         const what = `phase ${String(pkg.to_phase)} (${pkg.phase_name}) ${result.outcome}`;
         if (!run) {
@@ -98,8 +98,8 @@ export function registerExecutePhase(program: Command): void {
  * one, the workdir is where the package or --workdir says, as it is.
  */
 async function fetchInputs(json: unknown, workdir: string | undefined): Promise<string | undefined> {
-  const store = configuredStore();
   const parsed = HandoffPackageSchema.safeParse(json);
+  const store = parsed.success ? configuredStore(parsed.data.execution_instructions.store) : undefined;
   if (!store || !parsed.success) return workdir; // a package that does not parse is reported by validatePackage
   const local = workdir ?? cachedWorkdir(parsed.data);
   try {

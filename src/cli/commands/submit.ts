@@ -12,9 +12,9 @@ import { PlanError, zodProblems } from '../../core/plan/problems.js';
 import { action } from '../errors.js';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleWorkdir, isBundleName, readResultBundle } from '../../runner/bundle.js';
+import { bundleWorkdir, contextFiles, isBundleName, readResultBundle } from '../../runner/bundle.js';
 import { deliverResultFiles, runFilesOf } from '../../client/phase-bundle.js';
-import { isContextRef, type PhaseContext } from '../../core/handoff/schema.js';
+import type { PhaseContext } from '../../core/handoff/schema.js';
 import type { Store } from '../../runner/store/store.js';
 import { configuredStore, pushContext } from '../../runner/store/sync.js';
 
@@ -34,12 +34,14 @@ export async function submitResultFile(file: string, runId?: string, before?: (c
   const parsed = AgentResultSchema.safeParse(await readStructuredFile(file, 'the result'));
   if (!parsed.success) throw new PlanError(`the result ${file}`, zodProblems(parsed.error));
   const result = parsed.data;
-  await storeResultFiles(result, file, workdir);
   const run = runId ?? result.execution_id;
   const client = await connectClient();
+  const handle = new Orchestrator(client).run(run);
+  // The run's store is its config's, or BATON_STORE here: asked of the run only when the result names files.
+  if (result.output && contextFiles(result.output).length > 0) await storeResultFiles(result, file, workdir, (await handle.status()).store);
   if (before) await before(client, run, result);
   try {
-    await new Orchestrator(client).run(run).complete(result);
+    await handle.complete(result);
   } catch (err) {
     throw new Error(`run ${run} refused ${file}: ${(err as Error).message}`);
   }
@@ -50,8 +52,8 @@ export async function submitResultFile(file: string, runId?: string, before?: (c
  * With a store (BATON_STORE), the run reads a result's files from there: those it lacks are stored
  * from `workdir` first, and a result whose files are nowhere to be found is not sent.
  */
-async function storeResultFiles(result: AgentResult, file: string, workdir: string | undefined): Promise<void> {
-  const store = configuredStore();
+async function storeResultFiles(result: AgentResult, file: string, workdir: string | undefined, runStore: string | undefined): Promise<void> {
+  const store = configuredStore(runStore);
   if (!store || !result.output) return;
   const lacking = await missingFromStore(store, result.output);
   if (lacking.length === 0) return;
@@ -62,9 +64,8 @@ async function storeResultFiles(result: AgentResult, file: string, workdir: stri
 }
 
 async function missingFromStore(store: Store, output: PhaseContext): Promise<string[]> {
-  const refs = [...Object.values(output.artifacts), ...Object.values(output.context).filter(isContextRef).map((v) => v.$baton_ref)];
   const missing: string[] = [];
-  for (const ref of refs) if (!(await store.hasContent(ref.sha256))) missing.push(ref.path);
+  for (const ref of contextFiles(output)) if (!(await store.hasContent(ref.sha256))) missing.push(ref.path);
   return missing;
 }
 

@@ -148,6 +148,7 @@ export const RunStatusSchema = z.object({
   execution_id: z.string(),
   plan: z.string(),
   workdir: z.string().describe("The plan's workdir: artifacts, execution_context.json, and under `runs/<execution_id>/` this run's handoffs, logs and outputs."),
+  store: z.string().optional().describe("The store the run's config names (`store`), where its files are; absent when it names none (each machine's BATON_STORE, or the workdir)."),
   handoffs_enabled: z.boolean().describe('Whether packages are saved under `<workdir>/runs/<execution_id>/handoffs/` (agent_handoff_enabled).'),
   state: RunStateSchema,
   paused: z.boolean(),

@@ -121,6 +121,7 @@ export function buildHandoffPackage(input: BuildHandoffInput): HandoffPackage {
       workdir: planWorkdir(plan),
       ...(input.workdirMarked ? { workdir_marked: true } : {}),
       ...(config.require_signed_packages === true ? { require_signed: true } : {}),
+      ...(config.store ? { store: config.store } : {}),
       base_dir: plan.base_dir ?? null,
       command: phase.command ?? null,
       handler: phase.handler ?? null,

@@ -75,6 +75,8 @@ export const ExecutionInstructionsSchema = z.object({
    * signing key leaves the phase to one with a key, and no one runs it unsigned.
    */
   require_signed: z.boolean().optional(),
+  /** The run's store (its config's `store`): where every machine finds its files. Absent: BATON_STORE, else the workdir. */
+  store: z.string().optional(),
   base_dir: z.string().nullable(),
   command: z.array(z.string()).nullable(),
   handler: z.string().nullable(),

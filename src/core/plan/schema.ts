@@ -172,6 +172,18 @@ function configFields<C extends z.ZodType<ResourceClass>>(resourceClass: C) {
      * Where `baton ui` serves (its address, as `baton ui` prints it): the run's current details in
      * the Temporal Web UI link to the run's page there. `baton run` fills it from BATON_UI_URL.
      */
+    /**
+     * Where the run's files live (s3://bucket/prefix, or an absolute directory), for every machine of
+     * the run: it goes in each package, and the orchestrator worker uses it too. Unset: BATON_STORE on
+     * each machine, else the workdir. Credentials always come from each machine's environment.
+     */
+    store: z
+      .string()
+      .max(1000)
+      .regex(/^(s3:\/\/[A-Za-z0-9][A-Za-z0-9._-]{1,62}(\/[^?#]*)?|file:\/\/\/.+|\/.+)$/, {
+        error: 'must be s3://bucket/prefix or an absolute directory (/srv/baton-store): every machine reads it the same way',
+      })
+      .optional(),
     baton_ui_url: z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address, as `baton ui` prints it' })
       .max(2000)

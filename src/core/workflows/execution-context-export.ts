@@ -5,6 +5,7 @@
  * one; requests made while one is queued share it, so a large fan-out writes the file a few
  * times, not once per phase.
  */
+import { storeArg, type RunWhere } from './run-where.js';
 import { condition, isCancellation, sleep } from '@temporalio/workflow';
 import type { RunStatus } from '../api/status.js';
 import { cancellation, orchestratorActivities, orchestratorLocalActivities } from './activities.js';
@@ -23,7 +24,7 @@ export class ExecutionContextExport {
 
   constructor(
     private readonly book: RunBook,
-    private readonly where: { workdir: string; baseDir: string | null },
+    private readonly where: RunWhere,
     private readonly notice: (message: string) => void,
     private readonly behaviour: Pick<RunBehaviour, 'exportsOnCadence' | 'waitsForCancellation'>,
   ) {}
@@ -55,12 +56,12 @@ export class ExecutionContextExport {
             // Short: writing a file takes well under a second, and an export lost with a killed
             // orchestrator worker must not hold up the ones after it (the final one included).
             { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 3 }, summary: 'Write execution_context.json', ...cancellation(this.behaviour) },
-            [this.book.executionId, workdir, baseDir],
+            [this.book.executionId, workdir, baseDir, ...storeArg(this.where)],
           );
         }
         // A local activity: the status (large for big plans) goes to the worker, never into history.
         // Safe for the final export: nothing is in flight any more.
-        return orchestratorLocalActivities.writeExecutionContext(final ?? runStatus(this.book, null), workdir, baseDir);
+        return orchestratorLocalActivities.writeExecutionContext(final ?? runStatus(this.book, null), workdir, baseDir, ...storeArg(this.where));
       })
       // The export is a convenience copy of the status query; failing to write it must not stop the run.
       .catch((err: unknown) => this.notice(`could not write execution_context.json: ${failureMessage(err)}`));

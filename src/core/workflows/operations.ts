@@ -86,7 +86,7 @@ export async function markDoneOperation(run: Run, request: MarkPhaseDoneRequest)
       { ...cancellation(run.behaviour), startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `Check the output given for phase ${key}` },
       [
         { phase: request.phase, context: request.output.context, artifacts: request.output.artifacts },
-        { workdir: run.where.workdir, base_dir: run.where.baseDir, output_schema: book.phasesByKey.get(key)?.output_schema ?? null, safe_keys: book.plan.safe_keys },
+        { workdir: run.where.workdir, base_dir: run.where.baseDir, output_schema: book.phasesByKey.get(key)?.output_schema ?? null, safe_keys: book.plan.safe_keys, ...(run.where.store ? { store: run.where.store } : {}) },
       ],
     );
   } catch (err) {

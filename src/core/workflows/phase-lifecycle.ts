@@ -3,6 +3,7 @@
  * an external agent and awaited durably, with the fallbacks the plan and config ask for; and an
  * abandoned phase's rollback. Each works on the phase's entry, which holds its state.
  */
+import { storeArg } from './run-where.js';
 import { ActivityFailure, ApplicationFailure, condition, isCancellation, TimeoutFailure } from '@temporalio/workflow';
 import type { AgentHandoff, PhaseFailureDetails, PhaseRunResult } from '../../activities/types.js';
 import { planWorkdir } from '../handoff/build.js';
@@ -40,7 +41,7 @@ async function prepareInputsAndRun(ctx: PhaseRunContext, entry: PhaseEntry, arch
   if (archived.length > 0) {
     // Outputs that an earlier segment of a continued run archived: read back for this package.
     try {
-      const outputs = await orchestratorActivities.archivedOutputs.executeWithOptions(cancellation(ctx.behaviour), [book.archives, archived, planWorkdir(book.plan), book.plan.base_dir ?? null]);
+      const outputs = await orchestratorActivities.archivedOutputs.executeWithOptions(cancellation(ctx.behaviour), [book.archives, archived, planWorkdir(book.plan), book.plan.base_dir ?? null, ...storeArg(book.config)]);
       for (const [dep, output] of Object.entries(outputs)) book.restoreOutput(dep, output);
     } catch (err) {
       return failUnprepared(entry, err);

@@ -28,6 +28,7 @@ import { watchQueues } from './queue-watch.js';
 import { RunBook } from './run-book.js';
 import { parseContinued, parseRunInput, verifiedResume } from './run-input.js';
 import { Run } from './run.js';
+import { storeArg } from './run-where.js';
 import { SearchAttributeSync } from './search-attribute-sync.js';
 import { boundedStatus } from './status-size.js';
 
@@ -39,7 +40,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
   const book = new RunBook(workflowInfo().workflowId, plan, config, continued ? new Date(continued.started_at) : new Date());
   book.temporalRunId = workflowInfo().runId;
   if (continued) restore(book, continued);
-  const run = new Run(book, behaviour, { workdir: planWorkdir(plan), baseDir: plan.base_dir ?? null });
+  const run = new Run(book, behaviour, { workdir: planWorkdir(plan), baseDir: plan.base_dir ?? null, ...(config.store ? { store: config.store } : {}) });
   registerHandlers(run);
   const claims = registerClaimHandlers(run);
   // A run that continues as new checked its plan when it began.
@@ -113,7 +114,7 @@ export async function phasedRun(input: RunInput): Promise<RunStatus> {
         const { workdir, baseDir } = run.where;
         const archives = Object.keys(archive).length === 0
           ? next.archives
-          : [...next.archives, await orchestratorLocalActivities.archivePhases(book.executionId, next.segment, archive, workdir, baseDir)];
+          : [...next.archives, await orchestratorLocalActivities.archivePhases(book.executionId, next.segment, archive, workdir, baseDir, ...storeArg(run.where))];
         await run.exports.settled();
         if (run.changes === before) {
           log.info(`continuing as new (segment ${next.segment}): ${book.count('completed')} of ${book.size} phases completed`);

@@ -137,6 +137,7 @@ export function runStatus(book: RunBook, finishedAt: Date | null): RunStatus {
     execution_id: book.executionId,
     plan: book.plan.name,
     workdir: runWorkdir(book.plan),
+    ...(book.config.store ? { store: book.config.store } : {}),
     handoffs_enabled: book.config.agent_handoff_enabled,
     state,
     paused: book.paused,

@@ -7,6 +7,7 @@
  * the state a run hands to the run it continues as: taken only from a run that continued. `resume`
  * names outputs an earlier run recorded: checked against that run before a phase is reused.
  */
+import { storeArg, type RunWhere } from './run-where.js';
 import { workflowInfo } from '@temporalio/workflow';
 import { failure } from '../api/failures.js';
 import { bytesText, LIMITS, measureJson, pathText } from '../api/limits.js';
@@ -83,7 +84,7 @@ export function parseContinued(input: RunInput): Continued | undefined {
  * no credentials, and every phase's output as the run it names recorded it (the verifyResume
  * activity reads that run). Runs from before TRUSTED_INPUT_PATCH took the block as it came.
  */
-export async function verifiedResume(input: RunInput, checked: CheckedRun, where: { workdir: string; baseDir: string | null }): Promise<Resume | undefined> {
+export async function verifiedResume(input: RunInput, checked: CheckedRun, where: RunWhere): Promise<Resume | undefined> {
   if (input.resume === undefined) return undefined;
   if (!checksInputs()) return input.resume as Resume;
   const parsed = ResumeSchema.safeParse(input.resume);
@@ -102,7 +103,7 @@ export async function verifiedResume(input: RunInput, checked: CheckedRun, where
       problems.push(
         ...(await orchestratorActivities.verifyResume.executeWithOptions(
           { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5, initialInterval: '1 second' }, summary: `Check the reused outputs against run ${resume.from_run}` },
-          [resume, reusedPhases(resume, checked), where.workdir, where.baseDir],
+          [resume, reusedPhases(resume, checked), where.workdir, where.baseDir, ...storeArg(where)],
         )),
       );
     } catch (err) {

@@ -3,6 +3,7 @@
  * rollbacks, the exports, and what operators and agents ask of it. The handlers (handlers.ts)
  * and the main loop (phased-run.ts) both work through this one object.
  */
+import type { RunWhere } from './run-where.js';
 import { condition, isCancellation, log, setCurrentDetails, upsertMemo } from '@temporalio/workflow';
 import { failure } from '../api/failures.js';
 import { cutText, LIMITS } from '../api/limits.js';
@@ -40,7 +41,7 @@ export class Run implements PhaseRunContext {
   constructor(
     readonly book: RunBook,
     readonly behaviour: RunBehaviour,
-    readonly where: { workdir: string; baseDir: string | null },
+    readonly where: RunWhere,
   ) {
     this.exports = new ExecutionContextExport(book, where, this.notice, behaviour);
     this.resets = new ResetWatch(book, behaviour, this.notice, this.changed);
@@ -137,6 +138,7 @@ export class Run implements PhaseRunContext {
         workdir: this.where.workdir,
         base_dir: this.where.baseDir,
         accept_unsigned: book.config.accept_unsigned_results,
+        ...(this.where.store ? { store: this.where.store } : {}),
         output_schema: book.phasesByKey.get(key)?.output_schema ?? null,
         ...(this.behaviour.checksInputs ? { safe_keys: book.plan.safe_keys } : {}),
       }]);

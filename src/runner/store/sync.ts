@@ -25,11 +25,12 @@ import { sha256OfFile, type Store } from './store.js';
 const opened = new Map<string, Store>();
 
 /**
- * The store BATON_STORE names, or undefined when it is unset (the workdir is the store). One
- * Store per location per process: S3 clients keep their connections.
+ * The run's store: `runStore` (its config's `store`) when it names one, else the one BATON_STORE
+ * names, else undefined (the workdir is the store). One Store per location per process: S3 clients
+ * keep their connections.
  */
-export function configuredStore(env: NodeJS.ProcessEnv = process.env, options: OpenStoreOptions = {}): Store | undefined {
-  const location = env.BATON_STORE?.trim();
+export function configuredStore(runStore?: string | null, env: NodeJS.ProcessEnv = process.env, options: OpenStoreOptions = {}): Store | undefined {
+  const location = runStore?.trim() || env.BATON_STORE?.trim();
   if (!location) return undefined;
   let store = opened.get(location);
   if (!store) {
