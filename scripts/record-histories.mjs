@@ -373,6 +373,31 @@ const scenarios = {
     await run.finalStatus();
     return run.runId;
   },
+  // A run whose config names its store (a directory here): the store travels in packages, the
+  // orchestrator's activities (archives across a continue-as-new, agents' files) and the status.
+  async store() {
+    const workdir = await tmp();
+    const store = await tmp();
+    const run = await orchestrator.start(
+      {
+        name: 'stored',
+        workdir,
+        phases: [phase(0, [], { output_bytes: 3000, artifact: 'report' }), phase(1, [0], {}, { use_separate_agent: true }), phase(2, [1]), phase(3, [2])],
+      },
+      { store, continue_as_new_after_phases: 2 },
+      { runId: 'history-store' },
+    );
+    const awaiting = (await until(run, (s) => s.phases['1'].state === 'awaiting_agent')).phases['1'];
+    cli(['execute-phase', awaiting.awaiting.handoff_path]);
+    const final = await run.finalStatus();
+    if (final.state !== 'completed' || final.store !== store) throw new Error(`the store run ended ${final.state} (store ${final.store})`);
+    return run.runId;
+  },
+  // The first run of the same chain: it archives its finished phases (in the store) and continues as new.
+  async 'store.first'() {
+    const runs = JSON.parse(execFileSync(binary, ['workflow', 'list', '--query', `WorkflowId = 'history-store'`, '--output', 'json', '--address', env.address], { encoding: 'utf8' }));
+    return { runId: 'history-store', execution: runs.map((r) => r.execution.runId).at(-1) };
+  },
 };
 
 try {
