@@ -29,17 +29,18 @@ export function runFilesOf(status: Pick<RunStatus, 'workdir' | 'execution_id' | 
 /** The phase's latest package: the run's file on this machine, else the store's copy. */
 async function latestPackage(files: RunFiles, phase: string): Promise<HandoffPackage> {
   const local = path.join(handoffsDirOf(files.workdir, files.executionId), handoffFileName(phase));
-  let text = await readFile(local, 'utf8').catch(() => undefined);
-  if (text === undefined && files.store) {
-    const key = `${RUNS_DIR}/${runDirName(files.executionId)}/handoffs/${handoffFileName(phase)}`;
-    text = await files.store.get(key).then((b) => b.toString('utf8'), () => undefined);
-  }
+  const key = `${RUNS_DIR}/${runDirName(files.executionId)}/handoffs/${handoffFileName(phase)}`;
   const where = files.store ? `${local} or the store ${files.store.description}` : `${local} (and BATON_STORE names no store to look in)`;
-  if (text === undefined) throw new BundleError(`run ${files.executionId} has no package for phase ${phase} in ${where}; a phase has one once it is handed out (\`baton handoff list ${files.executionId}\`)`);
-  const parsed = HandoffPackageSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new BundleError(`the package of phase ${phase} is not a handoff package: ${zodProblems(parsed.error).join('; ')}`);
-  if (parsed.data.execution_id !== files.executionId) throw new BundleError(`the package at ${where} belongs to run ${parsed.data.execution_id}, not ${files.executionId}`);
-  return parsed.data;
+  // This machine's file first; one of another run (an old shared handoffs/ folder) is not it.
+  const candidates = [() => readFile(local, 'utf8'), ...(files.store ? [() => files.store!.get(key).then((b) => b.toString('utf8'))] : [])];
+  for (const read of candidates) {
+    const text = await read().catch(() => undefined);
+    if (text === undefined) continue;
+    const parsed = HandoffPackageSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new BundleError(`the package of phase ${phase} is not a handoff package: ${zodProblems(parsed.error).join('; ')}`);
+    if (parsed.data.execution_id === files.executionId) return parsed.data;
+  }
+  throw new BundleError(`run ${files.executionId} has no package for phase ${phase} in ${where}; a phase has one once it is handed out (\`baton handoff list ${files.executionId}\`)`);
 }
 
 /** A referenced file's bytes: this machine's copy when it has that hash, else the store's (checked by hash as it is fetched). */
@@ -96,7 +97,7 @@ function instructions(pkg: HandoffPackage): string {
     'under `workdir/` at the paths the package names. No Temporal, store or shared disk is needed to do the work.',
     '',
     '```sh',
-    'tar xzf phase.tar.gz   # (this folder)',
+    'mkdir phase && tar xzf phase.tar.gz -C phase && cd phase',
     `baton execute-phase package.json --workdir workdir --root <your copy of the code> --offline --out result.tar.gz`,
     '```',
     '',
