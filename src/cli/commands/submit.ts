@@ -38,7 +38,11 @@ export async function submitResultFile(file: string, runId?: string, before?: (c
   const client = await connectClient();
   const handle = new Orchestrator(client).run(run);
   // The run's store is its config's, or BATON_STORE here: asked of the run only when the result names files.
-  if (result.output && contextFiles(result.output).length > 0) await storeResultFiles(result, file, workdir, (await handle.status()).store);
+  if (result.output && contextFiles(result.output).length > 0) {
+    // A run that cannot answer is reported by the update below, in its own words.
+    const runStore = await handle.status().then((s) => s.store, () => undefined);
+    await storeResultFiles(result, file, workdir, runStore);
+  }
   if (before) await before(client, run, result);
   try {
     await handle.complete(result);
