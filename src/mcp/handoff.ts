@@ -10,12 +10,12 @@ import { recordedPackageProblem } from '../client/recorded-package.js';
 import { readStructuredFile } from '../client/load-plan.js';
 import { Orchestrator } from '../client/orchestrator.js';
 import type { PhaseStatus } from '../core/api/status.js';
-import type { HandoffPackage, PhaseContext } from '../core/handoff/schema.js';
+import { HandoffPackageSchema, type HandoffPackage, type PhaseContext } from '../core/handoff/schema.js';
 import type { PhaseId } from '../core/plan/schema.js';
 import { hydrateContext } from '../runner/context-store.js';
 import { verifyKeysFromEnv } from '../runner/signing.js';
 import { formatProblems, validatePackage } from '../runner/validate-package.js';
-import { resolveWorkdir } from '../runner/workdir.js';
+import { agentWorkdir, localPackageFile } from '../client/store-package.js';
 
 /** A phase of the run awaiting an agent, as the run says now (its id as the plan gives it, "0" finding 0). */
 export async function awaitingPhase(client: Client, run: string, phase: PhaseId): Promise<PhaseStatus & { awaiting: NonNullable<PhaseStatus['awaiting']> }> {
@@ -31,16 +31,20 @@ export async function awaitingPhase(client: Client, run: string, phase: PhaseId)
   );
 }
 
-/** The workdir a package's files are under, on this machine. */
-export const packageWorkdir = (pkg: HandoffPackage): string => resolveWorkdir(pkg.execution_instructions.workdir, pkg.execution_instructions.base_dir);
+/** The workdir a package's files are under, on this machine (with a store, this machine's cache, filled with its inputs). */
+export const packageWorkdir = (pkg: HandoffPackage): Promise<string> => agentWorkdir(pkg);
 
 /**
  * The phase's package as its run saved it, checked; throws with every problem found. An unsigned one
  * (a run with no key) is taken only once it is what the run's history recorded, as `baton
  * execute-phase --allow-unsigned` takes one online.
  */
-export async function loadCheckedPackage(client: Client, file: string): Promise<HandoffPackage> {
-  const checked = await validatePackage(await readStructuredFile(file, 'the handoff package'), { keys: verifyKeysFromEnv(), allowUnsigned: true });
+export async function loadCheckedPackage(client: Client, given: string, run: string): Promise<HandoffPackage> {
+  const file = await localPackageFile(given, run);
+  const json = await readStructuredFile(file, 'the handoff package');
+  const parsed = HandoffPackageSchema.safeParse(json);
+  const workdir = parsed.success ? await packageWorkdir(parsed.data) : undefined;
+  const checked = await validatePackage(json, { keys: verifyKeysFromEnv(), allowUnsigned: true, ...(workdir ? { workdir } : {}) });
   if (checked.problems.length > 0 || !checked.pkg) throw new Error(`the package ${file} is not valid:\n${formatProblems(checked.problems)}`);
   const pkg = checked.pkg;
   if (!pkg.signature) {
@@ -60,7 +64,7 @@ export interface ResolvedInputs {
 
 /** The package's dependency contexts with stored values read in, each context on its own (one unreadable file leaves only its context as references). */
 export async function resolveInputs(pkg: HandoffPackage): Promise<ResolvedInputs> {
-  const workdir = packageWorkdir(pkg);
+  const workdir = await packageWorkdir(pkg);
   const unresolved: ResolvedInputs['unresolved'] = [];
   const resolve = async (key: string, c: PhaseContext): Promise<PhaseContext> => {
     try {

@@ -16,6 +16,7 @@ import { LEASE_S } from '../core/api/messages.js';
 import type { PhaseId } from '../core/plan/schema.js';
 import { collectOutput } from '../runner/phase-output.js';
 import { awaitingPhase, loadCheckedPackage, packageWorkdir, resolveInputs } from './handoff.js';
+import { configuredStore, pushContext } from '../runner/store/sync.js';
 
 export interface ToolContext {
   /** The Temporal client, connected on first use. */
@@ -115,7 +116,7 @@ export async function getHandoff(ctx: ToolContext, given: Args<typeof handoffSha
   const args = { ...given, phase: phaseId(given.phase) };
   const client = await ctx.client();
   const p = await awaitingPhase(client, args.run, args.phase);
-  const pkg = await loadCheckedPackage(client, p.awaiting.handoff_path);
+  const pkg = await loadCheckedPackage(client, p.awaiting.handoff_path, args.run);
   if (pkg.content_hash !== p.awaiting.package_hash) {
     throw new Error(`run ${args.run} phase ${String(p.id)} awaits a result for package ${p.awaiting.package_hash}, but ${p.awaiting.handoff_path} holds ${pkg.content_hash ?? 'an unsealed one'}: the run handed the phase out again; get_handoff again`);
   }
@@ -129,7 +130,7 @@ export async function getHandoff(ctx: ToolContext, given: Args<typeof handoffSha
     attempt: pkg.attempt,
     package_hash: pkg.content_hash,
     handoff_path: p.awaiting.handoff_path,
-    workdir: packageWorkdir(pkg),
+    workdir: await packageWorkdir(pkg),
     deadline: p.awaiting.deadline,
     claim: p.awaiting.claim ?? null,
     instructions: execution_instructions,
@@ -163,7 +164,7 @@ export async function submitResult(ctx: ToolContext, given: Args<typeof submitSh
   const p = await awaitingPhase(client, args.run, args.phase);
   const held = p.awaiting.claim;
   if (!held || held.lease_id !== args.lease_id) throw new Error(`run ${args.run} phase ${key}: lease ${JSON.stringify(args.lease_id)} is no longer its claim; nothing was sent`);
-  const pkg = await loadCheckedPackage(client, p.awaiting.handoff_path);
+  const pkg = await loadCheckedPackage(client, p.awaiting.handoff_path, args.run);
   if (pkg.content_hash !== p.awaiting.package_hash) throw new Error(`run ${args.run} phase ${key} was handed out again (package ${p.awaiting.package_hash}); get_handoff and do the work from the new package`);
 
   let outcome: AgentOutcome;
@@ -173,7 +174,11 @@ export async function submitResult(ctx: ToolContext, given: Args<typeof submitSh
   } else {
     if (args.error) throw new Error('submit_result: a completed outcome takes context and artifacts, not error (send outcome "failed" for that); nothing was sent');
     try {
-      const output = await collectOutput(packageWorkdir(pkg), { context: args.context ?? {}, artifacts: args.artifacts ?? {} }, `phase ${key}'s`, pkg.safe_keys);
+      const workdir = await packageWorkdir(pkg);
+      const output = await collectOutput(workdir, { context: args.context ?? {}, artifacts: args.artifacts ?? {} }, `phase ${key}'s`, pkg.safe_keys);
+      // With a store, the run reads the result's files from there: stored before the result is sent.
+      const store = configuredStore(pkg.execution_instructions.store);
+      if (store) await pushContext(store, workdir, output, `phase ${key}'s`);
       outcome = { ok: true, output };
     } catch (err) {
       throw new Error(`the result for run ${args.run} phase ${key} was not sent: ${(err as Error).message}. The phase keeps waiting: fix it and submit_result again`);

@@ -2,13 +2,16 @@
  * A phase's files as `baton ui` shows them: its latest package and its logs, read from the run's own
  * directory (`<workdir>/runs/<execution_id>/`) on this machine. Only names Baton makes are read: a log
  * is one of the phase's own (`phase_<id>.g<generation>…a<attempt>.<stream>.log`), found by listing the
- * directory, never a path taken from a request.
+ * directory, never a path taken from a request. With a store (the run's config's, or BATON_STORE),
+ * what this machine lacks is read from there: workers store each attempt's logs when it ends, and
+ * packages when they are made; a log being written on this machine is read here, live.
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunStatus } from '../core/api/status.js';
 import { handoffFileName } from '../runner/handoff-files.js';
-import { handoffsDirOf, runPaths } from '../runner/workdir.js';
+import { handoffsDirOf, runDirName, runPaths, RUNS_DIR } from '../runner/workdir.js';
+import { configuredStore } from '../runner/store/sync.js';
 import type { LogFile, LogsResponse, LogTail, PackageResponse } from './api.js';
 
 /** Packages are small (outputs beyond 1 KiB travel by reference); anything larger is not one. */
@@ -42,20 +45,26 @@ export function parseLogName(key: string, name: string): Omit<LogFile, 'size' | 
 
 export async function phaseLogs(status: RunStatus, key: string): Promise<LogsResponse> {
   const dir = runPaths(workdirOf(status), status.execution_id).logs;
-  let names: string[];
+  const store = configuredStore(status.store);
+  const found = new Map<string, { size: number; mtime: number }>();
+  if (store) {
+    for await (const o of store.list(`${logsKey(status)}/`)) found.set(o.key.slice(logsKey(status).length + 1), { size: o.size, mtime: o.modified?.getTime() ?? 0 });
+  }
+  let names: string[] = [];
   try {
     names = await readdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { dir, files: [], problem: code === 'ENOENT' ? `no logs yet: ${dir} is not on this machine, or no attempt of the run has started` : `cannot read ${dir}: ${(err as Error).message}` };
+    if (!store) return { dir, files: [], problem: code === 'ENOENT' ? `no logs yet: ${dir} is not on this machine, or no attempt of the run has started` : `cannot read ${dir}: ${(err as Error).message}` };
   }
-  const parsed = names.map((name) => parseLogName(key, name)).filter((p): p is NonNullable<typeof p> => p !== undefined);
-  const files = await Promise.all(
-    parsed.map(async (p) => {
-      const s = await stat(path.join(dir, p.name)).catch(() => undefined);
-      return { p, size: s?.size ?? 0, mtime: s?.mtimeMs ?? 0 };
-    }),
-  );
+  // This machine's copy wins: an attempt running here is read live.
+  for (const name of names) {
+    const s = await stat(path.join(dir, name)).catch(() => undefined);
+    if (s) found.set(name, { size: s.size, mtime: s.mtimeMs });
+  }
+  const files = [...found]
+    .map(([name, f]) => ({ p: parseLogName(key, name), size: f.size, mtime: f.mtime }))
+    .filter((f): f is { p: NonNullable<ReturnType<typeof parseLogName>>; size: number; mtime: number } => f.p !== undefined);
   // An attempt's streams stay together: they are ordered by the attempt's latest write (a stdout written a
   // millisecond after its stderr must not come before it).
   const attemptOf = (name: string): string => name.replace(/\.(stdout|stderr)\.log$/, '');
@@ -74,7 +83,7 @@ export async function phaseLogs(status: RunStatus, key: string): Promise<LogsRes
       a.p.stream.localeCompare(b.p.stream),
   );
   return {
-    dir,
+    dir: store ? `${dir} and ${store.description}` : dir,
     files: files.map(({ p, size, mtime }) => ({
       name: p.name,
       stream: p.stream,
@@ -96,7 +105,7 @@ export async function logTail(status: RunStatus, key: string, name: string, byte
   try {
     handle = await open(file, 'r');
   } catch {
-    return undefined;
+    return storedTail(status, name, want);
   }
   try {
     const { size } = await handle.stat();
@@ -112,6 +121,25 @@ export async function logTail(status: RunStatus, key: string, name: string, byte
   } finally {
     await handle.close();
   }
+}
+
+function logsKey(status: RunStatus): string {
+  return `${RUNS_DIR}/${runDirName(status.execution_id)}/logs`;
+}
+
+/** A log this machine does not have, from the store (logs are capped, so read whole). */
+async function storedTail(status: RunStatus, name: string, want: number): Promise<LogTail | undefined> {
+  const store = configuredStore(status.store);
+  if (!store) return undefined;
+  const bytes = await store.get(`${logsKey(status)}/${name}`).catch(() => undefined);
+  if (!bytes) return undefined;
+  const start = Math.max(0, bytes.length - want);
+  let text = bytes.subarray(start).toString('utf8');
+  if (start > 0) {
+    const newline = text.indexOf('\n');
+    text = newline >= 0 ? text.slice(newline + 1) : text;
+  }
+  return { name, size: bytes.length, text, truncated: start > 0 };
 }
 
 export async function phasePackage(status: RunStatus, key: string): Promise<PackageResponse> {
@@ -131,6 +159,8 @@ export async function phasePackage(status: RunStatus, key: string): Promise<Pack
     return { path: file, script_path: scriptPath, package: pkg };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    const stored = code === 'ENOENT' ? await storedPackage(status, key) : undefined;
+    if (stored) return stored;
     const problem =
       code === 'ENOENT'
         ? status.handoffs_enabled
@@ -139,4 +169,15 @@ export async function phasePackage(status: RunStatus, key: string): Promise<Pack
         : `cannot read ${file}: ${(err as Error).message}`;
     return { path: file, script_path: scriptPath, package: null, problem };
   }
+}
+
+/** The phase's latest package from the store, when this machine has none. */
+async function storedPackage(status: RunStatus, key: string): Promise<PackageResponse | undefined> {
+  const store = configuredStore(status.store);
+  if (!store) return undefined;
+  const objectKey = `${RUNS_DIR}/${runDirName(status.execution_id)}/handoffs/${handoffFileName(key)}`;
+  const head = await store.head(objectKey).catch(() => undefined);
+  if (!head || head.size > MAX_PACKAGE_BYTES) return undefined;
+  const pkg = JSON.parse((await store.get(objectKey)).toString('utf8')) as unknown;
+  return { path: `${store.location}/${objectKey}`, script_path: null, package: pkg };
 }

@@ -7,27 +7,18 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { configuredStore } from '../../src/runner/store/sync.js';
-import { BATON, baton, batonEnv, FIXTURES, tempDir, testClient, until, workersPerTest } from '../support/baton.js';
-import { useS3Server } from '../support/s3-server.js';
+import { BATON, baton, batonEnv, FIXTURES, testClient, until, workersPerTest } from '../support/baton.js';
+import { s3StoreEnv, storeTestDir, useS3Server } from '../support/s3-server.js';
 
 const s3 = useS3Server();
 const worker = workersPerTest();
 const RELAY = path.join(FIXTURES, 'store-machines/relay.mjs');
-const savedEnv = { ...process.env };
-let dir: string;
-
-beforeAll(async () => {
-  dir = await tempDir('baton-bundle-');
-});
-afterAll(async () => {
-  process.env = savedEnv;
-  await rm(dir, { recursive: true, force: true });
-});
+const files = storeTestDir('baton-bundle-');
 
 /** Runs a shell script in a private mount namespace with an empty tmpfs over `hidden`; resolves with its exit code and output. */
 function onAnotherMachine(hidden: string, script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
@@ -42,12 +33,9 @@ function onAnotherMachine(hidden: string, script: string, env: NodeJS.ProcessEnv
 
 describe('an offline agent with neither the workdir nor the store', () => {
   it('takes a phase bundle, returns a result bundle, and the run goes on with its files', async () => {
+    const dir = files.path;
     const storeEnv = {
-      BATON_STORE: `s3://${s3.bucket}/bundle-${process.pid}`,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      AWS_REGION: s3.region,
+      ...s3StoreEnv(s3, `bundle-${process.pid}`),
       // Packages and results are signed, as a run that sends work off-site should have them.
       BATON_HANDOFF_KEY: 'bundle-test-key-0123456789abcdef0123456789',
     };
@@ -97,8 +85,40 @@ describe('an offline agent with neither the workdir nor the store', () => {
     expect(createHash('sha256').update(await store.getContent(agentArtifact.sha256)).digest('hex')).toBe(agentArtifact.sha256);
   }, 120_000);
 
+  it('an online agent on a machine without the workdir claims a phase, gets its package and inputs from the store, and reports', async () => {
+    const dir = files.path;
+    const storeEnv = { ...s3StoreEnv(s3, `online-${process.pid}`), BATON_HANDOFF_KEY: 'online-test-key-0123456789abcdef0123456789' };
+    const runFiles = path.join(dir, 'online-run');
+    const code = path.join(dir, 'online-code');
+    await mkdir(code, { recursive: true });
+    await mkdir(runFiles, { recursive: true });
+    await copyFile(RELAY, path.join(code, 'relay.mjs'));
+    await worker(['--orchestrator'], storeEnv);
+    await worker(['--class', 'default', '--root', code], { ...storeEnv, BATON_CACHE: path.join(dir, 'online-cache') });
+    Object.assign(process.env, storeEnv);
+    const phase = (id: number, deps: number[], extra: Record<string, unknown> = {}) => ({ id, name: `Relay ${id}`, depends_on: deps, command: ['node', 'relay.mjs'], config: { bytes: 20_000 }, ...extra });
+    const run = await new Orchestrator(await testClient()).start({ name: 'online', base_dir: runFiles, workdir: 'work', phases: [phase(1, []), phase(2, [1], { use_separate_agent: true }), phase(3, [2])] });
+    await until(run, 'phase 2 to await an agent', (s) => s.phases['2']?.state === 'awaiting_agent', 60_000);
+
+    // Another machine: Temporal and the store, its own cache, no run files.
+    const agentEnv = { ...batonEnv(storeEnv), BATON_AGENT_NAME: 'remote', BATON_CACHE: path.join(dir, 'agent-cache') };
+    const baton_ = `"${process.execPath}" "${BATON}"`;
+    const agent = await onAnotherMachine(
+      runFiles,
+      `P=$(${baton_} agent claim --run ${run.runId} --json | "${process.execPath}" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).handoff_path))') && echo "package: $P" && ${baton_} execute-phase "$P" --root "${code}"`,
+      agentEnv,
+    );
+    expect(agent.code, agent.output).toBe(0);
+    expect(agent.output).toContain(`package: ${path.join(dir, 'agent-cache')}`);
+    expect(agent.output).toContain(`run ${run.runId} accepted the result`);
+    const final = await run.finalStatus();
+    expect(final.state, JSON.stringify(final.phases)).toBe('completed');
+    expect(final.phases['2']!.executed_by).toMatch(/^remote@/);
+  }, 120_000);
+
   it('refuses a result bundle whose file does not match the result, and names it', async () => {
     const { writeResultBundle } = await import('../../src/runner/bundle.js');
+    const dir = files.path;
     const work = path.join(dir, 'tampered');
     await mkdir(path.join(work, 'data'), { recursive: true });
     await writeFile(path.join(work, 'data', 'x.bin'), 'changed after the result was sealed');

@@ -8,22 +8,23 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { configuredStore, executionContextKey } from '../../src/runner/store/sync.js';
 import { contentKey } from '../../src/runner/store/store.js';
+import { logTail, phaseLogs, phasePackage } from '../../src/web/run-files.js';
 import { FIXTURES, tempDir, testClient, workersPerTest } from '../support/baton.js';
-import { useS3Server } from '../support/s3-server.js';
+import { s3StoreEnv, storeTestDir, useS3Server } from '../support/s3-server.js';
 
 const s3 = useS3Server();
 const worker = workersPerTest();
 const RELAY = path.join(FIXTURES, 'store-machines/relay.mjs');
 const BYTES = 300_000;
-const savedEnv = { ...process.env };
-
-let machines: string; // every machine's files: hidden from each worker by its own tmpfs
+// Every machine's files, hidden from each worker by its own tmpfs.
+const files = storeTestDir('baton-machines-');
+let machines: string;
 let env: Record<string, string>;
 
 /** The bytes relay.mjs writes for a phase. */
@@ -39,23 +40,13 @@ async function machine(name: string, args: string[]): Promise<void> {
   await worker(args, { ...env, BATON_TEST_PRIVATE_DIR: machines, BATON_WORKER_NAME: name, BATON_CACHE: path.join(machines, name, 'cache') });
 }
 
-beforeAll(async () => {
-  machines = await tempDir('baton-machines-');
-});
-afterAll(async () => {
-  process.env = savedEnv;
-  await rm(machines, { recursive: true, force: true });
+beforeAll(() => {
+  machines = files.path;
 });
 
 describe('workers on machines that share only Temporal and the store', () => {
   it('run a plan whose phases hand artifacts and large values to each other across machines, every hash checked', async () => {
-    env = {
-      BATON_STORE: `s3://${s3.bucket}/machines-${process.pid}`,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      AWS_REGION: s3.region,
-    };
+    env = s3StoreEnv(s3, `machines-${process.pid}`);
     // Code roots outside the hidden directory, one per machine, as each machine's checkout of the code.
     const roots: Record<string, string> = {};
     for (const name of ['machine-a', 'machine-b']) {
@@ -121,6 +112,11 @@ describe('workers on machines that share only Temporal and the store', () => {
     expect(keys.filter((k) => k.includes('/logs/') && k.endsWith('.stderr.log'))).toHaveLength(4);
     expect(keys.filter((k) => /\/handoffs\/attempts\/phase_\d\.g1\.a1\.json$/.test(k))).toHaveLength(4);
     await expect.poll(async () => (await store.head(executionContextKey(run.runId)))?.size ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+    // baton ui, on the submitting machine, shows the phases' logs and packages from the store.
+    const logs = await phaseLogs(final, '2');
+    expect(logs.files.map((f) => f.name).sort()).toEqual(['phase_2.g1.a1.stderr.log', 'phase_2.g1.a1.stdout.log']);
+    expect(await logTail(final, '2', 'phase_2.g1.a1.stderr.log')).toMatchObject({ name: 'phase_2.g1.a1.stderr.log', size: 0, text: '' });
+    expect((await phasePackage(final, '2')).package).toMatchObject({ execution_id: run.runId, to_phase: 2 });
     expect(existsSync(path.join(planDir, 'work', 'data'))).toBe(false);
     expect(await readdir(path.join(planDir, 'work'))).toEqual(['inputs']);
   }, 180_000);

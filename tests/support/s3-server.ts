@@ -201,6 +201,38 @@ export interface S3ForTests {
  * its last. When it cannot be had (no Go to build it, say), each test of the file fails with the
  * reason and what to do, rather than being skipped.
  */
+/**
+ * The environment that points Baton at the test server, as a user's machine would have it:
+ * BATON_STORE (`s3://<bucket>/<prefix>`) and the SDK's own variables for endpoint and credentials.
+ */
+export function s3StoreEnv(s3: S3ForTests, prefix: string): Record<string, string> {
+  return {
+    BATON_STORE: `s3://${s3.bucket}/${prefix}`,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_REGION: s3.region,
+  };
+}
+
+/**
+ * For a test file whose own process uses the store (an Orchestrator started in the test): a
+ * temporary directory made before its tests and removed after them, with process.env put back as
+ * it was (tests add the store's variables to it). Read `.path` inside tests.
+ */
+export function storeTestDir(prefix: string): { readonly path: string } {
+  const dir = { path: '' };
+  const savedEnv = { ...process.env };
+  beforeAll(async () => {
+    dir.path = await mkdtemp(path.join(os.tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    if (dir.path) await rm(dir.path, { recursive: true, force: true });
+  });
+  return dir;
+}
+
 export function useS3Server(): S3ForTests {
   const s3: S3ForTests = {
     endpoint: '',

@@ -12,6 +12,7 @@ import { resultAgent } from '../../core/workflows/claims.js';
 import type { PhaseId } from '../../core/plan/schema.js';
 import { action, UsageError } from '../errors.js';
 import { submitResultFile } from './submit.js';
+import { localPackageFile } from '../../client/store-package.js';
 
 /** `baton agent claim` exits with this when nothing it may take is waiting. */
 export const NOTHING_WAITING_EXIT = 3;
@@ -83,6 +84,8 @@ export function registerAgent(program: Command): void {
           console.error(`baton: ${why}`);
           process.exit(NOTHING_WAITING_EXIT);
         }
+        // With a store, the package comes from there into this machine's cache: the path printed is one to read here.
+        claim.handoff_path = await localPackageFile(claim.handoff_path, claim.run);
         if (opts.json) return console.log(JSON.stringify(claim, null, 2));
         console.log(`${agentName} claimed run ${claim.run} phase ${String(claim.phase)} (${claim.name}) until ${claim.expires_at}, lease ${claim.lease_id}`);
         console.log(`  baton execute-phase ${claim.handoff_path}`);
