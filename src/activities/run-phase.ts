@@ -108,6 +108,14 @@ function attemptOutcome(err: unknown, at: AttemptContext): Error {
     if (lastAttempt()) return finalFailure('WorkerLost', `${err.message}; no attempts are left for another worker to try (worker_loss_retries)`, at.details);
     return failure('WorkerCannotRun', `${err.message}; another worker of ${at.handoff.execution_instructions.task_queue} will take it`, at.details);
   }
+  if (err instanceof PhaseExecutionError && err.type === 'StoreUnavailable') {
+    // The store failed, not the phase: an interruption, tried again (here or on another worker)
+    // without spending a retry. The worker keeps taking work: an outage of the store is everyone's.
+    const ledger: AttemptLedger = { ...at.ledger, interruptions: at.ledger.interruptions + 1, last: { kind: 'interruption', why: 'the store could not be reached' } };
+    record(ledger);
+    if (lastAttempt()) return finalFailure('WorkerLost', `${err.message}; no attempts are left (worker_loss_retries)`, at.details);
+    return failure('StoreUnavailable', err.message, at.details);
+  }
   at.events.ran?.();
   const { type, message } = phaseFailure(err);
   const ledger: AttemptLedger = { ...at.ledger, failures: at.ledger.failures + 1, last: { kind: 'failure', why: type } };

@@ -15,7 +15,7 @@ import { Orchestrator } from '../../src/client/orchestrator.js';
 import { configuredStore, executionContextKey } from '../../src/runner/store/sync.js';
 import { contentKey } from '../../src/runner/store/store.js';
 import { logTail, phaseLogs, phasePackage } from '../../src/web/run-files.js';
-import { FIXTURES, tempDir, testClient, workersPerTest } from '../support/baton.js';
+import { FIXTURES, tempDir, testClient, until, workersPerTest } from '../support/baton.js';
 import { s3StoreEnv, storeTestDir, useS3Server } from '../support/s3-server.js';
 
 const s3 = useS3Server();
@@ -42,11 +42,12 @@ async function machine(name: string, args: string[]): Promise<void> {
 
 beforeAll(() => {
   machines = files.path;
+  // After useS3Server's beforeAll, which found the server.
+  env = s3StoreEnv(s3, `machines-${process.pid}`);
 });
 
 describe('workers on machines that share only Temporal and the store', () => {
   it('run a plan whose phases hand artifacts and large values to each other across machines, every hash checked', async () => {
-    env = s3StoreEnv(s3, `machines-${process.pid}`);
     // Code roots outside the hidden directory, one per machine, as each machine's checkout of the code.
     const roots: Record<string, string> = {};
     for (const name of ['machine-a', 'machine-b']) {
@@ -145,6 +146,26 @@ describe('workers on machines that share only Temporal and the store', () => {
     const output = JSON.parse((await stored.get(`runs/${run.runId}/outputs/phase_2.json`)).toString('utf8')) as { context: { seen: Record<string, string> } };
     expect(output.context.seen['1.data']).toBe(final.phases['1']!.context!.artifacts.data!.sha256);
     await expect.poll(async () => (await stored.head(executionContextKey(run.runId)))?.size ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('an unreachable store interrupts a phase without spending its retries, and it completes once a worker reaches the store', async () => {
+    const root = await tempDir('baton-root-outage-');
+    await copyFile(RELAY, path.join(root, 'relay.mjs'));
+    await worker(['--orchestrator'], env);
+    // A worker whose store is unreachable (nothing listens on port 9 here).
+    const cut = await worker(['--class', 'default', '--root', root], { ...env, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', BATON_WORKER_NAME: 'cut-off', BATON_CACHE: path.join(machines, 'cut', 'cache') });
+    Object.assign(process.env, env);
+    const run = await new Orchestrator(await testClient()).start(
+      { name: 'outage', base_dir: path.join(machines, 'plan-3'), workdir: 'work', phases: [{ id: 1, name: 'Relay 1', command: ['node', 'relay.mjs'], config: { bytes: 100 }, retries: 0 }] },
+      { worker_loss_retries: 10 },
+    );
+    await until(run, 'an attempt interrupted by the store', (s) => s.notices.some((n) => n.includes('the store could not be reached')), 60_000);
+    await cut.stop();
+    await worker(['--class', 'default', '--root', root], { ...env, BATON_WORKER_NAME: 'connected', BATON_CACHE: path.join(machines, 'connected', 'cache') });
+    const final = await run.finalStatus();
+    expect(final.state, JSON.stringify(final.phases)).toBe('completed');
+    expect(final.phases['1']!.executed_by).toBe('connected');
+    expect(final.notices.find((n) => n.includes('the store could not be reached'))).toMatch(/^phase 1: attempt \d+ was interrupted \(the store could not be reached\), not failed/);
   }, 120_000);
 
   it('refuse a config whose store is not one every machine can read the same way', async () => {

@@ -41,7 +41,7 @@ export const FAILURES = {
   InvalidHandoff: { retryable: false, meaning: 'The package the phase received is not a valid handoff package (a worker of another version?).' },
   HandoffFailed: { retryable: false, meaning: 'The package could not be sealed or saved, and `on_handoff_failure` is `fail` (or the phase goes to an agent, which needs the file); or it carries credentials, and such a package never runs, whatever `on_handoff_failure` says.' },
   DependencyFileChanged: { retryable: false, meaning: "A dependency's file changed or vanished since it was recorded; retry the phase with `refresh: true` to take the files as they are now, or retry the dependency." },
-  StoreUnavailable: { retryable: true, meaning: "The store BATON_STORE names could not be reached, refused the worker's credentials, or failed while a phase's inputs were fetched or its files stored; retried like a failed command. `baton doctor --store` says why." },
+  StoreUnavailable: { retryable: true, meaning: "The run's store (its config's `store`, or BATON_STORE) could not be reached, refused the worker's credentials, or failed while a phase's inputs were fetched or its files stored: an interruption, tried again without spending the phase's retries (up to `worker_loss_retries`, then `WorkerLost`). `baton doctor --store` says why." },
   ContextUnavailable: { retryable: false, meaning: "A dependency's stored context value is missing or does not match its hash." },
   // The orchestrator's own work for a phase.
   RefreshFailed: { retryable: false, meaning: "`retryPhase` with `refresh: true` could not re-read a dependency's files." },
