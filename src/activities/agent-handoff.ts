@@ -15,7 +15,7 @@ import { hydrateContext } from '../runner/context-store.js';
 import { checkOutputSchema, outputSchemaProblems, schemaCheckLimits, tooLarge } from '../runner/output-schema.js';
 import { sealAndSave } from '../runner/prepare-handoff.js';
 import type { AgentHandoff, ResultCheck } from './types.js';
-import { resolveWorkdir, runPaths } from '../runner/workdir.js';
+import { resolveWorkdir, runDirName, runPaths, RUNS_DIR } from '../runner/workdir.js';
 import { configuredStore, pullContext, pushRunFile } from '../runner/store/sync.js';
 
 
@@ -65,6 +65,18 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   if (problems.length > 0) {
     throw failure('ResultRefused', `the result for phase ${String(result.phase)} was refused: ${problems.join('; ')}. The phase keeps waiting for a good result.`, problems);
   }
+  // With a store, the checked result is kept beside the run's other files (the run may still refuse
+  // it if the phase moved meanwhile: the name says which package it answers, not that it was taken).
+  if (store) {
+    await store.put(resultKey(result), `${JSON.stringify(result, null, 2)}\n`).catch((err: unknown) => {
+      throw failure('StoreUnavailable', `the result for phase ${String(result.phase)} could not be stored in ${store.description}: ${(err as Error).message}`);
+    });
+  }
+}
+
+/** Where a checked result is kept in the store: `runs/<run>/results/phase_<id>.g<generation>.a<attempt>.json`. */
+export function resultKey(result: Pick<AgentResult, 'execution_id' | 'phase' | 'generation' | 'attempt'>): string {
+  return `${RUNS_DIR}/${runDirName(result.execution_id)}/results/phase_${String(result.phase)}.g${result.generation}.a${result.attempt}.json`;
 }
 
 /** Why phases' output_schemas (by index in the plan) cannot be used: compiled on worker threads, with a time limit. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Orchestrator } from '../../src/client/orchestrator.js';
 import { configuredStore } from '../../src/runner/store/sync.js';
+import { resultKey } from '../../src/activities/agent-handoff.js';
 import { BATON, baton, batonEnv, FIXTURES, testClient, until, workersPerTest } from '../support/baton.js';
 import { s3StoreEnv, storeTestDir, useS3Server } from '../support/s3-server.js';
 
@@ -83,6 +84,10 @@ describe('an offline agent with neither the workdir nor the store', () => {
     const agentArtifact = final.phases['2']!.context!.artifacts.data!;
     expect((await output('3')).context.seen['2.data']).toBe(agentArtifact.sha256);
     expect(createHash('sha256').update(await store.getContent(agentArtifact.sha256)).digest('hex')).toBe(agentArtifact.sha256);
+    // The agent's result itself is kept in the store, as the run checked it.
+    const kept = JSON.parse((await store.get(resultKey({ execution_id: run.runId, phase: 2, generation: 1, attempt: 1 }))).toString('utf8')) as { outcome: string; output: { artifacts: Record<string, { sha256: string }> } };
+    expect(kept.outcome).toBe('completed');
+    expect(kept.output.artifacts.data!.sha256).toBe(agentArtifact.sha256);
   }, 120_000);
 
   it('an online agent on a machine without the workdir claims a phase, gets its package and inputs from the store, and reports', async () => {
