@@ -158,6 +158,8 @@ export const MESSAGES = {
   phaseInterrupted: { schema: PhaseInterruptedSchema, shape: '{"phase": <id>, "generation": n, "attempt": n, "reason": "...", "interruptions": n} (sent by Baton\'s workers)' },
 } as const;
 export type MessageName = keyof typeof MESSAGES;
+/** A message as its schema takes it. */
+export type MessageValue<N extends MessageName> = z.infer<(typeof MESSAGES)[N]['schema']>;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -168,7 +170,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
  * problems use: the field, what it must be, what came instead; an unknown key with the one
  * probably meant.
  */
-export function parseMessage<N extends MessageName>(name: N, raw: unknown, opts: { bounds?: boolean } = {}): Parsed<z.infer<(typeof MESSAGES)[N]['schema']>> {
+export function parseMessage<N extends MessageName>(name: N, raw: unknown, opts: { bounds?: boolean } = {}): Parsed<MessageValue<N>> {
   const { schema, shape } = MESSAGES[name];
   const bounds = opts.bounds !== false;
   // An operator's output may be as large as an agent's result; every other message, a signal's size.
@@ -179,7 +181,7 @@ export function parseMessage<N extends MessageName>(name: N, raw: unknown, opts:
   if (checked.ok) {
     const outOfRange = bounds ? requestRangeProblem(name, checked.value as Record<string, unknown>) : undefined;
     if (outOfRange) return { ok: false, error: `${name}: ${outOfRange}` };
-    return checked as Parsed<z.infer<(typeof MESSAGES)[N]['schema']>>;
+    return checked as Parsed<MessageValue<N>>;
   }
   return { ok: false, error: `${name}: ${checked.error}; expected ${shape}, got ${excerpt(raw)}` };
 }

@@ -11,10 +11,8 @@
  */
 import { condition, isCancellation, setHandler, uuid4 } from '@temporalio/workflow';
 import { claimPhaseUpdate, heartbeatClaimUpdate, releaseClaimUpdate } from '../api/definitions.js';
-import { failure } from '../api/failures.js';
 import {
   LEASE_S,
-  parseMessage,
   type ClaimPhaseRequest,
   type ClaimPhaseResponse,
   type HeartbeatClaimRequest,
@@ -28,6 +26,7 @@ import type { AgentResult } from '../handoff/result.js';
 import { phaseKey } from '../plan/schema.js';
 import type { RunBook } from './run-book.js';
 import type { Run } from './run.js';
+import { refuse, refuseUnless } from './update-validation.js';
 
 const quote = (s: string): string => JSON.stringify(s);
 const list = (xs: readonly string[]): string => xs.map(quote).join(', ');
@@ -132,8 +131,7 @@ export class Claims implements EndedLeases {
     const { book } = this.run;
     const now = Date.now();
     // Checked again: an update accepted in the same workflow task as another claim must not take it too.
-    const problem = claimProblem(book, request, now);
-    if (problem) throw failure('InvalidRequest', problem);
+    refuse(claimProblem(book, request, now));
     const key = phaseKey(request.phase);
     const rec = book.record(key);
     const awaiting = rec.awaiting!;
@@ -167,8 +165,7 @@ export class Claims implements EndedLeases {
 
   heartbeat(request: HeartbeatClaimRequest): HeartbeatClaimResponse {
     const now = Date.now();
-    const problem = leaseProblem(this.run.book, request, now, this, 'heartbeatClaim');
-    if (problem) throw failure('InvalidRequest', problem);
+    refuse(leaseProblem(this.run.book, request, now, this, 'heartbeatClaim'));
     const key = phaseKey(request.phase);
     const claim = this.run.book.record(key).awaiting!.claim!;
     const leaseS = request.lease_s ?? claim.lease_s;
@@ -181,8 +178,7 @@ export class Claims implements EndedLeases {
 
   release(request: ReleaseClaimRequest): ReleaseClaimResponse {
     const now = Date.now();
-    const problem = leaseProblem(this.run.book, request, now, this, 'releaseClaim');
-    if (problem) throw failure('InvalidRequest', problem);
+    refuse(leaseProblem(this.run.book, request, now, this, 'releaseClaim'));
     const key = phaseKey(request.phase);
     const awaiting = this.run.book.record(key).awaiting!;
     const claim = awaiting.claim!;
@@ -236,27 +232,15 @@ export function registerClaimHandlers(run: Run): Claims {
   setHandler(claimPhaseUpdate, (request) => claims.claim(request), {
     description:
       'Claim a phase awaiting an agent, for a lease: {"phase": <id>, "agent": "<name>", "labels"?: ["gpu"], "lease_s"?: 300}. Answers the lease id, its expiry and the package; refused when another agent holds it or the agent lacks a label the phase needs.',
-    validator: (raw) => {
-      const request = parseMessage('claimPhase', raw);
-      const problem = request.ok ? claimProblem(run.book, request.value, Date.now()) : request.error;
-      if (problem) throw failure('InvalidRequest', problem);
-    },
+    validator: (raw) => refuseUnless('claimPhase', raw, (r) => claimProblem(run.book, r, Date.now())),
   });
   setHandler(heartbeatClaimUpdate, (request) => claims.heartbeat(request), {
     description: 'Renew a claim\'s lease: {"phase": <id>, "lease_id": "...", "lease_s"?: 300}. Answers the new expiry.',
-    validator: (raw) => {
-      const request = parseMessage('heartbeatClaim', raw);
-      const problem = request.ok ? leaseProblem(run.book, request.value, Date.now(), claims, 'heartbeatClaim') : request.error;
-      if (problem) throw failure('InvalidRequest', problem);
-    },
+    validator: (raw) => refuseUnless('heartbeatClaim', raw, (r) => leaseProblem(run.book, r, Date.now(), claims, 'heartbeatClaim')),
   });
   setHandler(releaseClaimUpdate, (request) => claims.release(request), {
     description: 'Give a claimed phase back to the inbox: {"phase": <id>, "lease_id": "..."}.',
-    validator: (raw) => {
-      const request = parseMessage('releaseClaim', raw);
-      const problem = request.ok ? leaseProblem(run.book, request.value, Date.now(), claims, 'releaseClaim') : request.error;
-      if (problem) throw failure('InvalidRequest', problem);
-    },
+    validator: (raw) => refuseUnless('releaseClaim', raw, (r) => leaseProblem(run.book, r, Date.now(), claims, 'releaseClaim')),
   });
   return claims;
 }

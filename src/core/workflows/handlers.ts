@@ -25,11 +25,12 @@ import {
 } from '../api/definitions.js';
 import { failure } from '../api/failures.js';
 import { resultSizeProblem } from '../api/message-bounds.js';
-import { checkAgainst, parseMessage, type MessageName, type Parsed } from '../api/messages.js';
+import { checkAgainst, parseMessage } from '../api/messages.js';
 import { PhasesRequestSchema } from '../api/status.js';
 import { AgentResultSchema } from '../handoff/result.js';
 import { agentResultSecrets } from './agent-results.js';
 import { handProblem, markDoneProblem, noInputProblem, retryProblem, skipProblem } from './operation-checks.js';
+import { refuse, refuseUnless, takeRequest } from './update-validation.js';
 import { handOperation, markDoneOperation, pauseOperation, resumeOperation, retryOperation, skipOperation } from './operations.js';
 import type { Run } from './run.js';
 
@@ -87,11 +88,7 @@ export function registerHandlers(run: Run): void {
 
   setHandler(executePhaseUpdate, (request) => run.executePhase(request), {
     description: 'Request one phase, as the guide\'s execute_phase: {"phase": <id>, "use_separate_agent": true|false}. Returns when it has run, or when its package is ready for an agent.',
-    validator: (raw) => {
-      const request = parseMessage('executePhase', raw);
-      const problem = request.ok ? run.requestProblem(request.value) : request.error;
-      if (problem) throw failure('InvalidRequest', problem);
-    },
+    validator: (raw) => refuseUnless('executePhase', raw, (r) => run.requestProblem(r)),
   });
 
   registerOperationUpdates(run);
@@ -100,23 +97,9 @@ export function registerHandlers(run: Run): void {
 /**
  * The operations as updates (see definitions.ts): each validator refuses a bad request with
  * InvalidRequest, saying what is wrong and what to do, before anything is recorded; each handler
- * answers what it did. A validator does not run on replay, so these need no patch.
+ * answers what it did (see update-validation.ts).
  */
 function registerOperationUpdates(run: Run): void {
-  const refuse = (problem: string | undefined): void => {
-    if (!problem) return;
-    // A refusal carries no stack trace (see failures.ts): the Web UI's dialog shows the words alone.
-    throw failure('InvalidRequest', problem);
-  };
-  /** Its schema and Baton's bounds first, then whether the run can do it as it stands. */
-  const problemOf = <T>(request: Parsed<T>, check: (value: T) => string | undefined): string | undefined => (request.ok ? check(request.value) : request.error);
-  /** The request as its schema takes it (defaults filled in); the validator has refused anything else. */
-  const take = <N extends MessageName>(name: N, raw: unknown) => {
-    const request = parseMessage(name, raw);
-    if (!request.ok) throw failure('InvalidRequest', request.error);
-    return request.value;
-  };
-
   setHandler(pauseUpdate, () => pauseOperation(run), {
     description: 'Start no new phase until resume; phases in flight finish. No input. Answers what it did.',
     validator: (raw?: unknown) => refuse(noInputProblem('pause', raw)),
@@ -125,22 +108,22 @@ function registerOperationUpdates(run: Run): void {
     description: 'Start phases again after pause. No input. Answers what it did.',
     validator: (raw?: unknown) => refuse(noInputProblem('resume', raw)),
   });
-  setHandler(retryPhaseUpdate, (raw) => retryOperation(run, take('retryPhase', raw)), {
+  setHandler(retryPhaseUpdate, (raw) => retryOperation(run, takeRequest('retryPhase', raw)), {
     description:
       'Run a failed, completed or skipped phase again: {"phase": <id>, "downstream": true|false, "refresh": true|false}, optionally with "resource_class", "timeout_s", "retries", "config". A bad request is refused with the reason.',
-    validator: (raw) => refuse(problemOf(parseMessage('retryPhase', raw), (r) => retryProblem(run.book, r))),
+    validator: (raw) => refuseUnless('retryPhase', raw, (r) => retryProblem(run.book, r)),
   });
-  setHandler(skipPhaseUpdate, (raw) => skipOperation(run, take('skipPhase', raw)), {
+  setHandler(skipPhaseUpdate, (raw) => skipOperation(run, takeRequest('skipPhase', raw)), {
     description: 'Mark a pending, ready or failed phase skipped so its dependants can run: {"phase": <id>}. A bad request is refused with the reason.',
-    validator: (raw) => refuse(problemOf(parseMessage('skipPhase', raw), (r) => skipProblem(run.book, r))),
+    validator: (raw) => refuseUnless('skipPhase', raw, (r) => skipProblem(run.book, r)),
   });
-  setHandler(markPhaseDoneUpdate, (raw) => markDoneOperation(run, take('markPhaseDone', raw)), {
+  setHandler(markPhaseDoneUpdate, (raw) => markDoneOperation(run, takeRequest('markPhaseDone', raw)), {
     description:
       'Complete a failed phase, or one awaiting an agent, with your output: {"phase": <id>, "output": {"context": {...}, "artifacts": {"name": "relative/path"}}, "reason"?: "..."}, checked against its output_schema; its dependants then run.',
-    validator: (raw) => refuse(problemOf(parseMessage('markPhaseDone', raw), (r) => markDoneProblem(run.book, r))),
+    validator: (raw) => refuseUnless('markPhaseDone', raw, (r) => markDoneProblem(run.book, r)),
   });
-  setHandler(handPhaseUpdate, (raw) => handOperation(run, take('handPhase', raw)), {
+  setHandler(handPhaseUpdate, (raw) => handOperation(run, takeRequest('handPhase', raw)), {
     description: 'Hand a pending or failed phase to an external agent, or a pending, failed or agent-awaiting one to a worker: {"phase": <id>, "to": "agent" | "worker"}.',
-    validator: (raw) => refuse(problemOf(parseMessage('handPhase', raw), (r) => handProblem(run.book, r))),
+    validator: (raw) => refuseUnless('handPhase', raw, (r) => handProblem(run.book, r)),
   });
 }
