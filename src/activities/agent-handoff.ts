@@ -15,8 +15,8 @@ import { hydrateContext } from '../runner/context-store.js';
 import { checkOutputSchema, outputSchemaProblems, schemaCheckLimits, tooLarge } from '../runner/output-schema.js';
 import { sealAndSave } from '../runner/prepare-handoff.js';
 import type { AgentHandoff, ResultCheck } from './types.js';
-import { resolveWorkdir, runDirName, runPaths, RUNS_DIR } from '../runner/workdir.js';
-import { configuredStore, pullContext, pushRunFile } from '../runner/store/sync.js';
+import { resolveWorkdir, runPaths } from '../runner/workdir.js';
+import { configuredStore, pullContext, pushRunFile, runKey, type VerifiedFiles } from '../runner/store/sync.js';
 
 
 export async function handOffToAgent(transported: HandoffPackage): Promise<AgentHandoff> {
@@ -45,15 +45,16 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
   if (!verified.ok) problems.push(verified.problem);
   const workdir = resolveWorkdir(check.workdir, check.base_dir);
   const store = configuredStore(check.store);
+  let fetched: VerifiedFiles | undefined;
   if (result.output && store) {
     // The agent stored its files before it reported (`baton submit` does): this machine reads them from there.
     await mkdir(workdir, { recursive: true });
-    await pullContext(store, workdir, result.output, 'the result\'s').catch((err: unknown) => {
+    fetched = await pullContext(store, workdir, result.output, 'the result\'s').catch((err: unknown) => {
       throw failure('StoreUnavailable', `the result for phase ${String(result.phase)} could not be checked: its files could not be fetched from the store ${store.description}: ${(err as Error).message}`);
     });
   }
   if (result.output) {
-    for (const p of await contextFileProblems(workdir, result.output, ['output'])) problems.push(`${p.path}: ${p.message}`);
+    for (const p of await contextFileProblems(workdir, result.output, ['output'], fetched)) problems.push(`${p.path}: ${p.message}`);
     // Values stored by reference reach dependants' packages whole: scanned whole (the workflow scanned what is inline).
     if (problems.length === 0 && Object.values(result.output.context).some(isContextRef)) {
       const full = await hydrateContext(workdir, result.output.context, `phase ${String(result.phase)}'s`);
@@ -76,7 +77,7 @@ export async function verifyAgentResult(result: AgentResult, check: ResultCheck)
 
 /** Where a checked result is kept in the store: `runs/<run>/results/phase_<id>.g<generation>.a<attempt>.json`. */
 export function resultKey(result: Pick<AgentResult, 'execution_id' | 'phase' | 'generation' | 'attempt'>): string {
-  return `${RUNS_DIR}/${runDirName(result.execution_id)}/results/phase_${String(result.phase)}.g${result.generation}.a${result.attempt}.json`;
+  return runKey(result.execution_id, 'results', `phase_${String(result.phase)}.g${result.generation}.a${result.attempt}.json`);
 }
 
 /** Why phases' output_schemas (by index in the plan) cannot be used: compiled on worker threads, with a time limit. */

@@ -11,7 +11,7 @@ import { failure } from '../core/api/failures.js';
 import type { PhaseContext } from '../core/handoff/schema.js';
 import type { PhaseStatus, RunStatus } from '../core/api/status.js';
 import { writeFileAtomic } from '../runner/handoff-files.js';
-import { resolveWorkdir } from '../runner/workdir.js';
+import { ARCHIVE_DIR, resolveWorkdir } from '../runner/workdir.js';
 import { configuredStore, pullRunFile, runFileKey } from '../runner/store/sync.js';
 
 /** A store that fails an archive: ArchiveUnavailable, which is retried. */
@@ -22,8 +22,6 @@ function storeFailure(doing: string): (err: unknown) => never {
 }
 
 export type ArchiveEntries = Record<string, { status: PhaseStatus; output?: PhaseContext }>;
-
-export const ARCHIVE_DIR = 'archive';
 
 /** Writes one segment's archive and returns its path relative to the workdir. */
 export async function archivePhases(executionId: string, segment: number, entries: ArchiveEntries, workdir: string, baseDir: string | null, runStore?: string): Promise<string> {

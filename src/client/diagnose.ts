@@ -29,9 +29,10 @@ export interface DiagnoseOptions {
 }
 
 export async function diagnose(status: RunStatus, opts: DiagnoseOptions): Promise<Finding[]> {
-  const findings: Finding[] = [];
   const store = configuredStore(status.store);
-  if (store) return [...(await storeRunFindings(status, store)), ...(await stateFindings(status, opts))];
+  // With a store, the run's files are checked there, and the workdir here is only a cache.
+  if (store) return [...(await storeRunFindings(status, store)), ...(await phasesFindings(status, opts, undefined))];
+  const findings: Finding[] = [];
   const workdir = path.resolve(status.workdir);
   const workdirHere = existsSync(workdir);
   findings.push(
@@ -47,24 +48,20 @@ export async function diagnose(status: RunStatus, opts: DiagnoseOptions): Promis
       fix: 'set "agent_handoff_enabled": true in orchestrator_config.json for the next run',
     });
   }
-  const keys = opts.phase ? [opts.phase] : Object.keys(status.phases);
-  for (const key of keys) {
+  findings.push(...(await phasesFindings(status, opts, workdirHere ? workdir : undefined)));
+  return findings;
+}
+
+/** Each phase asked about (all, or opts.phase): its state, and its package in `workdir` when that is here. */
+async function phasesFindings(status: RunStatus, opts: DiagnoseOptions, workdir: string | undefined): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const key of opts.phase ? [opts.phase] : Object.keys(status.phases)) {
     const phase = status.phases[key];
     if (!phase) {
       findings.push({ ok: false, message: `the run has no phase ${key}`, fix: `phases are ${Object.keys(status.phases).join(', ')}` });
       continue;
     }
-    findings.push(...(await phaseFindings(status, key, phase, workdirHere ? workdir : undefined, opts.keys)));
-  }
-  return findings;
-}
-
-/** With a store: what the run's state says of each phase (the files were checked in the store). */
-async function stateFindings(status: RunStatus, opts: DiagnoseOptions): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  for (const key of opts.phase ? [opts.phase] : Object.keys(status.phases)) {
-    const phase = status.phases[key];
-    if (phase) findings.push(...(await phaseFindings(status, key, phase, undefined, opts.keys)));
+    findings.push(...(await phaseFindings(status, key, phase, workdir, opts.keys)));
   }
   return findings;
 }

@@ -14,7 +14,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { statusQuery } from '../core/api/definitions.js';
-import { runDirName, RUNS_DIR } from '../runner/workdir.js';
+import { ARCHIVE_DIR, runDirName, RUNS_DIR } from '../runner/workdir.js';
 import type { Store, StoredObject } from '../runner/store/store.js';
 
 export interface GcOptions {
@@ -62,7 +62,7 @@ export async function collectGarbage(store: Store, client: Client, opts: GcOptio
       record.objects.push(object);
       record.newest = Math.max(record.newest, object.modified?.getTime() ?? Date.now());
       runs.set(dir, record);
-    } else if (top === 'archive' && dir) {
+    } else if (top === ARCHIVE_DIR && dir) {
       archives.set(dir, [...(archives.get(dir) ?? []), object]);
     }
   }

@@ -7,12 +7,12 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HandoffPackageSchema, type ArtifactRef, type HandoffPackage, type PhaseContext } from '../core/handoff/schema.js';
 import { zodProblems } from '../core/plan/problems.js';
-import { contextFiles, writeBundle, BUNDLE_PACKAGE, BundleError, type BundleFile } from '../runner/bundle.js';
+import { writeBundle, BUNDLE_PACKAGE, BundleError, type BundleFile } from '../runner/bundle.js';
 import { handoffFileName } from '../runner/handoff-files.js';
 import { confinedPath } from '../runner/paths.js';
 import { sha256OfFile, type Store } from '../runner/store/store.js';
-import { configuredStore, pushContext, sharedArtifactsKey } from '../runner/store/sync.js';
-import { handoffsDirOf, runDirName, RUNS_DIR } from '../runner/workdir.js';
+import { configuredStore, contextFiles, pushContext, runKey, storedSharedArtifacts } from '../runner/store/sync.js';
+import { handoffsDirOf } from '../runner/workdir.js';
 import type { RunStatus } from '../core/api/status.js';
 
 /** Where one run's files are on this machine: its workdir, and the store if there is one. */
@@ -29,7 +29,7 @@ export function runFilesOf(status: Pick<RunStatus, 'workdir' | 'execution_id' | 
 /** The phase's latest package: the run's file on this machine, else the store's copy. */
 async function latestPackage(files: RunFiles, phase: string): Promise<HandoffPackage> {
   const local = path.join(handoffsDirOf(files.workdir, files.executionId), handoffFileName(phase));
-  const key = `${RUNS_DIR}/${runDirName(files.executionId)}/handoffs/${handoffFileName(phase)}`;
+  const key = runKey(files.executionId, 'handoffs', handoffFileName(phase));
   const where = files.store ? `${local} or the store ${files.store.description}` : `${local} (and BATON_STORE names no store to look in)`;
   // This machine's file first; one of another run (an old shared handoffs/ folder) is not it.
   const candidates = [() => readFile(local, 'utf8'), ...(files.store ? [() => files.store!.get(key).then((b) => b.toString('utf8'))] : [])];
@@ -64,7 +64,7 @@ function fetcher(files: RunFiles, ref: { path: string; sha256: string }): (targe
 async function sharedArtifacts(files: RunFiles, pkg: HandoffPackage): Promise<ArtifactRef[]> {
   if (Object.keys(pkg.shared_artifacts).length === 0) return [];
   if (files.store) {
-    const recorded = await files.store.get(sharedArtifactsKey(files.executionId)).then((b) => JSON.parse(b.toString('utf8')) as Record<string, ArtifactRef>, () => undefined);
+    const recorded = await storedSharedArtifacts(files.store, files.executionId);
     if (recorded) return Object.values(recorded);
   }
   const refs: ArtifactRef[] = [];
@@ -81,7 +81,7 @@ export async function bundlePhase(files: RunFiles, phase: string, out: string): 
   const pkg = await latestPackage(files, phase);
   const contexts: PhaseContext[] = Object.values(pkg.dependency_contexts);
   if (pkg.previous_phase_context) contexts.push(pkg.previous_phase_context);
-  const refs = [...contexts.flatMap(contextFiles), ...(await sharedArtifacts(files, pkg))];
+  const refs = [...contexts.flatMap((c) => contextFiles(c)), ...(await sharedArtifacts(files, pkg))];
   const bundled: BundleFile[] = refs.map((ref) => ({ ...ref, fetch: fetcher(files, ref) }));
   await writeBundle(out, { name: BUNDLE_PACKAGE, text: `${JSON.stringify(pkg, null, 2)}\n` }, bundled, { 'README.md': instructions(pkg) });
   const unique = new Map(refs.map((r) => [r.path, r.size]));

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { configuredStore, pullContext } from '../runner/store/sync.js';
+import { configuredStore, pullContext, type VerifiedFiles } from '../runner/store/sync.js';
 import { defaultPayloadConverter, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { EXECUTION_CONTEXT_FILE } from '../activities/execution-context.js';
 import { runWorkdir } from '../core/handoff/build.js';
@@ -95,11 +95,12 @@ async function reuseProblem(earlier: EarlierRun, phase: Phase, workdir: string, 
   if (!defined || canonicalJson(defined) !== canonicalJson(phase)) return 'its definition changed';
   // With a store, the files are there: this machine's copy of the workdir is filled from it first.
   const store = configuredStore(runStore);
+  let verified: VerifiedFiles | undefined;
   if (store) {
     await mkdir(workdir, { recursive: true });
-    await pullContext(store, workdir, before.context, `phase ${key}'s`);
+    verified = await pullContext(store, workdir, before.context, `phase ${key}'s`);
   }
-  const problems = await contextFileProblems(workdir, before.context, ['output']);
+  const problems = await contextFileProblems(workdir, before.context, ['output'], verified);
   if (problems.length > 0) return `its files changed: ${problems.map((p) => p.message).join('; ')}`;
   return undefined;
 }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HandoffPackageSchema, type HandoffPackage } from '../core/handoff/schema.js';
-import { cachedWorkdir, configuredStore, pullPackageInputs } from '../runner/store/sync.js';
+import { cachedWorkdir, configuredStore, pullPackageInputs, runKey } from '../runner/store/sync.js';
 import { resolveWorkdir, runDirName, RUNS_DIR } from '../runner/workdir.js';
 
 /**
@@ -20,7 +20,7 @@ export async function localPackageFile(file: string, executionId: string, runSto
   if (existsSync(file)) return file;
   const store = configuredStore(runStore);
   if (!store) return file;
-  const key = `${RUNS_DIR}/${runDirName(executionId)}/handoffs/${path.basename(file)}`;
+  const key = runKey(executionId, 'handoffs', path.basename(file));
   const text = (await store.get(key)).toString('utf8');
   const parsed = HandoffPackageSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`the store's ${key} is not a handoff package`);

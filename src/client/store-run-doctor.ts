@@ -7,10 +7,8 @@
  */
 import path from 'node:path';
 import type { RunStatus } from '../core/api/status.js';
-import { contextFiles } from '../runner/bundle.js';
 import { isStoreError, type Store } from '../runner/store/index.js';
-import { executionContextKey } from '../runner/store/sync.js';
-import { runDirName, RUNS_DIR } from '../runner/workdir.js';
+import { contextFiles, executionContextKey, runKey } from '../runner/store/sync.js';
 import type { Finding } from './diagnose.js';
 import { failedStep } from './store-doctor.js';
 
@@ -37,7 +35,7 @@ export async function storeRunFindings(status: RunStatus, store: Store): Promise
     if (phase.state !== 'completed' || !phase.context) continue;
     const label = `phase ${key} (${phase.name})`;
     const problems: Finding[] = [];
-    const outputKey = `${RUNS_DIR}/${runDirName(status.execution_id)}/outputs/phase_${key}.json`;
+    const outputKey = runKey(status.execution_id, 'outputs', `phase_${key}.json`);
     // A phase an agent or an operator completed has no committed output file: only workers write one.
     if (phase.executed_by && !(await store.head(outputKey))) {
       problems.push({ ok: false, phase: key, message: `${label}'s output ${outputKey} is not in the store`, fix: `its worker stores it before reporting; if the bucket was cleaned, re-run it: baton retry ${status.execution_id} ${key}` });

@@ -10,16 +10,16 @@
  * Reading one takes regular files and folders only (no links, no absolute or `..` paths), and every
  * file is checked against the hash its package or result records before anything uses it.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { AgentResultSchema, type AgentResult } from '../core/handoff/result.js';
-import { isContextRef, type PhaseContext } from '../core/handoff/schema.js';
+import type { PhaseContext } from '../core/handoff/schema.js';
 import { zodProblems } from '../core/plan/problems.js';
 import { confinedPath } from './paths.js';
+import { sha256OfFile } from './store/store.js';
+import { contextFiles } from './store/sync.js';
 
 export const BUNDLE_WORKDIR = 'workdir';
 export const BUNDLE_PACKAGE = 'package.json';
@@ -43,23 +43,6 @@ export class BundleError extends Error {
   override name = 'BundleError';
 }
 
-/** Every file a phase context references, by path, hash and size (artifacts and values stored by reference). */
-export function contextFiles(context: PhaseContext): Array<{ path: string; sha256: string; size: number }> {
-  const files = Object.values(context.artifacts).map((a) => ({ path: a.path, sha256: a.sha256, size: a.size }));
-  for (const value of Object.values(context.context)) if (isContextRef(value)) files.push({ ...value.$baton_ref });
-  return files;
-}
-
-async function sha256Of(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
-}
-
 /**
  * Writes a bundle to `out`: `document` under its name, `files` under workdir/ (each fetched, then
  * checked against its hash), and any `extra` text files at the top.
@@ -75,7 +58,7 @@ export async function writeBundle(out: string, document: { name: string; text: s
       const target = confinedPath(workdir, file.path);
       await mkdir(path.dirname(target), { recursive: true });
       await file.fetch(target);
-      const got = await sha256Of(target);
+      const got = await sha256OfFile(target);
       if (got.sha256 !== file.sha256 || got.size !== file.size) {
         throw new BundleError(`${file.path} is not as recorded (sha256 ${got.sha256.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…), so it was not bundled; re-run the phase that produced it`);
       }
@@ -145,7 +128,7 @@ export async function bundleFileProblems(dir: string, context: PhaseContext): Pr
       problems.push(`${ref.path}: ${(err as Error).message}`);
       continue;
     }
-    const got = await sha256Of(file).catch(() => undefined);
+    const got = await sha256OfFile(file).catch(() => undefined);
     if (!got) problems.push(`${ref.path} is not in the bundle`);
     else if (got.sha256 !== ref.sha256 || got.size !== ref.size) problems.push(`${ref.path} in the bundle has sha256 ${got.sha256.slice(0, 12)}…, not ${ref.sha256.slice(0, 12)}… as the result records`);
   }

@@ -14,6 +14,7 @@ import { SET_A_KEY } from './prepare-handoff.js';
 import { signingKeyFromEnv } from './signing.js';
 import { dependencyFileProblems, type PackageProblem } from './validate-package.js';
 import { workdirMark } from './workdir.js';
+import type { VerifiedFiles } from './store/sync.js';
 
 export interface HereCheck {
   /** What this machine lacks, in words; none when it has everything (or what is wrong is not about the machine). */
@@ -32,10 +33,11 @@ export interface HereOptions {
   /** Where the phase's command will run (a command phase only); unset, the plan's directory. */
   cwd?: string;
   /**
-   * The workdir is this machine's cache of a store, just filled from it: it is not the run's own
-   * (no mark), and a file missing from it is missing from the store too, for every worker.
+   * The workdir is this machine's cache of a store, just filled from it (these are the files the
+   * pull verified): it is not the run's own (no mark), and a file missing from it is missing from
+   * the store too, for every worker.
    */
-  cache?: boolean;
+  cache?: VerifiedFiles;
   /**
    * The workdir was named for this machine (`execute-phase --workdir`: a copy of the run's, such as
    * a bundle's): it is taken as the run's without its mark.
@@ -50,7 +52,7 @@ export async function checkHere(pkg: HandoffPackage, workdir: string, opts: Here
     // Before anything else: a worker of the pool without the key must never write an unsigned package.
     if (lacking) return { missing: [`the run requires signed packages (require_signed_packages) and ${lacking} ${here}; ${SET_A_KEY}`], changed: [] };
   }
-  if (opts.cache) return checkCache(pkg, workdir, opts.cwd, here);
+  if (opts.cache) return checkCache(pkg, workdir, opts.cwd, here, opts.cache);
   if (!(await isDirectory(workdir))) {
     return { missing: [`the run's workdir ${workdir} does not exist ${here}; every worker of the class needs it (a shared filesystem)`], changed: [] };
   }
@@ -74,9 +76,9 @@ async function cwdMissing(pkg: HandoffPackage, cwd: string | undefined, here: st
 }
 
 /** The checks for a workdir that is a cache of the store: the cwd, and the files (what is missing is missing everywhere). */
-async function checkCache(pkg: HandoffPackage, workdir: string, cwd: string | undefined, here: string): Promise<HereCheck> {
+async function checkCache(pkg: HandoffPackage, workdir: string, cwd: string | undefined, here: string, verified: VerifiedFiles): Promise<HereCheck> {
   const cwdProblem = await cwdMissing(pkg, cwd, here);
-  const files = await dependencyFileProblems(pkg, workdir);
+  const files = await dependencyFileProblems(pkg, workdir, verified);
   const changed = files.map((p) => (p.file === 'missing' ? { ...p, message: `${p.message.split(' does not exist')[0]} is in neither this worker's cache nor the store; re-run the phase that produced it` } : p));
   return { missing: cwdProblem ? [cwdProblem] : [], changed };
 }

@@ -72,13 +72,13 @@ export async function executePhase(input: HandoffPackage, opts: ExecuteOptions):
   // With a store, this machine's copy of the workdir is a cache of its own, filled from the store.
   const workdir = opts.workdir ?? (store ? cachedWorkdir(input) : resolveWorkdir(instructions.workdir, instructions.base_dir));
   const cwd = opts.root ?? (store ? process.cwd() : (instructions.base_dir ?? workdir));
-  if (store) await withStore(label, store, 'fetch its inputs from', () => pullPackageInputs(store, input, workdir));
+  const verified = store ? await withStore(label, store, 'fetch its inputs from', () => pullPackageInputs(store, input, workdir)) : undefined;
 
   // Inputs first. What this machine lacks, another worker may have: said so, not a failure of the
   // phase. A dependency's file that is here but changed since it was recorded is caught before the
   // phase runs on it; retrying cannot bring it back, so it is not retried. With a store, what the
   // store lacks too is gone for every worker.
-  const here = await checkHere(input, workdir, { seals: opts.seals === true, cwd: instructions.command ? cwd : undefined, cache: store !== undefined, named: opts.workdir !== undefined });
+  const here = await checkHere(input, workdir, { seals: opts.seals === true, cwd: instructions.command ? cwd : undefined, cache: verified, named: opts.workdir !== undefined });
   if (here.missing.length > 0) throw new PhaseExecutionError('WorkerCannotRun', `${label} cannot run here: ${here.missing.join('; ')}`);
   if (here.changed.length > 0) {
     throw new PhaseExecutionError('DependencyFileChanged', `${label} cannot run: ${here.changed.map((p) => `${p.path}: ${p.message}`).join('; ')}`);

@@ -12,6 +12,7 @@ import { confinedPath } from './paths.js';
 import { isContextRef, HandoffPackageSchema, type HandoffPackage, type PhaseContext } from '../core/handoff/schema.js';
 import { findSecrets, describeFindings } from '../core/handoff/secrets.js';
 import { verifyPackage, type VerifyKey } from './signing.js';
+import { verifiedFile } from './store/sync.js';
 
 export interface PackageProblem {
   /** Where in the package, e.g. `dependency_contexts["3"].artifacts.inventory`. */
@@ -72,10 +73,10 @@ export async function validatePackage(json: unknown, opts: ValidateOptions): Pro
 }
 
 /** Every file the package references (artifacts, stored context values): present, inside the workdir, unchanged. */
-export async function dependencyFileProblems(pkg: HandoffPackage, workdir: string): Promise<PackageProblem[]> {
+export async function dependencyFileProblems(pkg: HandoffPackage, workdir: string, verified?: ReadonlySet<string>): Promise<PackageProblem[]> {
   const problems: PackageProblem[] = [];
   for (const [key, context] of Object.entries(pkg.dependency_contexts)) {
-    problems.push(...(await contextFileProblems(workdir, context, ['dependency_contexts', key])));
+    problems.push(...(await contextFileProblems(workdir, context, ['dependency_contexts', key], verified)));
   }
   return problems;
 }
@@ -100,8 +101,12 @@ function dependencyProblems(pkg: HandoffPackage): PackageProblem[] {
   return problems;
 }
 
-/** The files one phase context references: present, inside the workdir, unchanged. `where` is the context's path, e.g. `['output']`. */
-export async function contextFileProblems(workdir: string, context: PhaseContext, where: ReadonlyArray<string | number>): Promise<PackageProblem[]> {
+/**
+ * The files one phase context references: present, inside the workdir, unchanged. `where` is the
+ * context's path, e.g. `['output']`. `verified`: files a pull from the store has just checked
+ * (verifiedFile in store/sync.ts), which are not read again.
+ */
+export async function contextFileProblems(workdir: string, context: PhaseContext, where: ReadonlyArray<string | number>, verified?: ReadonlySet<string>): Promise<PackageProblem[]> {
   const problems: PackageProblem[] = [];
   const check = async (at: string, relative: string, sha256: string, size: number): Promise<void> => {
     let resolved: string;
@@ -111,6 +116,7 @@ export async function contextFileProblems(workdir: string, context: PhaseContext
       problems.push({ path: at, message: `${(err as Error).message}; paths in a package stay inside the workdir` });
       return;
     }
+    if (verified?.has(verifiedFile({ sha256, path: relative }))) return;
     let bytes: Buffer;
     try {
       bytes = await readFile(resolved);

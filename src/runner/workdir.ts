@@ -17,6 +17,9 @@ export function resolveWorkdir(workdir: string, baseDir: string | null): string 
 /** The folder under the workdir that holds one directory per run. */
 export const RUNS_DIR = 'runs';
 
+/** The folder under the workdir that holds each run's continue-as-new archives (activities/archive.ts). */
+export const ARCHIVE_DIR = 'archive';
+
 /**
  * A run id as a directory name: any character other than letters, digits, `.`, `_` and `-`
  * becomes `_` (a workflow id may hold anything, `/` included), and `.` or `..` cannot name a parent.

@@ -10,8 +10,8 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunStatus } from '../core/api/status.js';
 import { handoffFileName } from '../runner/handoff-files.js';
-import { handoffsDirOf, runDirName, runPaths, RUNS_DIR } from '../runner/workdir.js';
-import { configuredStore } from '../runner/store/sync.js';
+import { handoffsDirOf, runPaths } from '../runner/workdir.js';
+import { configuredStore, runKey } from '../runner/store/sync.js';
 import type { LogFile, LogsResponse, LogTail, PackageResponse } from './api.js';
 
 /** Packages are small (outputs beyond 1 KiB travel by reference); anything larger is not one. */
@@ -124,7 +124,7 @@ export async function logTail(status: RunStatus, key: string, name: string, byte
 }
 
 function logsKey(status: RunStatus): string {
-  return `${RUNS_DIR}/${runDirName(status.execution_id)}/logs`;
+  return runKey(status.execution_id, 'logs');
 }
 
 /** A log this machine does not have, from the store (logs are capped, so read whole). */
@@ -175,7 +175,7 @@ export async function phasePackage(status: RunStatus, key: string): Promise<Pack
 async function storedPackage(status: RunStatus, key: string): Promise<PackageResponse | undefined> {
   const store = configuredStore(status.store);
   if (!store) return undefined;
-  const objectKey = `${RUNS_DIR}/${runDirName(status.execution_id)}/handoffs/${handoffFileName(key)}`;
+  const objectKey = runKey(status.execution_id, 'handoffs', handoffFileName(key));
   const head = await store.head(objectKey).catch(() => undefined);
   if (!head || head.size > MAX_PACKAGE_BYTES) return undefined;
   const pkg = JSON.parse((await store.get(objectKey)).toString('utf8')) as unknown;

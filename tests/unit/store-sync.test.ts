@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhaseContext } from '../../src/core/handoff/schema.js';
 import { readResultBundle, unpackBundle, writeResultBundle } from '../../src/runner/bundle.js';
 import { FilesystemStore } from '../../src/runner/store/fs-store.js';
-import { cachedWorkdir, pullContext, pushContext, runFileKey } from '../../src/runner/store/sync.js';
+import { cachedWorkdir, pullContext, pushContext, runFileKey, verifiedFile } from '../../src/runner/store/sync.js';
+import { contextFileProblems } from '../../src/runner/validate-package.js';
 
 let dir: string;
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
@@ -48,6 +49,17 @@ describe('the workdir as a cache of the store', () => {
     const b = await machine('b1', { 'data/a.txt': 'an old copy on B' });
     await pullContext(store, b, output(made), "phase 1's");
     expect(await readFile(path.join(b, 'data/a.txt'), 'utf8')).toBe('made on A');
+  });
+
+  it('says which files it verified, and leaves a path outside the workdir to the checks', async () => {
+    const store = new FilesystemStore(path.join(dir, 'store-4'));
+    const made = { 'data/v.txt': 'verified' };
+    await pushContext(store, await machine('a4', made), output(made), "phase 1's");
+    const b = await machine('b4');
+    const escaping: PhaseContext = { context: {}, artifacts: { out: { path: '../outside.txt', sha256: sha('x'), size: 1 } } };
+    const verified = await pullContext(store, b, { context: {}, artifacts: { ...output(made).artifacts, ...escaping.artifacts } }, "phase 1's");
+    expect([...verified]).toEqual([verifiedFile({ path: 'data/v.txt', sha256: sha('verified') })]);
+    expect(await contextFileProblems(b, escaping, ['output'], verified)).toEqual([expect.objectContaining({ path: 'output.artifacts.out', message: expect.stringMatching(/outside the workdir/) })]);
   });
 
   it('leaves a file the store lacks missing, for the checks after it to name', async () => {

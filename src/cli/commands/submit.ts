@@ -12,11 +12,11 @@ import { PlanError, zodProblems } from '../../core/plan/problems.js';
 import { action } from '../errors.js';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { bundleWorkdir, contextFiles, isBundleName, readResultBundle } from '../../runner/bundle.js';
+import { bundleWorkdir, isBundleName, readResultBundle } from '../../runner/bundle.js';
 import { deliverResultFiles, runFilesOf } from '../../client/phase-bundle.js';
 import type { PhaseContext } from '../../core/handoff/schema.js';
 import type { Store } from '../../runner/store/store.js';
-import { configuredStore, pushContext } from '../../runner/store/sync.js';
+import { configuredStore, contextFiles, pushContext } from '../../runner/store/sync.js';
 
 export function registerSubmit(program: Command): void {
   program

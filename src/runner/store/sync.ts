@@ -16,8 +16,8 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isContextRef, type ArtifactRef, type HandoffPackage, type PhaseContext } from '../../core/handoff/schema.js';
-import { confinedPath } from '../paths.js';
-import { RUNS_DIR, runDirName } from '../workdir.js';
+import { confinedPath, PathEscapeError } from '../paths.js';
+import { ARCHIVE_DIR, RUNS_DIR, runDirName } from '../workdir.js';
 import { StoreError } from './errors.js';
 import { openStore, type OpenStoreOptions } from './open-store.js';
 import { sha256OfFile, type Store } from './store.js';
@@ -75,16 +75,18 @@ export async function eachAtOnce<T>(items: readonly T[], work: (item: T) => Prom
 }
 
 /** A file one context references: an artifact, or a value stored by reference. */
-interface Referenced {
+export interface ReferencedFile {
   /** Where in the package or output, for messages (`phase 3's artifact "report"`). */
   what: string;
+  /** Relative to the workdir. */
   path: string;
   sha256: string;
   size: number;
 }
 
-function referencedFiles(context: PhaseContext, owner: string): Referenced[] {
-  const files: Referenced[] = Object.entries(context.artifacts).map(([name, ref]: [string, ArtifactRef]) => ({ what: `${owner} artifact "${name}"`, ...ref }));
+/** Every file a phase context references (its artifacts, then its values stored by reference); `owner` names it in messages. */
+export function contextFiles(context: PhaseContext, owner = "the output's"): ReferencedFile[] {
+  const files: ReferencedFile[] = Object.entries(context.artifacts).map(([name, ref]: [string, ArtifactRef]) => ({ what: `${owner} artifact "${name}"`, ...ref }));
   for (const [name, value] of Object.entries(context.context)) {
     if (isContextRef(value)) files.push({ what: `${owner} context "${name}"`, ...value.$baton_ref });
   }
@@ -92,34 +94,58 @@ function referencedFiles(context: PhaseContext, owner: string): Referenced[] {
 }
 
 /**
- * Makes the local copy of every file `context` references present and as recorded, fetching from
- * the store what is missing here or differs. What the store does not have either is left for the
- * checks that follow, which say it is missing; a store that cannot be reached is a StoreError.
+ * Files a pull has just found or made as recorded in a workdir, as verifiedFile names them: the
+ * checks after it (contextFileProblems) need not read them again.
  */
-export async function pullContext(store: Store, workdir: string, context: PhaseContext, owner: string): Promise<void> {
-  await eachAtOnce(referencedFiles(context, owner), (file) => pullFile(store, workdir, file));
+export type VerifiedFiles = Set<string>;
+
+export function verifiedFile(file: { sha256: string; path: string }): string {
+  return `${file.sha256}:${file.path}`;
 }
 
-async function pullFile(store: Store, workdir: string, file: Referenced): Promise<void> {
-  const local = confinedPath(workdir, file.path);
-  const here = await sha256OfFile(local).catch(() => undefined);
-  if (here?.sha256 === file.sha256 && here.size === file.size) return;
+/**
+ * Makes the local copy of every file `context` references present and as recorded, fetching from
+ * the store what is missing here or differs; adds each one that now is to `verified`. What the store
+ * does not have either, or a path outside the workdir, is left for the checks that follow, which
+ * name it; a store that cannot be reached is a StoreError.
+ */
+export async function pullContext(store: Store, workdir: string, context: PhaseContext, owner: string, verified: VerifiedFiles = new Set()): Promise<VerifiedFiles> {
+  await eachAtOnce(contextFiles(context, owner), async (file) => {
+    if (await pullFile(store, workdir, file)) verified.add(verifiedFile(file));
+  });
+  return verified;
+}
+
+/** Whether the file is now in the workdir as recorded. */
+async function pullFile(store: Store, workdir: string, file: ReferencedFile): Promise<boolean> {
+  let local: string;
   try {
-    await store.getContentFile(file.sha256, local);
+    local = confinedPath(workdir, file.path);
   } catch (err) {
-    if (err instanceof StoreError && err.problem === 'missing') return;
+    if (err instanceof PathEscapeError) return false;
+    throw err;
+  }
+  const here = await sha256OfFile(local).catch(() => undefined);
+  if (here?.sha256 === file.sha256 && here.size === file.size) return true;
+  try {
+    await store.getContentFile(file.sha256, local); // checked by hash as it is written
+    return true;
+  } catch (err) {
+    if (err instanceof StoreError && err.problem === 'missing') return false;
     throw err;
   }
 }
 
 /** Every input a package references (its dependencies' files, and the plan's shared artifacts), pulled into `workdir`. */
-export async function pullPackageInputs(store: Store, pkg: HandoffPackage, workdir: string): Promise<void> {
+export async function pullPackageInputs(store: Store, pkg: HandoffPackage, workdir: string): Promise<VerifiedFiles> {
   await mkdir(workdir, { recursive: true });
-  for (const [key, context] of Object.entries(pkg.dependency_contexts)) await pullContext(store, workdir, context, `phase ${key}'s`);
+  const verified: VerifiedFiles = new Set();
+  for (const [key, context] of Object.entries(pkg.dependency_contexts)) await pullContext(store, workdir, context, `phase ${key}'s`, verified);
   if (pkg.previous_phase_context && pkg.from_phase !== null && !pkg.dependency_contexts[String(pkg.from_phase)]) {
-    await pullContext(store, workdir, pkg.previous_phase_context, `phase ${String(pkg.from_phase)}'s`);
+    await pullContext(store, workdir, pkg.previous_phase_context, `phase ${String(pkg.from_phase)}'s`, verified);
   }
   if (Object.keys(pkg.shared_artifacts).length > 0) await pullSharedArtifacts(store, pkg.execution_id, workdir);
+  return verified;
 }
 
 /**
@@ -127,7 +153,7 @@ export async function pullPackageInputs(store: Store, pkg: HandoffPackage, workd
  * hash as it is read: a file changed since the phase reported it is refused, not stored.
  */
 export async function pushContext(store: Store, workdir: string, context: PhaseContext, owner: string): Promise<void> {
-  await eachAtOnce(referencedFiles(context, owner), async (file) => {
+  await eachAtOnce(contextFiles(context, owner), async (file) => {
     if (await store.hasContent(file.sha256)) return;
     const ref = await store.putContentFile(confinedPath(workdir, file.path));
     if (ref.sha256 !== file.sha256) {
@@ -137,7 +163,7 @@ export async function pushContext(store: Store, workdir: string, context: PhaseC
 }
 
 /** The folders of the workdir that hold runs' own files: one per run, and continue-as-new archives. */
-const RUN_FILE_DIRS = [RUNS_DIR, 'archive'];
+const RUN_FILE_DIRS = [RUNS_DIR, ARCHIVE_DIR];
 
 /** The store key of one of a run's own files, from its path in the workdir (`runs/<run>/logs/…`, `archive/<run>/…`). */
 export function runFileKey(workdir: string, file: string): string {
@@ -148,9 +174,14 @@ export function runFileKey(workdir: string, file: string): string {
   return relative;
 }
 
+/** One of a run's own files in the store: `runs/<run>/<parts…>`, the run's folder as in the workdir (see runPaths). */
+export function runKey(executionId: string, ...parts: string[]): string {
+  return [RUNS_DIR, runDirName(executionId), ...parts].join('/');
+}
+
 /** Where a run's execution_context.json is kept: `runs/<run>/execution_context.json` (the workdir's copy is the latest run's). */
 export function executionContextKey(executionId: string): string {
-  return `${RUNS_DIR}/${runDirName(executionId)}/execution_context.json`;
+  return runKey(executionId, 'execution_context.json');
 }
 
 /** Stores one of a run's files (a log, a package, an output) under its path in the workdir. */
@@ -172,7 +203,7 @@ export async function pullRunFile(store: Store, workdir: string, file: string): 
 
 /** Where `baton run` records the plan's shared artifacts for a run: `runs/<run>/shared-artifacts.json`. */
 export function sharedArtifactsKey(executionId: string): string {
-  return `${RUNS_DIR}/${runDirName(executionId)}/shared-artifacts.json`;
+  return runKey(executionId, 'shared-artifacts.json');
 }
 
 /**
@@ -199,14 +230,20 @@ export async function pushSharedArtifacts(store: Store, workdir: string, executi
   return refs;
 }
 
-async function pullSharedArtifacts(store: Store, executionId: string, workdir: string): Promise<void> {
-  let manifest: Record<string, ArtifactRef>;
+/**
+ * The plan's shared artifacts `baton run` recorded for the run, or undefined when it recorded none
+ * (a run started from the Temporal CLI: its shared files are where the plan put them).
+ */
+export async function storedSharedArtifacts(store: Store, executionId: string): Promise<Record<string, ArtifactRef> | undefined> {
   try {
-    manifest = JSON.parse((await store.get(sharedArtifactsKey(executionId))).toString('utf8')) as Record<string, ArtifactRef>;
+    return JSON.parse((await store.get(sharedArtifactsKey(executionId))).toString('utf8')) as Record<string, ArtifactRef>;
   } catch (err) {
-    // A run started without `baton run` (the Temporal CLI) records none: its shared files are where the plan put them.
-    if (err instanceof StoreError && err.problem === 'missing') return;
+    if (err instanceof StoreError && err.problem === 'missing') return undefined;
     throw err;
   }
-  await pullContext(store, workdir, { context: {}, artifacts: manifest }, 'the plan\'s shared');
+}
+
+async function pullSharedArtifacts(store: Store, executionId: string, workdir: string): Promise<void> {
+  const manifest = await storedSharedArtifacts(store, executionId);
+  if (manifest) await pullContext(store, workdir, { context: {}, artifacts: manifest }, 'the plan\'s shared');
 }
