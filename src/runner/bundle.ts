@@ -85,11 +85,11 @@ async function topLevel(dir: string): Promise<string[]> {
 }
 
 /**
- * Unpacks a bundle into a new temporary folder, taking regular files and folders only; returns
- * that folder (the caller removes it).
+ * Unpacks a bundle into a new folder (`prefix` and a random suffix; by default a temporary one),
+ * taking regular files and folders only; returns that folder (the caller removes it).
  */
-export async function unpackBundle(file: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'baton-unbundle-'));
+export async function unpackBundle(file: string, prefix = path.join(os.tmpdir(), 'baton-unbundle-')): Promise<string> {
+  const dir = await mkdtemp(prefix);
   const refused: string[] = [];
   try {
     await tar.extract({
@@ -161,6 +161,22 @@ export async function readResultBundle(file: string): Promise<{ result: AgentRes
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * A phase bundle, unpacked beside it (`phase.tar.gz` into `phase-<random>/`), where the agent's
+ * work stays after the run: its package file and its workdir/. The package is checked by whoever
+ * runs it, as any package is.
+ */
+export async function unpackPhaseBundle(file: string): Promise<{ dir: string; packageFile: string; workdir: string }> {
+  const prefix = path.join(path.dirname(path.resolve(file)), `${path.basename(file).replace(/\.(tar\.gz|tgz)$/i, '')}-`);
+  const dir = await unpackBundle(file, prefix);
+  const packageFile = path.join(dir, BUNDLE_PACKAGE);
+  if (!(await readFile(packageFile).then(() => true, () => false))) {
+    await rm(dir, { recursive: true, force: true });
+    throw new BundleError(`${file} has no ${BUNDLE_PACKAGE}; it is not a phase bundle (a result bundle goes to \`baton submit\`)`);
+  }
+  return { dir, packageFile, workdir: bundleWorkdir(dir) };
 }
 
 /** The bundle's workdir/ folder, for a caller that stores or copies the files in it. */

@@ -66,11 +66,12 @@ describe('an offline agent with neither the workdir nor the store', () => {
     const noStore = { ...batonEnv(), BATON_STORE: '', TEMPORAL_ADDRESS: '127.0.0.1:9', BATON_WORKER_NAME: 'agent', BATON_AGENT_NAME: 'agent', BATON_HANDOFF_KEY: storeEnv.BATON_HANDOFF_KEY };
     const agent = await onAnotherMachine(
       runFiles,
-      `cd "${path.join(dir, 'agent')}" && tar xzf phase.tar.gz && test ! -e "${path.join(runFiles, 'work')}" && "${process.execPath}" "${BATON}" execute-phase package.json --workdir workdir --root "${code}" --offline --out result.tar.gz`,
+      `cd "${path.join(dir, 'agent')}" && test ! -e "${path.join(runFiles, 'work')}" && "${process.execPath}" "${BATON}" execute-phase phase.tar.gz --root "${code}" --offline --out result.tar.gz`,
       noStore,
     );
     expect(agent.code, agent.output).toBe(0);
     expect(agent.output).toContain('phase 2 (Relay 2) completed; result sealed in result.tar.gz');
+    expect(agent.output).toMatch(new RegExp(`phase\\.tar\\.gz: unpacked into ${path.join(dir, 'agent')}/phase-\\w+ \\(the phase's files are under `));
 
     const submitted = await baton(['submit', path.join(dir, 'agent', 'result.tar.gz')], { env: storeEnv });
     expect(submitted.code, submitted.stderr).toBe(0);

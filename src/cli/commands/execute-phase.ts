@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { defaultExecutor, executePhase, PhaseExecutionError } from '../../runner/execute-phase.js';
 import { writeFileAtomic } from '../../runner/handoff-files.js';
-import { isBundleName, writeResultBundle } from '../../runner/bundle.js';
+import { isBundleName, unpackPhaseBundle, writeResultBundle } from '../../runner/bundle.js';
 import { agentProvenance, buildAgentResult, type AgentOutcome } from '../../client/agent-result.js';
 import { connectClient } from '../../client/connection.js';
 import { committedOutputProblems, recordedPackageProblem } from '../../client/recorded-package.js';
@@ -49,8 +49,16 @@ export function registerExecutePhase(program: Command): void {
     .option('--root <dir>', "where the phase's command runs: this machine's copy of the code (default: the plan's directory; with BATON_STORE, the current directory)")
     .option('--allow-unsigned', 'run a package that has no signature, once it matches what its run recorded (a changed one is refused)')
     .action(
-      action(async (file: string, opts: ExecuteOptions) => {
+      action(async (given: string, opts: ExecuteOptions) => {
         if (opts.offline && !opts.out) throw new UsageError('--offline needs --out <file> for the result, to submit later with `baton submit <file>`');
+        let file = given;
+        if (isBundleName(given)) {
+          // A phase bundle: its package and its workdir, unpacked beside it, where the work stays.
+          const unpacked = await unpackPhaseBundle(given);
+          file = unpacked.packageFile;
+          opts.workdir ??= unpacked.workdir;
+          console.error(`${given}: unpacked into ${unpacked.dir} (the phase's files are under ${unpacked.workdir})`);
+        }
         const json = await readStructuredFile(file, 'the handoff package');
         const workdir = await fetchInputs(json, opts.workdir ? path.resolve(opts.workdir) : undefined);
         const checked = await validatePackage(json, {
