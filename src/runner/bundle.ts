@@ -39,6 +39,13 @@ export function isBundleName(file: string): boolean {
   return /\.(tar\.gz|tgz)$/i.test(file);
 }
 
+/**
+ * What a bundle may unpack to: a bound on a file that anyone can hand to `baton submit` or
+ * `execute-phase`, so that one cannot fill the disk (its files are at most what their outputs
+ * record, and an output holds at most 1,000 artifacts).
+ */
+export const BUNDLE_LIMITS = { entries: 100_000, bytes: 64 * 1024 ** 3 };
+
 export class BundleError extends Error {
   override name = 'BundleError';
 }
@@ -91,6 +98,9 @@ async function topLevel(dir: string): Promise<string[]> {
 export async function unpackBundle(file: string, prefix = path.join(os.tmpdir(), 'baton-unbundle-')): Promise<string> {
   const dir = await mkdtemp(prefix);
   const refused: string[] = [];
+  let entries = 0;
+  let bytes = 0;
+  let over: string | undefined;
   try {
     await tar.extract({
       file,
@@ -101,7 +111,10 @@ export async function unpackBundle(file: string, prefix = path.join(os.tmpdir(),
         const type = 'type' in entry ? entry.type : undefined;
         const ok = type === 'File' || type === 'Directory' || type === 'OldFile';
         if (!ok) refused.push(`${p} (${type ?? 'unknown'})`);
-        return ok;
+        entries += 1;
+        bytes += 'size' in entry && typeof entry.size === 'number' ? entry.size : 0;
+        if (entries > BUNDLE_LIMITS.entries || bytes > BUNDLE_LIMITS.bytes) over ??= `more than ${BUNDLE_LIMITS.entries} entries or ${BUNDLE_LIMITS.bytes} bytes`;
+        return ok && over === undefined;
       },
     });
   } catch (err) {
@@ -111,6 +124,10 @@ export async function unpackBundle(file: string, prefix = path.join(os.tmpdir(),
   if (refused.length > 0) {
     await rm(dir, { recursive: true, force: true });
     throw new BundleError(`${file} holds entries that are not plain files (${refused.slice(0, 5).join(', ')}); a bundle holds only files and folders`);
+  }
+  if (over) {
+    await rm(dir, { recursive: true, force: true });
+    throw new BundleError(`${file} unpacks to ${over}, more than a bundle may hold; bundle one phase's inputs or result, as \`baton handoff bundle\` and \`execute-phase --out result.tar.gz\` do`);
   }
   return dir;
 }

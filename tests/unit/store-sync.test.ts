@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhaseContext } from '../../src/core/handoff/schema.js';
-import { readResultBundle, unpackBundle, writeResultBundle } from '../../src/runner/bundle.js';
+import { BUNDLE_LIMITS, readResultBundle, unpackBundle, writeResultBundle } from '../../src/runner/bundle.js';
 import { FilesystemStore } from '../../src/runner/store/fs-store.js';
 import { cachedWorkdir, pullContext, pushContext, runFileKey, verifiedFile } from '../../src/runner/store/sync.js';
 import { contextFileProblems } from '../../src/runner/validate-package.js';
@@ -125,6 +125,20 @@ describe('result bundles', () => {
     const out = path.join(dir, 'linked.tar.gz');
     await tar.create({ gzip: true, file: out, cwd: staging }, ['result.json', 'escape']);
     await expect(unpackBundle(out)).rejects.toThrow(/entries that are not plain files \(escape \(SymbolicLink\)\)/);
+  });
+
+  it('are refused when they unpack to more entries than a bundle may hold', async () => {
+    const staging = await machine('many', { 'result.json': '{}' });
+    for (let i = 0; i < 5; i++) await writeFile(path.join(staging, `f${i}`), 'x');
+    const out = path.join(dir, 'many.tar.gz');
+    await tar.create({ gzip: true, file: out, cwd: staging }, ['result.json', 'f0', 'f1', 'f2', 'f3', 'f4']);
+    const saved = BUNDLE_LIMITS.entries;
+    BUNDLE_LIMITS.entries = 3;
+    try {
+      await expect(unpackBundle(out)).rejects.toThrow(/unpacks to more than 3 entries or \d+ bytes, more than a bundle may hold/);
+    } finally {
+      BUNDLE_LIMITS.entries = saved;
+    }
   });
 
   it('name the problem when the file is not a bundle', async () => {
